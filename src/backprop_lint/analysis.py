@@ -1,0 +1,63 @@
+"""The pipeline: source -> facts -> call graph -> findings. Every front end calls
+:func:`analyse_source`; it never raises (an exception in a flake8 plugin aborts the whole
+flake8 run): anything that goes wrong becomes one BPL900 finding that names the reason."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from typing import Callable, List, Optional, Sequence, Tuple
+
+from . import screen
+from .callgraph import CallGraph
+from .checks.datamodel import check_data_model
+from .checks.recursion import check_recursion
+from .facts import ModuleFacts
+from .findings import Finding
+from .parsing import AnalysisError, parse_source, run_with_deep_stack
+
+DEFAULT_BACKWARD_GLOBS: Tuple[str, ...] = ("*backward*", "*backprop*", "*topo*", "*deepwalk*")
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    backward_functions: Tuple[str, ...] = DEFAULT_BACKWARD_GLOBS
+    # skip the cheap ast screen and analyse every file fully (tests of the screen use it)
+    screen: bool = True
+
+
+def analyse_source(source: str, options: Options = Options(),
+                   tree: Optional[ast.AST] = None) -> List[Finding]:
+    """All findings for one file's text, sorted; ``tree`` is its ``ast`` if already parsed."""
+    try:
+        if options.screen:
+            if tree is None:
+                tree = ast.parse(source)
+            if not screen.may_have_findings(tree):
+                return []
+        return sorted(run_with_deep_stack(lambda: _analyse(source, options)))
+    except SyntaxError:
+        return []  # CPython cannot parse it: flake8 reports E999 itself
+    except AnalysisError as exc:
+        return [Finding(1, 0, "BPL900", f"file not analysed: {exc}")]
+    except (Exception, RecursionError, MemoryError) as exc:  # never escape into flake8
+        return [Finding(1, 0, "BPL900",
+                        f"file not analysed: internal error {type(exc).__name__}: {exc}")]
+
+
+def _analyse(source: str, options: Options) -> List[Finding]:
+    facts = ModuleFacts(parse_source(source))
+    graph = CallGraph(facts)
+    findings = check_recursion(facts, graph)
+    reported = {(f.line, f.column) for f in findings}
+    already = {fn for fn in facts.functions if (fn.line, fn.column) in reported}
+    findings += check_data_model(facts, already)
+    return _one_per_hundred(findings)
+
+
+def _one_per_hundred(findings: Sequence[Finding]) -> List[Finding]:
+    """A function gets at most one finding of each hundred: the lowest code."""
+    best = {}
+    for finding in sorted(findings, key=lambda f: f.code):
+        best.setdefault((finding.line, finding.column, finding.code[:4]), finding)
+    return list(best.values())

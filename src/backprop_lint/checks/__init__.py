@@ -1,0 +1,1 @@
+"""Stage 4: the checks. Each takes the module's facts and call graph, returns findings."""

@@ -1,0 +1,426 @@
+"""BPL104 and BPL105: recursion hidden in Python's data model.
+
+``repr(self)`` inside ``__repr__``, ``self.x`` inside the getter of property ``x``,
+``self.a = v`` inside ``__setattr__``... each re-enters the method that contains it. A
+site is one such re-entry; BPL104 holds when every path of the method passes one (the same
+control-flow rule as BPL101). BPL105 is the unpickling / ``copy`` trap of ``__getattr__``:
+reading an instance attribute of ``self`` that is missing re-enters ``__getattr__``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Dict, List, Optional, Set
+
+import libcst as cst
+
+from ..cfg import DELETE, EVAL, ITERATED, STORE, Atom, Block, ControlFlowGraph, every_path_hits
+from ..facts import ClassFacts, FunctionFacts, ModuleFacts
+from ..findings import ChainStep, Finding
+from ..names import dotted_name, is_name, string_value
+
+SitePredicate = Callable[[Atom, Block], bool]
+
+_NN_MODULE = re.compile(r"^torch\.nn\.(modules\.[\w.]+\.)?[A-Z]\w*$")
+
+
+class _Sites:
+    """Site predicates for one method: ``me`` is its ``self`` (or ``cls``)."""
+
+    def __init__(self, facts: ModuleFacts, function: FunctionFacts, me: str):
+        self.facts = facts
+        self.function = function
+        self.me = me
+
+    def is_me(self, node: cst.CSTNode) -> bool:
+        return is_name(node, self.me)
+
+    def builtin_on_me(self, names: Set[str]) -> SitePredicate:
+        """``len(self)``, ``repr(self)``...: a builtin called with self first."""
+        def predicate(atom: Atom, block: Block) -> bool:
+            node = atom.node
+            return (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Name)
+                and node.func.value in names
+                and node.func.value not in self.function.scope.bindings
+                and bool(node.args)
+                and node.args[0].star == ""
+                and self.is_me(node.args[0].value)
+            )
+        return predicate
+
+    def attribute_of_me(self, role: str, attr: Optional[str]) -> SitePredicate:
+        """``self.<attr>`` read / stored / deleted (any attribute when attr is None)."""
+        def predicate(atom: Atom, block: Block) -> bool:
+            node = atom.node
+            return (
+                atom.role == role
+                and isinstance(node, cst.Attribute)
+                and self.is_me(node.value)
+                and (attr is None or node.attr.value == attr)
+            )
+        return predicate
+
+    def attribute_builtin(self, names: Set[str], attr: Optional[str]) -> SitePredicate:
+        """``getattr(self, "x")`` / ``setattr(self, name, v)``: attr None matches any name."""
+        def predicate(atom: Atom, block: Block) -> bool:
+            node = atom.node
+            if not self.builtin_on_me(names)(atom, block) or len(node.args) < 2:
+                return False
+            return attr is None or string_value(node.args[1].value) == attr
+        return predicate
+
+    def subscript_of_me(self, role: str) -> SitePredicate:
+        def predicate(atom: Atom, block: Block) -> bool:
+            node = atom.node
+            return atom.role == role and isinstance(node, cst.Subscript) and self.is_me(node.value)
+        return predicate
+
+    def compares_me(self, operators: tuple, me_on_left: bool) -> SitePredicate:
+        def predicate(atom: Atom, block: Block) -> bool:
+            node = atom.node
+            if not isinstance(node, cst.Comparison):
+                return False
+            if me_on_left:
+                first = node.comparisons[0]
+                return self.is_me(node.left) and isinstance(first.operator, operators)
+            return any(
+                isinstance(t.operator, operators) and self.is_me(t.comparator)
+                for t in node.comparisons
+            )
+        return predicate
+
+    def formats_me(self, conversions: Set[Optional[str]]) -> SitePredicate:
+        """``f"{self}"`` (conversion None), ``f"{self!r}"`` ('r'), ``f"{self!s}"`` ('s')."""
+        def predicate(atom: Atom, block: Block) -> bool:
+            node = atom.node
+            return (
+                isinstance(node, cst.FormattedString)
+                and any(
+                    isinstance(part, cst.FormattedStringExpression)
+                    and self.is_me(part.expression)
+                    and part.conversion in conversions
+                    for part in node.parts
+                )
+            )
+        return predicate
+
+    def percent_formats_me(self, directive: str) -> SitePredicate:
+        """``"%r" % self`` / ``"<%s>" % (self,)``."""
+        def predicate(atom: Atom, block: Block) -> bool:
+            node = atom.node
+            if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo)):
+                return False
+            template = string_value(node.left)
+            if template is None or directive not in template:
+                return False
+            right = node.right
+            if isinstance(right, cst.Tuple):
+                return any(self.is_me(e.value) for e in right.elements)
+            return self.is_me(right)
+        return predicate
+
+    def str_format_of_me(self) -> SitePredicate:
+        """``"{}".format(self)``."""
+        def predicate(atom: Atom, block: Block) -> bool:
+            node = atom.node
+            return (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value == "format"
+                and string_value(node.func.value) is not None
+                and any(self.is_me(arg.value) for arg in node.args)
+            )
+        return predicate
+
+    def calls_me(self) -> SitePredicate:
+        def predicate(atom: Atom, block: Block) -> bool:
+            return isinstance(atom.node, cst.Call) and self.is_me(atom.node.func)
+        return predicate
+
+    def iterates_me(self) -> SitePredicate:
+        def predicate(atom: Atom, block: Block) -> bool:
+            return atom.role == ITERATED and self.is_me(atom.node)
+        return predicate
+
+    def tests_truth_of_me(self) -> SitePredicate:
+        def predicate(atom: Atom, block: Block) -> bool:
+            node = atom.node
+            if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+                return self.is_me(node.expression)
+            return atom is block.atoms[-1] and any(self.is_me(d) for d in block.deciders or ())
+        return predicate
+
+    def constructs_own_class(self) -> SitePredicate:
+        cls = self.function.owner
+
+        def predicate(atom: Atom, block: Block) -> bool:
+            node = atom.node
+            if not isinstance(node, cst.Call):
+                return False
+            func = node.func
+            if self.function.name == "__new__" and self.is_me(func):
+                return True
+            if isinstance(func, cst.Name):
+                return self.facts.lookup(func.value, self.function) is cls
+            if isinstance(func, cst.Call):  # type(self)(...)
+                return is_name(func.func, "type") and len(func.args) == 1 and self.is_me(func.args[0].value)
+            return isinstance(func, cst.Attribute) and func.attr.value == "__class__" and self.is_me(func.value)
+        return predicate
+
+
+def _any(*predicates: SitePredicate) -> SitePredicate:
+    return lambda atom, block: any(p(atom, block) for p in predicates)
+
+
+def _class_defines(facts: ModuleFacts, cls: ClassFacts, name: str) -> bool:
+    return any(c is not None and name in c.scope.bindings for c in facts.mro(cls))
+
+
+def is_nn_module(facts: ModuleFacts, cls: ClassFacts) -> bool:
+    """A subclass of torch.nn.Module (through any chain of classes of this module)."""
+    for candidate in facts.mro(cls):
+        if candidate is None:
+            continue
+        for base in candidate.bases:
+            if base is not None and _NN_MODULE.match(_absolute(facts, base)):
+                return True
+    return False
+
+
+def _absolute(facts: ModuleFacts, dotted: str) -> str:
+    head, _, rest = dotted.partition(".")
+    origin = facts.imports.get(head, head)
+    return f"{origin}.{rest}" if rest else origin
+
+
+def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tuple]:
+    """(what re-enters, predicate) for this method, or None if it has no data-model role."""
+    cls = function.owner
+    me = function.receiver
+    if cls is None or me is None:
+        return None
+    sites = _Sites(facts, function, me)
+    name = function.name
+    if function.kind == "property":
+        attr = name
+        return (f"reads self.{attr}, which runs this getter again",
+                _any(sites.attribute_of_me(EVAL, attr),
+                     sites.attribute_builtin({"getattr", "hasattr"}, attr)))
+    if function.kind == "setter":
+        return (f"assigns self.{name}, which runs this setter again",
+                _any(sites.attribute_of_me(STORE, name), sites.attribute_builtin({"setattr"}, name)))
+    if function.kind == "deleter":
+        return (f"deletes self.{name}, which runs this deleter again",
+                _any(sites.attribute_of_me(DELETE, name), sites.attribute_builtin({"delattr"}, name)))
+    if function.kind != "method" and name != "__new__":
+        return None
+    str_is_repr = not _class_defines(facts, cls, "__str__") and facts.bases_known(cls)
+    no_format = not _class_defines(facts, cls, "__format__") and facts.bases_known(cls)
+    str_forms = _any(
+        sites.builtin_on_me({"str", "print"}),
+        sites.percent_formats_me("%s"),
+        *([sites.formats_me({None, "s"}), sites.builtin_on_me({"format"}), sites.str_format_of_me()]
+          if no_format else [sites.formats_me({"s"})]),
+    )
+    table: Dict[str, tuple] = {
+        "__setattr__": ("sets an attribute on self normally, which calls __setattr__ again",
+                        _any(sites.attribute_of_me(STORE, None), sites.attribute_builtin({"setattr"}, None))),
+        "__delattr__": ("deletes an attribute of self normally, which calls __delattr__ again",
+                        _any(sites.attribute_of_me(DELETE, None), sites.attribute_builtin({"delattr"}, None))),
+        "__getattribute__": ("reads an attribute of self, which calls __getattribute__ again",
+                             _any(sites.attribute_of_me(EVAL, None),
+                                  sites.attribute_builtin({"getattr", "hasattr"}, None))),
+        "__repr__": ("formats repr(self), which calls __repr__ again",
+                     _any(sites.builtin_on_me({"repr"}), sites.formats_me({"r"}),
+                          sites.percent_formats_me("%r"), *([str_forms] if str_is_repr else []))),
+        "__str__": ("formats self as a string, which calls __str__ again", str_forms),
+        "__format__": ("formats self, which calls __format__ again",
+                       _any(sites.builtin_on_me({"format"}), sites.formats_me({None}),
+                            sites.str_format_of_me())),
+        "__eq__": ("compares self == ..., which calls __eq__ again",
+                   sites.compares_me((cst.Equal,), True)),
+        "__ne__": ("compares self != ..., which calls __ne__ again",
+                   sites.compares_me((cst.NotEqual,), True)),
+        "__len__": ("calls len(self), which calls __len__ again", sites.builtin_on_me({"len"})),
+        "__getitem__": ("indexes self[...], which calls __getitem__ again", sites.subscript_of_me(EVAL)),
+        "__setitem__": ("assigns self[...], which calls __setitem__ again", sites.subscript_of_me(STORE)),
+        "__delitem__": ("deletes self[...], which calls __delitem__ again", sites.subscript_of_me(DELETE)),
+        "__hash__": ("calls hash(self), which calls __hash__ again", sites.builtin_on_me({"hash"})),
+        "__bool__": ("tests the truth of self, which calls __bool__ again",
+                     _any(sites.builtin_on_me({"bool"}), sites.tests_truth_of_me())),
+        "__iter__": ("iterates self, which calls __iter__ again",
+                     _any(sites.builtin_on_me({"iter"}), sites.iterates_me())),
+        "__contains__": ("tests ... in self, which calls __contains__ again",
+                         sites.compares_me((cst.In, cst.NotIn), False)),
+        "__call__": ("calls self(...), which calls __call__ again", sites.calls_me()),
+        "__init__": (f"constructs a new {cls.name}, which calls __init__ again",
+                     sites.constructs_own_class()),
+        "__new__": (f"constructs a new {cls.name}, which calls __new__ again",
+                    sites.constructs_own_class()),
+    }
+    if name == "__getattr__" and len(function.params) >= 2:
+        attr_param = function.params[1].name
+        if len(function.scope.bindings.get(attr_param, ())) == 1:
+            def same_name(atom: Atom, block: Block) -> bool:
+                node = atom.node
+                return (sites.attribute_builtin({"getattr", "hasattr"}, None)(atom, block)
+                        and is_name(node.args[1].value, attr_param))
+            return ("calls getattr(self, name) with its own name, which calls __getattr__ again",
+                    same_name)
+    if name == "forward" and is_nn_module(facts, cls):
+        return ("calls self(...), which nn.Module.__call__ turns into forward again",
+                sites.calls_me())
+    return table.get(name)
+
+
+def check_data_model(facts: ModuleFacts, skip: Set[FunctionFacts]) -> List[Finding]:
+    findings = []
+    for function in facts.functions:
+        if function in skip:
+            continue
+        found = _site_predicate(facts, function)
+        if found is not None:
+            what, predicate = found
+            if _every_path(function.cfg, predicate):
+                findings.append(_report(function, what))
+                continue
+        if function.name == "__getattr__" and function.owner is not None:
+            finding = _getattr_reentry(facts, function)
+            if finding is not None:
+                findings.append(finding)
+    return findings
+
+
+def _every_path(cfg: ControlFlowGraph, predicate: SitePredicate) -> bool:
+    return every_path_hits(cfg, lambda block: any(predicate(a, block) for a in block.atoms))
+
+
+def _report(function: FunctionFacts, what: str) -> Finding:
+    message = (
+        f"implicit self-recursion: '{function.qualname}' {what} on every path. "
+        "Go through the instance dictionary, object.__...__ / super(), or a differently "
+        "named attribute."
+    )
+    return Finding(function.line, function.column, "BPL104", message,
+                   (ChainStep(function.line, function.qualname),))
+
+
+# -- BPL105 -------------------------------------------------------------------------------
+def _getattr_reentry(facts: ModuleFacts, function: FunctionFacts) -> Optional[Finding]:
+    cls = function.owner
+    me = function.receiver
+    if cls is None or me is None or len(function.params) < 2:
+        return None
+    name_param = function.params[1].name
+    bases_known = facts.bases_known(cls)
+    instance = set().union(*(c.instance_attributes for c in facts.mro(cls) if c is not None))
+    cfg = function.cfg
+    for block in cfg.blocks:
+        if block.shielded:
+            continue
+        for atom in block.atoms:
+            attr = _attribute_read_of(atom, me)
+            if attr is None or (attr.startswith("__") and attr.endswith("__")):
+                continue
+            if _class_defines(facts, cls, attr):
+                continue
+            if not bases_known and attr not in instance:
+                continue  # a base class we cannot see may define it
+            if not _reachable_with_name(cfg, name_param, attr, block.index):
+                continue
+            line = facts.line_of(atom.node)
+            message = (
+                f"__getattr__ can re-enter itself: '{function.qualname}' reads self.{attr} "
+                f"(l.{line}), an instance attribute the class does not define; while it is "
+                "missing (unpickling, copy.copy, before __init__ sets it) that read calls "
+                f"__getattr__('{attr}') again, forever. Read it through self.__dict__, "
+                "object.__getattribute__ or super().__getattr__."
+            )
+            return Finding(function.line, function.column, "BPL105", message,
+                           (ChainStep(function.line, function.qualname),))
+    return None
+
+
+def _attribute_read_of(atom: Atom, me: str) -> Optional[str]:
+    node = atom.node
+    if atom.role == EVAL and isinstance(node, cst.Attribute) and is_name(node.value, me):
+        return node.attr.value
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value in ("getattr", "hasattr")
+        and len(node.args) >= 2
+        and is_name(node.args[0].value, me)
+    ):
+        return string_value(node.args[1].value)
+    return None
+
+
+def _reachable_with_name(cfg: ControlFlowGraph, name_param: str, value: str, target: int) -> bool:
+    """Is ``target`` reachable when the attribute name parameter equals ``value``?
+    Tests we can evaluate on the name prune the branch they rule out."""
+    stack = [cfg.entry]
+    seen = {cfg.entry}
+    while stack:
+        index = stack.pop()
+        if index == target:
+            return True
+        block = cfg.blocks[index]
+        successors = block.successors
+        if block.true_successor is not None and block.deciders and len(successors) == 2:
+            verdict = _evaluate(block.deciders[-1], name_param, value)
+            if verdict is not None:
+                successors = [s for s in successors if (s == block.true_successor) == verdict]
+        for successor in successors:
+            if successor not in seen:
+                seen.add(successor)
+                stack.append(successor)
+    return False
+
+
+def _evaluate(test: cst.BaseExpression, name: str, value: str) -> Optional[bool]:
+    """The truth of ``test`` when variable ``name`` holds the string ``value``, if known."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _evaluate(test.expression, name, value)
+        return None if inner is None else not inner
+    if isinstance(test, cst.BooleanOperation):
+        left = _evaluate(test.left, name, value)
+        right = _evaluate(test.right, name, value)
+        if isinstance(test.operator, cst.And):
+            if left is False or right is False:
+                return False
+            return True if left and right else None
+        if left or right:
+            return True
+        return False if left is False and right is False else None
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute):
+        method = test.func.attr.value
+        if is_name(test.func.value, name) and method in ("startswith", "endswith") and test.args:
+            options = _strings(test.args[0].value)
+            if options is not None:
+                check = value.startswith if method == "startswith" else value.endswith
+                return any(check(o) for o in options)
+        return None
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        op = test.comparisons[0].operator
+        other = test.comparisons[0].comparator
+        if is_name(test.left, name):
+            if isinstance(op, (cst.Equal, cst.NotEqual)) and string_value(other) is not None:
+                return (string_value(other) == value) == isinstance(op, cst.Equal)
+            if isinstance(op, (cst.In, cst.NotIn)):
+                options = _strings(other)
+                if options is not None:
+                    return (value in options) == isinstance(op, cst.In)
+    return None
+
+
+def _strings(expr: cst.BaseExpression) -> Optional[List[str]]:
+    if string_value(expr) is not None:
+        return [string_value(expr)]  # type: ignore[list-item]
+    if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+        values = [string_value(e.value) for e in expr.elements]
+        if all(v is not None for v in values):
+            return values  # type: ignore[return-value]
+    return None

@@ -1,0 +1,312 @@
+"""BPL101, BPL102, BPL103: explicit recursion that never ends.
+
+* BPL101: every path from entry runs a self-call before it can exit (rustc's rule on our
+  control-flow graph).
+* BPL102: some path reaches a self-call that passes on unchanged everything its guards
+  read, and nothing on that path can change what they read: once it recurses, it takes
+  the same path again, forever.
+* BPL103: a cycle of functions in which each one, on every path, calls the next: the
+  greatest fixed point over each strongly connected component of the call graph.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterator, List, Optional, Set
+
+import libcst as cst
+import networkx as nx
+
+from ..callgraph import CallGraph, CallSite
+from ..cfg import DELETE, ENTER, STORE, YIELD, Block, every_path_hits
+from ..facts import FunctionFacts, ModuleFacts
+from ..findings import ChainStep, Finding
+from ..names import dotted_name, is_name
+from .render import source_of
+
+# Builtins that neither change program state nor run code of the program's own (beyond
+# dunder methods we do not model): a guard that calls them still reads stable state.
+PURE_BUILTINS = frozenset(
+    "len isinstance issubclass type id hasattr getattr callable str int float bool abs repr "
+    "tuple frozenset hash ord chr min max sum any all sorted round divmod pow format print "
+    "list dict set range enumerate zip reversed bytes complex vars dir".split()
+)
+
+
+def check_recursion(facts: ModuleFacts, graph: CallGraph) -> List[Finding]:
+    findings: List[Finding] = []
+    infinite: Set[FunctionFacts] = set()
+    for function in facts.functions:
+        self_calls = graph.self_calls(function)
+        if not self_calls:
+            continue
+        if _always_calls(function, self_calls):
+            infinite.add(function)
+            findings.append(_report_infinite(facts, function, self_calls))
+            continue
+        stuck = _first_no_progress_call(facts, function, self_calls)
+        if stuck is not None:
+            findings.append(_report_no_progress(facts, function, *stuck))
+    findings.extend(_mutual_recursion(facts, graph, infinite))
+    return findings
+
+
+def _always_calls(function: FunctionFacts, sites: List[CallSite]) -> bool:
+    blocks = {site.block.index for site in sites}
+    return every_path_hits(function.cfg, lambda block: block.index in blocks)
+
+
+# -- BPL101 -------------------------------------------------------------------------------
+def _report_infinite(facts: ModuleFacts, function: FunctionFacts, sites: List[CallSite]) -> Finding:
+    lines = sorted({facts.line_of(s.call) for s in sites if not s.block.shielded})
+    where = ", ".join(f"l.{n}" for n in lines)
+    kind = "coroutine " if function.is_async else "generator " if function.is_generator else ""
+    message = (
+        f"infinite recursion: {kind}'{function.qualname}' calls itself on every path "
+        f"({where}); no path reaches a return, a raise or the end without recursing. "
+        "Add a base case that returns before the self-call."
+    )
+    return Finding(function.line, function.column, "BPL101", message,
+                   (ChainStep(function.line, function.qualname),))
+
+
+# -- BPL102 -------------------------------------------------------------------------------
+def _first_no_progress_call(facts: ModuleFacts, function: FunctionFacts, sites: List[CallSite]):
+    for site in sites:
+        if site.block.shielded:
+            continue
+        analysis = _NoProgress(facts, function, site)
+        guards = analysis.path_to_call()
+        if guards is not None:
+            return site, analysis.unchanged, guards
+    return None
+
+
+class _NoProgress:
+    """Search a path from entry to one self-call along which the recursion cannot change
+    anything its guards read."""
+
+    def __init__(self, facts: ModuleFacts, function: FunctionFacts, site: CallSite):
+        self.facts = facts
+        self.function = function
+        self.site = site
+        self.unchanged = unchanged_arguments(facts, function, site.call)
+        self.stable_locals = self._stable_locals()
+
+    # which names keep their value from one recursion level to the next
+    def _is_stable_name(self, name: str) -> bool:
+        scope = self.function.scope
+        if name in self.unchanged:
+            return True
+        if name in scope.global_names:
+            return False
+        if name in scope.bindings:
+            return name in self.stable_locals
+        return True  # a global, builtin or closure variable: only a call could change it
+
+    def _stable_locals(self) -> Set[str]:
+        """Locals assigned only from stable expressions (a flow-insensitive fixpoint)."""
+        scope = self.function.scope
+        params = set(self.function.param_names())
+        candidates = {
+            name for name, values in scope.assigned_values.items()
+            if name not in params and all(v is not None for v in values)
+        }
+        self.stable_locals: Set[str] = set(candidates)
+        changed = True
+        while changed:
+            changed = False
+            for name in sorted(self.stable_locals):
+                if not all(self.is_stable(v) for v in scope.assigned_values[name]):
+                    self.stable_locals.discard(name)
+                    changed = True
+        return self.stable_locals
+
+    def is_stable(self, expr: cst.CSTNode) -> bool:
+        """The expression reads only names that keep their value across the recursion."""
+        stack = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Name):
+                if not self._is_stable_name(node.value):
+                    return False
+            elif isinstance(node, cst.Attribute):
+                stack.append(node.value)
+            elif isinstance(node, cst.Call):
+                if not _is_pure_call(node):
+                    return False
+                stack.extend(arg.value for arg in node.args)
+            elif isinstance(node, (cst.Lambda, cst.Await, cst.Yield, cst.NamedExpr,
+                                   cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+                return False
+            else:
+                stack.extend(node.children)
+        return True
+
+    def _kills(self, block: Block, stop_at: Optional[cst.Call]) -> Optional[bool]:
+        """True if the block may change state before ``stop_at`` (or its end); None if it
+        reaches ``stop_at`` cleanly."""
+        for atom in block.atoms:
+            node = atom.node
+            if node is stop_at:
+                return None
+            if atom.role in (YIELD, ENTER) or isinstance(node, cst.Await):
+                return True
+            if atom.role in (STORE, DELETE):
+                if not isinstance(node, cst.Name):
+                    return True  # attribute or item store: may be what a guard reads
+                if node.value in self.unchanged or node.value in self.function.scope.global_names:
+                    return True
+            elif isinstance(node, cst.Call) and not _is_pure_call(node):
+                return True
+        return False
+
+    def path_to_call(self) -> Optional[List[cst.BaseExpression]]:
+        """The guards along a clean path to the self-call, or None if there is none."""
+        cfg = self.function.cfg
+        target = self.site.call
+        stack = [(cfg.entry, ())]
+        seen = {cfg.entry}
+        while stack:
+            index, guards = stack.pop()
+            block = cfg.blocks[index]
+            verdict = self._kills(block, target)
+            if verdict is None:
+                return list(guards)
+            if verdict or index == cfg.exit:
+                continue
+            if len(block.successors) > 1 and block.deciders:
+                if not all(self.is_stable(d) for d in block.deciders):
+                    continue
+                guards = guards + tuple(block.deciders)
+            for successor in block.successors:
+                if successor not in seen:
+                    seen.add(successor)
+                    stack.append((successor, guards))
+        return None
+
+
+def _is_pure_call(call: cst.Call) -> bool:
+    if isinstance(call.func, cst.Name):
+        return call.func.value in PURE_BUILTINS
+    # methods of string literals: "{}".format(x), ", ".join(...)
+    return isinstance(call.func, cst.Attribute) and isinstance(
+        call.func.value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+    )
+
+
+def unchanged_arguments(facts: ModuleFacts, function: FunctionFacts, call: cst.Call) -> Set[str]:
+    """Parameters that the self-call passes on as they came in (``f(x)`` for ``x``)."""
+    params = function.params
+    positional = [p for p in params if p.kind == "positional"]
+    unchanged: Set[str] = set()
+    offset = 0
+    receiver = function.receiver
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        bound_to_self = receiver is not None and is_name(func.value, receiver)
+        if function.kind in ("method", "classmethod") and _is_bound_call(func, function):
+            offset = 1
+            if bound_to_self:
+                unchanged.add(receiver)
+    args = list(call.args)
+    position = offset
+    for arg in args:
+        value = arg.value
+        if arg.star == "*":
+            vararg = next((p for p in params if p.kind == "vararg"), None)
+            if vararg is not None and is_name(value, vararg.name) and position == len(positional):
+                unchanged.add(vararg.name)
+            position = len(positional) + 1  # unknown from here on
+            continue
+        if arg.star == "**":
+            varkw = next((p for p in params if p.kind == "varkw"), None)
+            if varkw is not None and is_name(value, varkw.name):
+                unchanged.add(varkw.name)
+            continue
+        if arg.keyword is not None:
+            if is_name(value, arg.keyword.value):
+                unchanged.add(arg.keyword.value)
+            continue
+        if position < len(positional) and is_name(value, positional[position].name):
+            unchanged.add(positional[position].name)
+        position += 1
+    return unchanged
+
+
+def _is_bound_call(func: cst.Attribute, function: FunctionFacts) -> bool:
+    """``self.m(...)`` / ``cls.m(...)`` / ``C(...).m(...)`` pass the receiver implicitly;
+    ``C.m(self, ...)`` / ``type(self).m(self, ...)`` do not (unless m is a classmethod)."""
+    receiver = func.value
+    if function.kind == "classmethod":
+        return True
+    if isinstance(receiver, cst.Call):
+        return not (is_name(receiver.func, "type"))
+    if isinstance(receiver, cst.Attribute) and receiver.attr.value == "__class__":
+        return False
+    if isinstance(receiver, cst.Name):
+        return receiver.value == function.receiver
+    return False
+
+
+def _report_no_progress(facts: ModuleFacts, function: FunctionFacts, site: CallSite, unchanged: Set[str],
+                        guards: List[cst.BaseExpression]) -> Finding:
+    call_line = facts.line_of(site.call)
+    passed = ", ".join(f"'{n}'" for n in sorted(unchanged)) or "no argument"
+    if guards:
+        guard = guards[-1]
+        reason = (f"the guard '{source_of(guard)}' (l.{facts.line_of(guard)}) reads only "
+                  f"state that the call at l.{call_line} passes on unchanged ({passed})")
+    else:
+        reason = (f"the call at l.{call_line} passes on {passed} unchanged and nothing "
+                  "before it changes state")
+    message = (
+        f"recursion without progress: '{function.qualname}' can reach its base case, "
+        f"but not by recursing: {reason}, so once it recurses it recurses forever. "
+        "Pass a smaller or different argument, or change what the guard reads first."
+    )
+    return Finding(function.line, function.column, "BPL102", message,
+                   (ChainStep(function.line, function.qualname),))
+
+
+# -- BPL103 -------------------------------------------------------------------------------
+def _mutual_recursion(facts: ModuleFacts, graph: CallGraph, infinite: Set[FunctionFacts]) -> List[Finding]:
+    findings = []
+    for component in graph.cycles():
+        if component & infinite:
+            continue  # a BPL101 inside already explains it
+        doomed = _doomed_functions(graph, component)
+        if len(doomed) < 2:
+            continue
+        for cycle in nx.strongly_connected_components(graph.graph.subgraph(doomed)):
+            if len(cycle) > 1:
+                findings.append(_report_cycle(facts, graph, set(cycle)))
+    return findings
+
+
+def _doomed_functions(graph: CallGraph, component: Set[FunctionFacts]) -> Set[FunctionFacts]:
+    """The largest subset in which every function calls a member on every path."""
+    doomed = set(component)
+    worklist = sorted(component, key=lambda f: f.index)
+    while worklist:
+        function = worklist.pop()
+        if function not in doomed:
+            continue
+        blocks = {s.block.index for s in graph.sites[function] if s.callee in doomed}
+        if not every_path_hits(function.cfg, lambda block: block.index in blocks):
+            doomed.discard(function)
+            worklist.extend(p for p in graph.graph.predecessors(function) if p in doomed)
+    return doomed
+
+
+def _report_cycle(facts: ModuleFacts, graph: CallGraph, cycle: Set[FunctionFacts]) -> Finding:
+    first = min(cycle, key=lambda f: f.index)
+    steps = graph.witness_cycle(cycle, first)
+    names = [f"{s.caller.qualname} (l.{s.caller.line})" for s in steps] + [first.qualname]
+    calls = ", ".join(f"l.{facts.line_of(s.call)}" for s in steps)
+    message = (
+        f"infinite mutual recursion: {' -> '.join(names)}; each call on this cycle "
+        f"({calls}) is made on every path, so none of them reaches a base case. "
+        "Give one of them a base case that returns without calling the next."
+    )
+    chain = tuple(ChainStep(s.caller.line, s.caller.qualname) for s in steps)
+    return Finding(first.line, first.column, "BPL103", message, chain)

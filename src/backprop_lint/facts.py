@@ -1,0 +1,541 @@
+"""Stage 2: per-function facts of one module.
+
+One iterative walk over the libcst tree (deep expressions cannot overflow it) finds every
+function and class, the names each scope binds, whether a function is a generator or a
+coroutine, and its receiver (``self`` / ``cls``). :class:`ModuleFacts` then resolves a
+call to the function of this module that it runs, by Python's scoping rules: a name
+rebound in scope is not followed, class scopes are skipped by nested functions, methods are
+found through the bases defined in the module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
+
+import libcst as cst
+
+from .cfg import AWAITED, ITERATED, ControlFlowGraph, build_cfg
+from .names import dotted_name, is_name
+from .parsing import ParsedModule
+
+# Decorators after which calling the name does not run this body: the call dispatches to
+# other implementations, returns a context manager, or the body is a typing stub.
+_DISPATCHING_DECORATORS = frozenset(
+    "singledispatch singledispatchmethod overload dispatch register contextmanager "
+    "asynccontextmanager fixture".split()
+)
+# Decorators that make the function a property accessor: reached by attribute access.
+_PROPERTY_DECORATORS = frozenset("property cached_property abstractproperty".split())
+_ACCESSOR_SUFFIXES = {"setter": "setter", "getter": "property", "deleter": "deleter"}
+_IMPLICIT_CLASSMETHODS = frozenset({"__init_subclass__", "__class_getitem__"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str  # positional | vararg | keyword | varkw
+    has_default: bool
+
+
+@dataclasses.dataclass(eq=False)
+class Scope:
+    """Names bound in one function, class or module body."""
+
+    bindings: Dict[str, List[cst.CSTNode]] = dataclasses.field(default_factory=dict)
+    global_names: Set[str] = dataclasses.field(default_factory=set)
+    nonlocal_names: Set[str] = dataclasses.field(default_factory=set)
+    # the value of each ``name = value`` binding, to tell ``f = cache(f)`` from rebinding
+    assigned_values: Dict[str, List[Optional[cst.BaseExpression]]] = dataclasses.field(
+        default_factory=dict
+    )
+    # for a comprehension's throwaway scope: where an assignment expression binds
+    walrus_target: Optional["Scope"] = None
+
+    def bind(self, name: str, node: cst.CSTNode, value: Optional[cst.BaseExpression] = None):
+        self.bindings.setdefault(name, []).append(node)
+        self.assigned_values.setdefault(name, []).append(value)
+
+
+@dataclasses.dataclass(eq=False)
+class ClassFacts:
+    node: cst.ClassDef
+    name: str
+    qualname: str
+    line: int
+    column: int
+    function: Optional["FunctionFacts"]  # the function the class is defined in
+    owner: Optional["ClassFacts"]  # the class the class is defined in
+    scope: Scope
+    bases: List[Optional[str]]
+    methods: Dict[str, List["FunctionFacts"]] = dataclasses.field(default_factory=dict)
+    instance_attributes: Set[str] = dataclasses.field(default_factory=set)
+
+
+@dataclasses.dataclass(eq=False)
+class FunctionFacts:
+    node: cst.FunctionDef
+    name: str
+    qualname: str
+    line: int
+    column: int
+    index: int  # position in file order
+    parent: Optional["FunctionFacts"]
+    owner: Optional[ClassFacts]
+    decorators: List[str]
+    kind: str  # function | method | staticmethod | classmethod | property | setter | deleter
+    params: List[Param]
+    scope: Scope
+    is_async: bool
+    is_generator: bool = False
+    _cfg: Optional[ControlFlowGraph] = None
+
+    @property
+    def cfg(self) -> ControlFlowGraph:
+        if self._cfg is None:
+            self._cfg = build_cfg(self.node)
+        return self._cfg
+
+    @property
+    def receiver(self) -> Optional[str]:
+        """The parameter that holds the instance (or class), if it is never rebound."""
+        if self.owner is None or self.kind == "staticmethod" or not self.params:
+            return None
+        first = self.params[0]
+        if first.kind != "positional":
+            return None
+        if len(self.scope.bindings.get(first.name, ())) != 1:
+            return None
+        return first.name
+
+    @property
+    def is_accessor(self) -> bool:
+        return self.kind in ("property", "setter", "deleter")
+
+    @property
+    def dispatches(self) -> bool:
+        return any(d.rsplit(".", 1)[-1] in _DISPATCHING_DECORATORS for d in self.decorators)
+
+    def param_names(self) -> List[str]:
+        return [p.name for p in self.params]
+
+
+Target = Union[FunctionFacts, ClassFacts]
+
+
+class ModuleFacts:
+    """Every function and class of a module, and call resolution among them."""
+
+    def __init__(self, parsed: ParsedModule):
+        self.parsed = parsed
+        self.module_scope = Scope()
+        self.functions: List[FunctionFacts] = []
+        self.classes: List[ClassFacts] = []
+        self._scope_of: Dict[int, Scope] = {}
+        self._resolved: Dict[int, Optional[Target]] = {}
+        self.imports: Dict[str, str] = {}  # local name -> dotted origin
+        self._by_node: Dict[int, List[Target]] = {}
+        _Collector(self).run()
+
+    # -- resolution -------------------------------------------------------------------
+    def lookup(self, name: str, function: Optional[FunctionFacts]) -> Optional[Target]:
+        """The single function or class that ``name`` means inside ``function``."""
+        scope_owner = function
+        if function is not None and name in function.scope.global_names:
+            scope_owner = None
+        elif function is not None and name in function.scope.bindings:
+            return None  # a local variable, not a function of ours
+        else:
+            scope_owner = function.parent if function is not None else None
+            while scope_owner is not None:
+                if name in scope_owner.scope.bindings and name not in (
+                    scope_owner.scope.global_names | scope_owner.scope.nonlocal_names
+                ):
+                    return self._sole_definition(scope_owner.scope, name)
+                scope_owner = scope_owner.parent
+        return self._sole_definition(self.module_scope, name)
+
+    def _sole_definition(self, scope: Scope, name: str) -> Optional[Target]:
+        nodes = scope.bindings.get(name, [])
+        values = scope.assigned_values.get(name, [])
+        definitions = [n for n in nodes if isinstance(n, (cst.FunctionDef, cst.ClassDef))]
+        if len(definitions) != 1:
+            return None
+        for node, value in zip(nodes, values):
+            if node is definitions[0]:
+                continue
+            if not _wraps_itself(value, name):
+                return None  # rebound to something else somewhere in the scope
+        return self.facts_for(definitions[0])
+
+    def facts_for(self, node: cst.CSTNode) -> Optional[Target]:
+        for item in self._by_node.get(id(node), ()):
+            return item
+        return None
+
+    def method(self, cls: ClassFacts, name: str, skip_self: bool = False) -> Optional[FunctionFacts]:
+        """Look ``name`` up along the class's bases defined in this module (MRO order)."""
+        for candidate in self.mro(cls)[1 if skip_self else 0:]:
+            if candidate is None:
+                return None  # a base we cannot see may define it
+            if name in candidate.instance_attributes:
+                return None  # an instance attribute shadows the method
+            definitions = candidate.scope.bindings.get(name)
+            if not definitions:
+                continue
+            methods = candidate.methods.get(name, [])
+            if len(definitions) != 1 or len(methods) != 1:
+                return None
+            return methods[0]
+        return None
+
+    def mro(self, cls: ClassFacts) -> List[Optional[ClassFacts]]:
+        """The class and its bases, depth-first; None marks a base we cannot see."""
+        order: List[Optional[ClassFacts]] = []
+        seen: Set[int] = set()
+        stack: List[Optional[ClassFacts]] = [cls]
+        while stack:
+            current = stack.pop()
+            if current is None:
+                order.append(None)
+                continue
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            order.append(current)
+            stack.extend(reversed([self.base_class(current, b) for b in current.bases]))
+        return order
+
+    def base_class(self, cls: ClassFacts, base: Optional[str]) -> Optional[ClassFacts]:
+        if base is None or base == "object":
+            return None if base is None else _OBJECT
+        if "." in base:
+            return None
+        found = self.lookup(base, cls.function)
+        return found if isinstance(found, ClassFacts) else None
+
+    def bases_known(self, cls: ClassFacts) -> bool:
+        return all(c is not None for c in self.mro(cls))
+
+    def resolve_call(self, call: cst.Call, caller: FunctionFacts) -> Optional[Target]:
+        key = id(call)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(call.func, caller)
+        return self._resolved[key]
+
+    def _resolve(self, func: cst.BaseExpression, caller: FunctionFacts) -> Optional[Target]:
+        if isinstance(func, cst.Name):
+            return self.lookup(func.value, caller)
+        if not isinstance(func, cst.Attribute):
+            return None
+        method_name = func.attr.value
+        receiver = func.value
+        cls = self._receiver_class(receiver, caller)
+        if cls is not None:
+            return self.method(cls, method_name)
+        if (
+            isinstance(receiver, cst.Call)
+            and is_name(receiver.func, "super")
+            and not receiver.args
+            and caller.owner is not None
+        ):
+            return self.method(caller.owner, method_name, skip_self=True)
+        return None
+
+    def _receiver_class(self, receiver: cst.BaseExpression, caller: FunctionFacts) -> Optional[ClassFacts]:
+        """The class whose method ``receiver.m`` runs: self / cls / type(self) /
+        self.__class__ / C / C(...) for a class C of this module."""
+        own = caller.owner
+        me = caller.receiver
+        if own is not None and me is not None:
+            if is_name(receiver, me):
+                return own
+            if (
+                isinstance(receiver, cst.Call)
+                and is_name(receiver.func, "type")
+                and len(receiver.args) == 1
+                and is_name(receiver.args[0].value, me)
+            ):
+                return own
+            if (
+                isinstance(receiver, cst.Attribute)
+                and receiver.attr.value == "__class__"
+                and is_name(receiver.value, me)
+            ):
+                return own
+        if isinstance(receiver, cst.Call):
+            receiver = receiver.func
+        if isinstance(receiver, cst.Name):
+            found = self.lookup(receiver.value, caller)
+            if isinstance(found, ClassFacts):
+                return found
+        return None
+
+    def runs_now(self, call_role: str, target: FunctionFacts) -> bool:
+        """Whether a call with this role runs the target's body now (CODES.md)."""
+        if target.dispatches or target.is_accessor:
+            return False
+        if target.is_async:
+            return call_role == AWAITED
+        if target.is_generator:
+            return call_role == ITERATED
+        return True
+
+    def called_function(self, call: cst.Call, role: str, caller: FunctionFacts) -> Optional[FunctionFacts]:
+        """The function of this module whose body this call runs now, if any."""
+        target = self.resolve_call(call, caller)
+        if isinstance(target, ClassFacts):
+            target = self.method(target, "__init__")
+        if isinstance(target, FunctionFacts) and self.runs_now(role, target):
+            return target
+        return None
+
+    def position(self, node: cst.CSTNode) -> Tuple[int, int]:
+        return self.parsed.start(node)
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        return self.parsed.start(node)[0]
+
+
+_OBJECT = ClassFacts(
+    node=None, name="object", qualname="object", line=0, column=0,  # type: ignore[arg-type]
+    function=None, owner=None, scope=Scope(), bases=[],
+)
+
+
+def _wraps_itself(value: Optional[cst.BaseExpression], name: str) -> bool:
+    """``f = functools.lru_cache(f)`` and ``f = torch.jit.script(f)`` still run ``f``."""
+    while isinstance(value, cst.Call):
+        if any(is_name(arg.value, name) for arg in value.args):
+            return True
+        value = value.func
+    return False
+
+
+def _decorator_name(decorator: cst.Decorator) -> str:
+    expr = decorator.decorator
+    if isinstance(expr, cst.Call):
+        expr = expr.func
+    return dotted_name(expr) or "?"
+
+
+def _function_kind(decorators: List[str], owner: Optional[ClassFacts], name: str) -> str:
+    if owner is None:
+        return "function"
+    for decorator in decorators:
+        last = decorator.rsplit(".", 1)[-1]
+        if last == "staticmethod":
+            return "staticmethod"
+        if last == "classmethod" or name in _IMPLICIT_CLASSMETHODS:
+            return "classmethod"
+        if last in _PROPERTY_DECORATORS:
+            return "property"
+        if "." in decorator and last in _ACCESSOR_SUFFIXES:
+            return _ACCESSOR_SUFFIXES[last]
+    if name in _IMPLICIT_CLASSMETHODS:
+        return "classmethod"
+    if name == "__new__":
+        return "classmethod"  # implicitly static, but its first parameter is the class
+    return "method"
+
+
+def _params(params: cst.Parameters) -> List[Param]:
+    result = [Param(p.name.value, "positional", p.default is not None) for p in params.posonly_params]
+    result += [Param(p.name.value, "positional", p.default is not None) for p in params.params]
+    if isinstance(params.star_arg, cst.Param):
+        result.append(Param(params.star_arg.name.value, "vararg", False))
+    result += [Param(p.name.value, "keyword", p.default is not None) for p in params.kwonly_params]
+    if params.star_kwarg is not None:
+        result.append(Param(params.star_kwarg.name.value, "varkw", False))
+    return result
+
+
+def target_names(target: cst.CSTNode) -> Iterator[cst.Name]:
+    """The names an assignment target binds (not attributes or subscripts)."""
+    stack = [target]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name):
+            yield node
+        elif isinstance(node, (cst.Tuple, cst.List)):
+            stack.extend(element.value for element in node.elements)
+        elif isinstance(node, cst.StarredElement):
+            stack.append(node.value)
+
+
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+class _Collector:
+    """The iterative walk that fills a :class:`ModuleFacts`."""
+
+    def __init__(self, facts: ModuleFacts):
+        self.facts = facts
+
+    def run(self) -> None:
+        facts = self.facts
+        module = facts.parsed.module
+        # (node, scope that binds names, innermost function, innermost class-owner)
+        stack: List[Tuple[cst.CSTNode, Scope, Optional[FunctionFacts], Optional[ClassFacts]]]
+        stack = [(stmt, facts.module_scope, None, None) for stmt in reversed(module.body)]
+        while stack:
+            node, scope, function, owner = stack.pop()
+            children: List[cst.CSTNode]
+            if isinstance(node, cst.FunctionDef):
+                info = self.add_function(node, scope, function, owner)
+                outer = [d.decorator for d in node.decorators]
+                outer += [p.default for p in _all_params(node.params) if p.default is not None]
+                inner = list(node.body.body)
+                stack.extend((c, info.scope, info, None) for c in reversed(inner))
+                stack.extend((c, scope, function, owner) for c in reversed(outer))
+                continue
+            if isinstance(node, cst.ClassDef):
+                cls = self.add_class(node, scope, function, owner)
+                outer = [d.decorator for d in node.decorators]
+                outer += [a.value for a in list(node.bases) + list(node.keywords)]
+                stack.extend((c, cls.scope, function, cls) for c in reversed(node.body.body))
+                stack.extend((c, scope, function, owner) for c in reversed(outer))
+                continue
+            if isinstance(node, (cst.Lambda,) + _COMPREHENSIONS):
+                # names bound there stay there (an assignment expression aside)
+                inner_scope = Scope(walrus_target=scope.walrus_target or scope)
+                if isinstance(node, cst.Lambda):
+                    for p in _all_params(node.params):
+                        inner_scope.bind(p.name.value, p)
+                    function = None  # a yield in a lambda makes the lambda a generator
+                stack.extend((c, inner_scope, function, None) for c in reversed(node.children))
+                continue
+            self.record_binding(node, scope, function, owner)
+            stack.extend((c, scope, function, owner) for c in reversed(node.children))
+
+    def add_function(self, node, scope, function, owner) -> FunctionFacts:
+        facts = self.facts
+        decorators = [_decorator_name(d) for d in node.decorators]
+        name = node.name.value
+        prefix = (owner.qualname + ".") if owner else (function.qualname + ".<locals>.") if function else ""
+        line, column = facts.position(node)
+        info = FunctionFacts(
+            node=node,
+            name=name,
+            qualname=prefix + name,
+            line=line,
+            column=column,
+            index=len(facts.functions),
+            parent=function,
+            owner=owner,
+            decorators=decorators,
+            kind=_function_kind(decorators, owner, name),
+            params=_params(node.params),
+            scope=Scope(),
+            is_async=node.asynchronous is not None,
+        )
+        for param in _all_params(node.params):
+            info.scope.bind(param.name.value, param)
+        scope.bind(name, node)
+        facts.functions.append(info)
+        facts._by_node[id(node)] = [info]
+        if owner is not None:
+            owner.methods.setdefault(name, []).append(info)
+        return info
+
+    def add_class(self, node, scope, function, owner) -> ClassFacts:
+        facts = self.facts
+        prefix = (owner.qualname + ".") if owner else (function.qualname + ".<locals>.") if function else ""
+        line, column = facts.position(node)
+        bases = [dotted_name(arg.value) for arg in node.bases if arg.keyword is None and not arg.star]
+        cls = ClassFacts(
+            node=node, name=node.name.value, qualname=prefix + node.name.value,
+            line=line, column=column, function=function, owner=owner, scope=Scope(), bases=bases,
+        )
+        scope.bind(node.name.value, node)
+        facts.classes.append(cls)
+        facts._by_node[id(node)] = [cls]
+        return cls
+
+    def record_binding(self, node, scope: Scope, function, owner) -> None:
+        if isinstance(node, cst.Assign):
+            value = node.value
+            for target in node.targets:
+                for name in target_names(target.target):
+                    scope.bind(name.value, name, value)
+                self.note_instance_attribute(target.target, function)
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+            for name in target_names(node.target):
+                scope.bind(name.value, name)
+            self.note_instance_attribute(node.target, function)
+        elif isinstance(node, cst.For) or isinstance(node, cst.CompFor):
+            for name in target_names(node.target):
+                scope.bind(name.value, name)
+        elif isinstance(node, cst.NamedExpr):
+            for name in target_names(node.target):
+                (scope.walrus_target or scope).bind(name.value, name)
+        elif isinstance(node, cst.AsName):
+            for name in target_names(node.name):
+                scope.bind(name.value, name)
+        elif isinstance(node, cst.ImportAlias):
+            if node.asname is None:
+                local = dotted_name(node.name).split(".")[0]  # type: ignore[union-attr]
+                scope.bind(local, node)
+            self.record_import(node, scope)
+        elif isinstance(node, cst.ImportFrom):
+            self.record_from_import(node, scope)
+        elif isinstance(node, cst.Del):
+            for name in target_names(node.target):
+                scope.bind(name.value, name)
+        elif isinstance(node, cst.Global):
+            scope.global_names.update(n.name.value for n in node.names)
+        elif isinstance(node, cst.Nonlocal):
+            scope.nonlocal_names.update(n.name.value for n in node.names)
+        elif isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
+            scope.bind(node.name.value, node.name)
+        elif isinstance(node, (cst.Yield, cst.Await)) and function is not None:
+            if isinstance(node, cst.Yield):
+                function.is_generator = True
+
+    def note_instance_attribute(self, target, function: Optional[FunctionFacts]) -> None:
+        """``self.x = ...`` in a method: x is an instance attribute of its class."""
+        if function is None or function.owner is None:
+            return
+        for node in _attribute_targets(target):
+            if is_name(node.value, function.receiver):
+                function.owner.instance_attributes.add(node.attr.value)
+
+    def record_import(self, alias: cst.ImportAlias, scope: Scope) -> None:
+        if scope is not self.facts.module_scope:
+            return
+        full = dotted_name(alias.name) or ""
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            self.facts.imports[alias.asname.name.value] = full
+        else:
+            self.facts.imports[full.split(".")[0]] = full.split(".")[0]
+
+    def record_from_import(self, node: cst.ImportFrom, scope: Scope) -> None:
+        if scope is not self.facts.module_scope or isinstance(node.names, cst.ImportStar):
+            return
+        module = dotted_name(node.module) if node.module is not None else ""
+        for alias in node.names:
+            name = dotted_name(alias.name) or ""
+            local = alias.asname.name.value if alias.asname is not None else name
+            self.facts.imports[local] = f"{module}.{name}" if module else name
+
+
+def _attribute_targets(target) -> Iterator[cst.Attribute]:
+    stack = [target]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Attribute):
+            yield node
+        elif isinstance(node, (cst.Tuple, cst.List)):
+            stack.extend(e.value for e in node.elements)
+        elif isinstance(node, cst.StarredElement):
+            stack.append(node.value)
+
+
+def _all_params(params: cst.Parameters):
+    yield from params.posonly_params
+    yield from params.params
+    if isinstance(params.star_arg, cst.Param):
+        yield params.star_arg
+    yield from params.kwonly_params
+    if params.star_kwarg is not None:
+        yield params.star_kwarg
