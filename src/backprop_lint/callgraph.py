@@ -25,6 +25,7 @@ class CallSite:
     callee: FunctionFacts
     call: cst.Call
     block: Block
+    constructs: bool  # ``C(...)`` running ``C.__init__``: BPL104's business, not a self-call
 
 
 def call_sites(facts: ModuleFacts, function: FunctionFacts) -> List[CallSite]:
@@ -34,7 +35,8 @@ def call_sites(facts: ModuleFacts, function: FunctionFacts) -> List[CallSite]:
         if atom.role in _CALL_ROLES and isinstance(atom.node, cst.Call):
             callee = facts.called_function(atom.node, atom.role, function)
             if callee is not None:
-                sites.append(CallSite(function, callee, atom.node, block))
+                constructs = facts.constructs(atom.node, function)
+                sites.append(CallSite(function, callee, atom.node, block, constructs))
     return sites
 
 
@@ -52,7 +54,7 @@ class CallGraph:
                 self.graph.add_edge(function, site.callee)
 
     def self_calls(self, function: FunctionFacts) -> List[CallSite]:
-        return [s for s in self.sites.get(function, []) if s.callee is function]
+        return [s for s in self.sites.get(function, []) if s.callee is function and not s.constructs]
 
     def cycles(self) -> List[Set[FunctionFacts]]:
         """Strongly connected components of two or more functions (linear time)."""

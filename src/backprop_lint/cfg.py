@@ -116,6 +116,17 @@ class Block:
     deciders: Optional[List[cst.BaseExpression]] = None
     # for an if / while / conditional expression: the successor taken when the test is true
     true_successor: Optional[int] = None
+    # for a loop's head: whether the loop can stop (a for, a while whose test can be
+    # false, a while True with a break); None for other blocks
+    loop_stoppable: Optional[bool] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class TryRegion:
+    """The blocks of one ``try`` body and the entries of its handlers."""
+
+    blocks: range
+    handlers: Tuple[int, ...]
 
 
 @dataclasses.dataclass
@@ -123,6 +134,7 @@ class ControlFlowGraph:
     blocks: List[Block]
     entry: int
     exit: int
+    try_regions: List[TryRegion] = dataclasses.field(default_factory=list)
 
     def atoms(self) -> Iterator[Tuple[Block, Atom]]:
         for block in self.blocks:
@@ -164,7 +176,9 @@ def every_path_hits(cfg: ControlFlowGraph, is_site: Callable[[Block], bool]) -> 
             continue
         seen = state.get(nxt)
         if seen == 1:
-            return False  # back edge: a loop that does not recurse
+            if cfg.blocks[nxt].loop_stoppable:
+                continue  # the loop may stop: its exit edge is explored from its head
+            return False  # a loop that never stops and never recurses: it spins, not recurses
         if seen == 2:
             continue
         state[nxt] = 1
@@ -181,11 +195,14 @@ class _Context:
 class _Loop(_Context):
     break_target: int
     continue_target: int
+    broken: bool = False  # a break leaves it
 
 
 @dataclasses.dataclass
 class _Handlers(_Context):
-    entries: List[int]
+    # each handler's entry block and the kinds of raising operation it can catch
+    # (None: anything)
+    entries: List[Tuple[int, Optional[frozenset]]]
 
 
 @dataclasses.dataclass
@@ -201,6 +218,7 @@ class CFGBuilder:
         self.blocks: List[Block] = []
         self.contexts: List[_Context] = []
         self.shield_depth = 0
+        self.try_regions: List[TryRegion] = []
         self.exit = self.new_block()
 
     # -- blocks -----------------------------------------------------------------------
@@ -218,9 +236,30 @@ class CFGBuilder:
         block = self.blocks[src]
         block.deciders = (block.deciders or []) + list(deciders)
 
-    def add(self, cur: Optional[int], node: cst.CSTNode, role: str = EVAL) -> None:
-        if cur is not None:
-            self.blocks[cur].atoms.append(Atom(node, role))
+    def add(self, cur: Optional[int], node: cst.CSTNode, role: str = EVAL) -> Optional[int]:
+        """Append an atom; inside a ``try`` whose handlers catch what it may raise, the
+        block ends after it with edges to those handlers."""
+        if cur is None:
+            return None
+        self.blocks[cur].atoms.append(Atom(node, role))
+        return self.raise_point(cur, node, _raise_kind(node, role))
+
+    def raise_point(self, cur: Optional[int], node: cst.CSTNode, kind: Optional[str]) -> Optional[int]:
+        if cur is None or kind is None:
+            return cur
+        targets = [
+            entry
+            for ctx in self.contexts
+            if isinstance(ctx, _Handlers)
+            for entry, catches in ctx.entries
+            if catches is None or kind in catches
+        ]
+        if not targets:
+            return cur
+        for target in targets:
+            self.edge(cur, target)
+        self.branch(cur, [node])  # whether it raises depends on what it evaluates
+        return self.split(cur)
 
     def split(self, cur: Optional[int]) -> Optional[int]:
         if cur is None:
@@ -241,10 +280,11 @@ class CFGBuilder:
                 pending = ctx
                 break
             if kind == "raise" and isinstance(ctx, _Handlers):
-                for entry in ctx.entries:
+                for entry, _ in ctx.entries:
                     self.edge(cur, entry)
             if isinstance(ctx, _Loop) and kind in ("break", "continue"):
                 self.edge(cur, ctx.break_target if kind == "break" else ctx.continue_target)
+                ctx.broken = ctx.broken or kind == "break"
                 return
         else:
             if kind in ("return", "raise", "yield"):
@@ -268,20 +308,8 @@ class CFGBuilder:
         for stmt in body:
             if cur is None:
                 break  # unreachable code after return/raise/break/continue
-            cur = self.start_statement(cur)
             cur = self.lower_statement(stmt, cur)
         return cur
-
-    def start_statement(self, cur: int) -> int:
-        """Inside a try body every statement may raise into the handlers."""
-        handlers = [ctx for ctx in self.contexts if isinstance(ctx, _Handlers)]
-        if not handlers:
-            return cur
-        nxt = self.split(cur)
-        for ctx in handlers:
-            for entry in ctx.entries:
-                self.edge(cur, entry)
-        return nxt  # type: ignore[return-value]
 
     def lower_suite(self, suite: cst.BaseSuite, cur: Optional[int]) -> Optional[int]:
         return self.lower_body(suite.body, cur)
@@ -299,11 +327,9 @@ class CFGBuilder:
         return self.lower_small_statements(stmt.body, cur)
 
     def lower_small_statements(self, body: Sequence[cst.CSTNode], cur: Optional[int]):
-        for index, small in enumerate(body):
+        for small in body:
             if cur is None:
                 break
-            if index:
-                cur = self.start_statement(cur)
             cur = self.lower_statement(small, cur)
         return cur
 
@@ -366,14 +392,16 @@ class CFGBuilder:
     stmt_Global = stmt_Nonlocal = stmt_Pass
 
     def stmt_Import(self, stmt: cst.Import, cur: int) -> int:
+        cur = self.raise_point(cur, stmt, "import")
         for alias in stmt.names:
-            self.add(cur, alias.asname.name if alias.asname else alias.name, STORE)
+            cur = self.add(cur, alias.asname.name if alias.asname else alias.name, STORE)
         return cur
 
     def stmt_ImportFrom(self, stmt: cst.ImportFrom, cur: int) -> int:
+        cur = self.raise_point(cur, stmt, "import")
         if not isinstance(stmt.names, cst.ImportStar):
             for alias in stmt.names:
-                self.add(cur, alias.asname.name if alias.asname else alias.name, STORE)
+                cur = self.add(cur, alias.asname.name if alias.asname else alias.name, STORE)
         return cur
 
     def stmt_If(self, stmt: cst.If, cur: int) -> Optional[int]:
@@ -409,10 +437,12 @@ class CFGBuilder:
             if stmt.orelse is not None:
                 else_end = self.lower_suite(stmt.orelse.body, else_end)
             self.edge(else_end, after)
-        self.contexts.append(_Loop(after, head))
+        loop = _Loop(after, head)
+        self.contexts.append(loop)
         body_end = self.lower_suite(stmt.body, body_start)
         self.contexts.pop()
         self.edge(body_end, head)
+        self.blocks[head].loop_stoppable = loop.broken or not _is_always_true(stmt.test)
         return self._live(after)
 
     def stmt_For(self, stmt: cst.For, cur: int) -> Optional[int]:
@@ -428,6 +458,7 @@ class CFGBuilder:
             else_end = self.lower_suite(stmt.orelse.body, else_end)
         self.edge(else_end, after)
         body = self.lower_target(stmt.target, body_start, STORE)
+        self.blocks[head].loop_stoppable = True
         self.contexts.append(_Loop(after, head))
         body_end = self.lower_suite(stmt.body, body)
         self.contexts.pop()
@@ -438,7 +469,7 @@ class CFGBuilder:
         shields = False
         for item in stmt.items:
             cur = self.lower_expr(item.item, cur)
-            self.add(cur, item.item, ENTER)
+            cur = self.add(cur, item.item, ENTER)
             if item.asname is not None:
                 cur = self.lower_target(item.asname.name, cur, STORE)
             shields = shields or _suppresses_recursion_error(item.item)
@@ -465,11 +496,15 @@ class CFGBuilder:
         handler_entries = [self.new_block() for _ in stmt.handlers]
         shields = any(_handler_shields(h) for h in stmt.handlers)
         if handler_entries:
-            self.contexts.append(_Handlers(handler_entries))
+            catches = [_caught_kinds(h.type) for h in stmt.handlers]
+            self.contexts.append(_Handlers(list(zip(handler_entries, catches))))
         if shields:
             self.shield_depth += 1
         body_start = self.split(cur)
         body_end = self.lower_suite(stmt.body, body_start)
+        if handler_entries and body_start is not None:
+            region = range(body_start, len(self.blocks))
+            self.try_regions.append(TryRegion(region, tuple(handler_entries)))
         if shields:
             self.shield_depth -= 1
         if handler_entries:
@@ -504,7 +539,7 @@ class CFGBuilder:
         for case in stmt.cases:
             case_cur: Optional[int] = self.split(cur)
             for store in _pattern_captures(case.pattern):
-                self.add(case_cur, store, STORE)
+                case_cur = self.add(case_cur, store, STORE)
             if case.guard is not None:
                 case_cur = self.lower_expr(case.guard, case_cur)
                 self.branch(case_cur, [stmt.subject, case.guard])
@@ -520,7 +555,7 @@ class CFGBuilder:
         for decorator in stmt.decorators:
             cur = self.lower_expr(decorator.decorator, cur)
         cur = self.lower_parameters(stmt.params, cur)
-        self.add(cur, stmt.name, STORE)
+        cur = self.add(cur, stmt.name, STORE)
         return cur
 
     def stmt_ClassDef(self, stmt: cst.ClassDef, cur: int) -> Optional[int]:
@@ -532,7 +567,7 @@ class CFGBuilder:
         saved, self.contexts = self.contexts, [c for c in self.contexts if isinstance(c, _Handlers)]
         end = self.lower_suite(stmt.body, cur)
         self.contexts = saved
-        self.add(end, stmt.name, STORE)
+        end = self.add(end, stmt.name, STORE)
         return end
 
     # -- expressions ------------------------------------------------------------------
@@ -555,7 +590,7 @@ class CFGBuilder:
             cur = self.lower_expr(target.value, cur)
             for element in target.slice:
                 cur = self.lower_expr(element.slice, cur)
-        self.add(cur, target, role)
+        cur = self.add(cur, target, role)
         return cur
 
     def lower_expr(self, expr: cst.CSTNode, cur: Optional[int], role: str = EVAL) -> Optional[int]:
@@ -566,7 +601,7 @@ class CFGBuilder:
             return method(expr, cur, role)
         for child in _expression_children(expr):
             cur = self.lower_expr(child, cur)
-        self.add(cur, expr, role)  # e.g. a name that is iterated: ``for x in self``
+        cur = self.add(cur, expr, role)  # e.g. a name that is iterated: ``for x in self``
         return cur
 
     def expr_Call(self, call: cst.Call, cur: int, role: str) -> Optional[int]:
@@ -575,22 +610,22 @@ class CFGBuilder:
         for index, arg in enumerate(call.args):
             takes = consumer is not None and (index == 0 or consumer not in _CONSUMING_ONLY_FIRST)
             cur = self.lower_expr(arg.value, cur, ITERATED if takes and not arg.keyword else EVAL)
-        self.add(cur, call, role)
+        cur = self.add(cur, call, role)
         return cur
 
     def expr_Attribute(self, node: cst.Attribute, cur: int, role: str) -> Optional[int]:
         cur = self.lower_expr(node.value, cur)
-        self.add(cur, node, EVAL)
+        cur = self.add(cur, node, EVAL)
         return cur
 
     def expr_Lambda(self, node: cst.Lambda, cur: int, role: str) -> Optional[int]:
         cur = self.lower_parameters(node.params, cur)
-        self.add(cur, node, EVAL)
+        cur = self.add(cur, node, EVAL)
         return cur
 
     def expr_NamedExpr(self, node: cst.NamedExpr, cur: int, role: str) -> Optional[int]:
         cur = self.lower_expr(node.value, cur)
-        self.add(cur, node.target, STORE)
+        cur = self.add(cur, node.target, STORE)
         return cur
 
     def expr_BooleanOperation(self, node: cst.BooleanOperation, cur: int, role: str):
@@ -613,7 +648,7 @@ class CFGBuilder:
 
     def expr_Await(self, node: cst.Await, cur: int, role: str) -> Optional[int]:
         cur = self.lower_expr(node.expression, cur, AWAITED)
-        self.add(cur, node, EVAL)
+        cur = self.add(cur, node, EVAL)
         return cur
 
     def expr_Yield(self, node: cst.Yield, cur: int, role: str) -> Optional[int]:
@@ -621,7 +656,7 @@ class CFGBuilder:
             cur = self.lower_expr(node.value.item, cur, ITERATED)
         elif node.value is not None:
             cur = self.lower_expr(node.value, cur)
-        self.add(cur, node, YIELD)
+        cur = self.add(cur, node, YIELD)
         # the consumer may stop iterating here: an exit
         self.jump(cur, "yield")
         return self.split(cur)
@@ -630,6 +665,7 @@ class CFGBuilder:
         first = node.for_in
         cur = self.lower_expr(first.iter, cur, ITERATED)
         head = self.new_block()
+        self.blocks[head].loop_stoppable = True
         self.edge(cur, head)
         after = self.new_block()
         self.edge(head, after)
@@ -649,7 +685,7 @@ class CFGBuilder:
         for element in elements:
             inner = self.lower_expr(element, inner)
         self.edge(inner, head)
-        self.add(after, node, EVAL)
+        after = self.add(after, node, EVAL)
         return after
 
     def expr_ListComp(self, node, cur, role):
@@ -666,7 +702,7 @@ def build_cfg(function: cst.FunctionDef) -> ControlFlowGraph:
     entry = builder.new_block()
     end = builder.lower_suite(function.body, entry)
     builder.edge(end, builder.exit)  # falling off the end
-    return ControlFlowGraph(builder.blocks, entry, builder.exit)
+    return ControlFlowGraph(builder.blocks, entry, builder.exit, builder.try_regions)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -721,6 +757,54 @@ def _is_nonempty_literal(expr: cst.BaseExpression) -> bool:
     if isinstance(expr, cst.SimpleString):
         return len(expr.evaluated_value) > 0
     return False
+
+
+# What kinds of operation can raise what a handler catches. A handler that catches
+# only KeyError is not entered by an attribute read, one for AttributeError not by
+# ``d[k]``; calls can raise anything; unknown names may be anything.
+_KINDS_CAUGHT = {
+    "AttributeError": frozenset({"call", "attribute"}),
+    "KeyError": frozenset({"call", "subscript"}),
+    "IndexError": frozenset({"call", "subscript"}),
+    "LookupError": frozenset({"call", "subscript"}),
+    "TypeError": frozenset({"call", "subscript", "operator", "attribute"}),
+    "ValueError": frozenset({"call", "subscript", "operator"}),
+    "ArithmeticError": frozenset({"call", "operator"}),
+    "ZeroDivisionError": frozenset({"call", "operator"}),
+    "OverflowError": frozenset({"call", "operator"}),
+    "FloatingPointError": frozenset({"call", "operator"}),
+    "ImportError": frozenset({"call", "import"}),
+    "ModuleNotFoundError": frozenset({"call", "import"}),
+}
+_CALLS_ONLY = frozenset({"call"})
+
+
+def _caught_kinds(type_expr: Optional[cst.BaseExpression]) -> Optional[frozenset]:
+    names = exception_names(type_expr)
+    if names is None:
+        return None
+    kinds: Set[str] = set()
+    for name in names:
+        if name in _KINDS_CAUGHT:
+            kinds |= _KINDS_CAUGHT[name]
+        elif name in _NON_CATCHING or name in ("RuntimeError", "RecursionError"):
+            kinds |= _CALLS_ONLY
+        else:
+            return None  # Exception, BaseException, or a name we cannot see through
+    return frozenset(kinds)
+
+
+def _raise_kind(node: cst.CSTNode, role: str) -> Optional[str]:
+    """The kind of operation an atom performs, as far as raising goes."""
+    if isinstance(node, (cst.Call, cst.Await)) or role in (ENTER, YIELD):
+        return "call"
+    if isinstance(node, cst.Attribute):
+        return "attribute"
+    if isinstance(node, cst.Subscript):
+        return "subscript"
+    if isinstance(node, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison)):
+        return "operator"
+    return None
 
 
 def exception_names(type_expr: Optional[cst.BaseExpression]) -> Optional[List[str]]:

@@ -71,6 +71,9 @@ class ClassFacts:
     methods: Dict[str, List["FunctionFacts"]] = dataclasses.field(default_factory=dict)
     instance_attributes: Set[str] = dataclasses.field(default_factory=set)
 
+    def __repr__(self) -> str:
+        return f"<class {self.qualname} l.{self.line}>"
+
 
 @dataclasses.dataclass(eq=False)
 class FunctionFacts:
@@ -89,6 +92,9 @@ class FunctionFacts:
     is_async: bool
     is_generator: bool = False
     _cfg: Optional[ControlFlowGraph] = None
+
+    def __repr__(self) -> str:
+        return f"<function {self.qualname} l.{self.line}>"
 
     @property
     def cfg(self) -> ControlFlowGraph:
@@ -144,7 +150,7 @@ class ModuleFacts:
         if function is not None and name in function.scope.global_names:
             scope_owner = None
         elif function is not None and name in function.scope.bindings:
-            return None  # a local variable, not a function of ours
+            return self._sole_definition(function.scope, name)  # a nested def, or nothing
         else:
             scope_owner = function.parent if function is not None else None
             while scope_owner is not None:
@@ -175,6 +181,25 @@ class ModuleFacts:
 
     def method(self, cls: ClassFacts, name: str, skip_self: bool = False) -> Optional[FunctionFacts]:
         """Look ``name`` up along the class's bases defined in this module (MRO order)."""
+        found = self._method_in_mro(cls, name, skip_self)
+        if found is None and not skip_self and self.bases_known(cls) and not any(
+            name in c.scope.bindings for c in self.mro(cls) if c is not None
+        ):
+            # a template method: no class on the MRO defines it, so ``self.m()`` can only
+            # run a subclass's m; follow it when exactly one subclass here defines m
+            found = self._sole_subclass_method(cls, name)
+        return found
+
+    def _sole_subclass_method(self, cls: ClassFacts, name: str) -> Optional[FunctionFacts]:
+        defined = [
+            sub.methods[name][0]
+            for sub in self.classes
+            if sub is not cls and cls in self.mro(sub) and len(sub.methods.get(name, ())) == 1
+            and len(sub.scope.bindings.get(name, ())) == 1 and name not in sub.instance_attributes
+        ]
+        return defined[0] if len(defined) == 1 else None
+
+    def _method_in_mro(self, cls: ClassFacts, name: str, skip_self: bool) -> Optional[FunctionFacts]:
         for candidate in self.mro(cls)[1 if skip_self else 0:]:
             if candidate is None:
                 return None  # a base we cannot see may define it
@@ -282,13 +307,17 @@ class ModuleFacts:
         return True
 
     def called_function(self, call: cst.Call, role: str, caller: FunctionFacts) -> Optional[FunctionFacts]:
-        """The function of this module whose body this call runs now, if any."""
+        """The function of this module whose body this call runs now, if any (for a class,
+        its ``__init__``)."""
         target = self.resolve_call(call, caller)
         if isinstance(target, ClassFacts):
             target = self.method(target, "__init__")
         if isinstance(target, FunctionFacts) and self.runs_now(role, target):
             return target
         return None
+
+    def constructs(self, call: cst.Call, caller: FunctionFacts) -> bool:
+        return isinstance(self.resolve_call(call, caller), ClassFacts)
 
     def position(self, node: cst.CSTNode) -> Tuple[int, int]:
         return self.parsed.start(node)
@@ -460,6 +489,8 @@ class _Collector:
                     scope.bind(name.value, name, value)
                 self.note_instance_attribute(target.target, function)
         elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+            if isinstance(node, cst.AnnAssign) and node.value is None and owner is not None:
+                return  # ``x: int`` in a class body creates no attribute
             for name in target_names(node.target):
                 scope.bind(name.value, name)
             self.note_instance_attribute(node.target, function)
@@ -472,12 +503,16 @@ class _Collector:
         elif isinstance(node, cst.AsName):
             for name in target_names(node.name):
                 scope.bind(name.value, name)
-        elif isinstance(node, cst.ImportAlias):
-            if node.asname is None:
-                local = dotted_name(node.name).split(".")[0]  # type: ignore[union-attr]
-                scope.bind(local, node)
-            self.record_import(node, scope)
+        elif isinstance(node, cst.Import):
+            for alias in node.names:
+                if alias.asname is None:  # ``import a.b`` binds ``a``
+                    scope.bind((dotted_name(alias.name) or "").split(".")[0], alias)
+                self.record_import(alias, scope)
         elif isinstance(node, cst.ImportFrom):
+            if not isinstance(node.names, cst.ImportStar):
+                for alias in node.names:
+                    if alias.asname is None:
+                        scope.bind(dotted_name(alias.name) or "", alias)
             self.record_from_import(node, scope)
         elif isinstance(node, cst.Del):
             for name in target_names(node.target):

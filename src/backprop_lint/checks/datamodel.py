@@ -360,23 +360,52 @@ def _attribute_read_of(atom: Atom, me: str) -> Optional[str]:
 
 def _reachable_with_name(cfg: ControlFlowGraph, name_param: str, value: str, target: int) -> bool:
     """Is ``target`` reachable when the attribute name parameter equals ``value``?
-    Tests we can evaluate on the name prune the branch they rule out."""
+
+    Tests we can evaluate on the name prune the branch they rule out, and a handler is
+    entered only if its ``try`` body reaches something that can raise under that name.
+    """
+    handler_entries = {h for region in cfg.try_regions for h in region.handlers}
+    reached = {cfg.entry}
     stack = [cfg.entry]
-    seen = {cfg.entry}
+    pending = list(cfg.try_regions)
     while stack:
-        index = stack.pop()
-        if index == target:
+        while stack:
+            index = stack.pop()
+            block = cfg.blocks[index]
+            for successor in _successors_under(block, name_param, value):
+                if successor not in reached and successor not in handler_entries:
+                    reached.add(successor)
+                    stack.append(successor)
+        for region in list(pending):
+            if any(i in reached and _may_raise(cfg.blocks[i], name_param) for i in region.blocks):
+                pending.remove(region)
+                fresh = [h for h in region.handlers if h not in reached]
+                reached.update(fresh)
+                stack.extend(fresh)
+    return target in reached
+
+
+def _successors_under(block: Block, name_param: str, value: str) -> List[int]:
+    successors = block.successors
+    if block.true_successor is not None and block.deciders and len(successors) == 2:
+        verdict = _evaluate(block.deciders[-1], name_param, value)
+        if verdict is not None:
+            return [s for s in successors if (s == block.true_successor) == verdict]
+    return successors
+
+
+def _may_raise(block: Block, name_param: str) -> bool:
+    """Calls, attribute reads and subscripts can raise; string methods of the name cannot."""
+    for atom in block.atoms:
+        node = atom.node
+        if isinstance(node, cst.Call):
+            func = node.func
+            if not (isinstance(func, cst.Attribute) and is_name(func.value, name_param)):
+                return True
+        elif isinstance(node, cst.Subscript) and atom.role == EVAL:
             return True
-        block = cfg.blocks[index]
-        successors = block.successors
-        if block.true_successor is not None and block.deciders and len(successors) == 2:
-            verdict = _evaluate(block.deciders[-1], name_param, value)
-            if verdict is not None:
-                successors = [s for s in successors if (s == block.true_successor) == verdict]
-        for successor in successors:
-            if successor not in seen:
-                seen.add(successor)
-                stack.append(successor)
+        elif isinstance(node, cst.Attribute) and atom.role == EVAL and not is_name(node.value, name_param):
+            return True
     return False
 
 

@@ -74,10 +74,11 @@ def _first_no_progress_call(facts: ModuleFacts, function: FunctionFacts, sites: 
     for site in sites:
         if site.block.shielded:
             continue
-        analysis = _NoProgress(facts, function, site)
-        guards = analysis.path_to_call()
+        flow = argument_flow(function, function, site.call)
+        unchanged = {param for param, source in flow.items() if param == source}
+        guards = _NoProgress(function, site.call, unchanged).path_to_call()
         if guards is not None:
-            return site, analysis.unchanged, guards
+            return site, unchanged, guards
     return None
 
 
@@ -85,11 +86,10 @@ class _NoProgress:
     """Search a path from entry to one self-call along which the recursion cannot change
     anything its guards read."""
 
-    def __init__(self, facts: ModuleFacts, function: FunctionFacts, site: CallSite):
-        self.facts = facts
+    def __init__(self, function: FunctionFacts, call: cst.Call, unchanged: Set[str]):
         self.function = function
-        self.site = site
-        self.unchanged = unchanged_arguments(facts, function, site.call)
+        self.call = call
+        self.unchanged = unchanged
         self.stable_locals = self._stable_locals()
 
     # which names keep their value from one recursion level to the next
@@ -163,7 +163,7 @@ class _NoProgress:
     def path_to_call(self) -> Optional[List[cst.BaseExpression]]:
         """The guards along a clean path to the self-call, or None if there is none."""
         cfg = self.function.cfg
-        target = self.site.call
+        target = self.call
         stack = [(cfg.entry, ())]
         seen = {cfg.entry}
         while stack:
@@ -194,58 +194,59 @@ def _is_pure_call(call: cst.Call) -> bool:
     )
 
 
-def unchanged_arguments(facts: ModuleFacts, function: FunctionFacts, call: cst.Call) -> Set[str]:
-    """Parameters that the self-call passes on as they came in (``f(x)`` for ``x``)."""
-    params = function.params
+def argument_flow(caller: FunctionFacts, callee: FunctionFacts, call: cst.Call) -> Dict[str, str]:
+    """For each parameter of ``callee`` that receives one of ``caller``'s parameters as
+    it is (``f(x)``, ``f(n=n)``, ``self.m()`` for the receiver), the caller's name."""
+    params = callee.params
     positional = [p for p in params if p.kind == "positional"]
-    unchanged: Set[str] = set()
-    offset = 0
-    receiver = function.receiver
+    caller_params = set(caller.param_names())
+    flow: Dict[str, str] = {}
+    position = 0
     func = call.func
-    if isinstance(func, cst.Attribute):
-        bound_to_self = receiver is not None and is_name(func.value, receiver)
-        if function.kind in ("method", "classmethod") and _is_bound_call(func, function):
-            offset = 1
-            if bound_to_self:
-                unchanged.add(receiver)
-    args = list(call.args)
-    position = offset
-    for arg in args:
-        value = arg.value
+    if isinstance(func, cst.Attribute) and callee.kind in ("method", "classmethod"):
+        if _is_bound_call(func, caller, callee):
+            position = 1
+            if positional and caller.receiver is not None and is_name(func.value, caller.receiver):
+                flow[positional[0].name] = caller.receiver
+    for arg in call.args:
+        source = arg.value.value if isinstance(arg.value, cst.Name) else None
+        if source not in caller_params:
+            source = None
         if arg.star == "*":
             vararg = next((p for p in params if p.kind == "vararg"), None)
-            if vararg is not None and is_name(value, vararg.name) and position == len(positional):
-                unchanged.add(vararg.name)
-            position = len(positional) + 1  # unknown from here on
-            continue
-        if arg.star == "**":
+            if vararg is not None and source is not None and position == len(positional):
+                flow[vararg.name] = source
+            position = len(params) + 1  # positions are unknown from here on
+        elif arg.star == "**":
             varkw = next((p for p in params if p.kind == "varkw"), None)
-            if varkw is not None and is_name(value, varkw.name):
-                unchanged.add(varkw.name)
-            continue
-        if arg.keyword is not None:
-            if is_name(value, arg.keyword.value):
-                unchanged.add(arg.keyword.value)
-            continue
-        if position < len(positional) and is_name(value, positional[position].name):
-            unchanged.add(positional[position].name)
-        position += 1
-    return unchanged
+            if varkw is not None and source is not None:
+                flow[varkw.name] = source
+        elif arg.keyword is not None:
+            if source is not None and arg.keyword.value in callee.param_names():
+                flow[arg.keyword.value] = source
+        else:
+            if position < len(positional) and source is not None:
+                flow[positional[position].name] = source
+            position += 1
+    return flow
 
 
-def _is_bound_call(func: cst.Attribute, function: FunctionFacts) -> bool:
-    """``self.m(...)`` / ``cls.m(...)`` / ``C(...).m(...)`` pass the receiver implicitly;
-    ``C.m(self, ...)`` / ``type(self).m(self, ...)`` do not (unless m is a classmethod)."""
+def _is_bound_call(func: cst.Attribute, caller: FunctionFacts, callee: FunctionFacts) -> bool:
+    """``self.m(...)`` / ``cls.m(...)`` / ``C(...).m(...)`` / ``obj.m(...)`` pass the
+    receiver implicitly; ``C.m(self, ...)`` / ``type(self).m(self, ...)`` do not (unless m
+    is a classmethod)."""
     receiver = func.value
-    if function.kind == "classmethod":
+    if callee.kind == "classmethod":
         return True
     if isinstance(receiver, cst.Call):
-        return not (is_name(receiver.func, "type"))
+        return not is_name(receiver.func, "type")
     if isinstance(receiver, cst.Attribute) and receiver.attr.value == "__class__":
         return False
     if isinstance(receiver, cst.Name):
-        return receiver.value == function.receiver
-    return False
+        return receiver.value == caller.receiver or receiver.value != (
+            callee.owner.name if callee.owner else None
+        )
+    return True
 
 
 def _report_no_progress(facts: ModuleFacts, function: FunctionFacts, site: CallSite, unchanged: Set[str],
@@ -275,12 +276,49 @@ def _mutual_recursion(facts: ModuleFacts, graph: CallGraph, infinite: Set[Functi
         if component & infinite:
             continue  # a BPL101 inside already explains it
         doomed = _doomed_functions(graph, component)
-        if len(doomed) < 2:
-            continue
-        for cycle in nx.strongly_connected_components(graph.graph.subgraph(doomed)):
-            if len(cycle) > 1:
-                findings.append(_report_cycle(facts, graph, set(cycle)))
+        cycles = [c for c in nx.strongly_connected_components(graph.graph.subgraph(doomed))
+                  if len(c) > 1]
+        for cycle in cycles:
+            findings.append(_report_cycle(facts, graph, set(cycle), "is made on every path"))
+        if not cycles:
+            first = min(component, key=lambda f: f.index)
+            steps = graph.witness_cycle(component, first)
+            if _cycle_makes_no_progress(steps):
+                findings.append(_report_cycle(
+                    facts, graph, component,
+                    "passes its arguments on unchanged and nothing its guards read changes",
+                    steps))
     return findings
+
+
+# Longer witness cycles are not checked for progress: the check is quadratic in length.
+_MAX_NO_PROGRESS_CYCLE = 50
+
+
+def _cycle_makes_no_progress(steps: List[CallSite]) -> bool:
+    """Every call on the cycle hands on, around the whole cycle, the values its function's
+    guards read, and a clean path leads to it (the BPL102 rule, lifted to cycles)."""
+    if not steps or len(steps) > _MAX_NO_PROGRESS_CYCLE:
+        return False
+    flows = [argument_flow(s.caller, s.callee, s.call) for s in steps]
+    for index, step in enumerate(steps):
+        preserved = {
+            name for name in step.caller.param_names()
+            if name in _around_the_cycle(flows, index, name)
+        }
+        if step.block.shielded or _NoProgress(step.caller, step.call, preserved).path_to_call() is None:
+            return False
+    return True
+
+
+def _around_the_cycle(flows: List[Dict[str, str]], start: int, name: str) -> Set[str]:
+    """The parameters of the cycle's ``start`` function that, after one turn of the
+    cycle, hold the value its parameter ``name`` held."""
+    holders = {name}
+    for offset in range(len(flows)):
+        flow = flows[(start + offset) % len(flows)]
+        holders = {param for param, source in flow.items() if source in holders}
+    return holders
 
 
 def _doomed_functions(graph: CallGraph, component: Set[FunctionFacts]) -> Set[FunctionFacts]:
@@ -298,14 +336,15 @@ def _doomed_functions(graph: CallGraph, component: Set[FunctionFacts]) -> Set[Fu
     return doomed
 
 
-def _report_cycle(facts: ModuleFacts, graph: CallGraph, cycle: Set[FunctionFacts]) -> Finding:
+def _report_cycle(facts: ModuleFacts, graph: CallGraph, cycle: Set[FunctionFacts], why: str,
+                  steps: Optional[List[CallSite]] = None) -> Finding:
     first = min(cycle, key=lambda f: f.index)
-    steps = graph.witness_cycle(cycle, first)
+    steps = steps or graph.witness_cycle(cycle, first)
     names = [f"{s.caller.qualname} (l.{s.caller.line})" for s in steps] + [first.qualname]
     calls = ", ".join(f"l.{facts.line_of(s.call)}" for s in steps)
     message = (
         f"infinite mutual recursion: {' -> '.join(names)}; each call on this cycle "
-        f"({calls}) is made on every path, so none of them reaches a base case. "
+        f"({calls}) {why}, so none of them reaches a base case. "
         "Give one of them a base case that returns without calling the next."
     )
     chain = tuple(ChainStep(s.caller.line, s.caller.qualname) for s in steps)
