@@ -21,7 +21,7 @@ from ..cfg import DELETE, ENTER, STORE, YIELD, Block, every_path_hits
 from ..facts import FunctionFacts, ModuleFacts
 from ..findings import ChainStep, Finding
 from ..names import dotted_name, is_name
-from .render import source_of
+from .render import chain_text, line_list, source_of
 
 # Builtins that neither change program state nor run code of the program's own (beyond
 # dunder methods we do not model): a guard that calls them still reads stable state.
@@ -57,8 +57,7 @@ def _always_calls(function: FunctionFacts, sites: List[CallSite]) -> bool:
 
 # -- BPL101 -------------------------------------------------------------------------------
 def _report_infinite(facts: ModuleFacts, function: FunctionFacts, sites: List[CallSite]) -> Finding:
-    lines = sorted({facts.line_of(s.call) for s in sites if not s.block.shielded})
-    where = ", ".join(f"l.{n}" for n in lines)
+    where = line_list(sorted({facts.line_of(s.call) for s in sites if not s.block.shielded}))
     kind = "coroutine " if function.is_async else "generator " if function.is_generator else ""
     message = (
         f"infinite recursion: {kind}'{function.qualname}' calls itself on every path "
@@ -341,9 +340,9 @@ def _report_cycle(facts: ModuleFacts, graph: CallGraph, cycle: Set[FunctionFacts
     first = min(cycle, key=lambda f: f.index)
     steps = steps or graph.witness_cycle(cycle, first)
     names = [f"{s.caller.qualname} (l.{s.caller.line})" for s in steps] + [first.qualname]
-    calls = ", ".join(f"l.{facts.line_of(s.call)}" for s in steps)
+    calls = line_list([facts.line_of(s.call) for s in steps])
     message = (
-        f"infinite mutual recursion: {' -> '.join(names)}; each call on this cycle "
+        f"infinite mutual recursion: {chain_text(names)}; each call on this cycle "
         f"({calls}) {why}, so none of them reaches a base case. "
         "Give one of them a base case that returns without calling the next."
     )
