@@ -10,8 +10,11 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from . import screen
 from .callgraph import CallGraph
+from .checks.backward import WalkGraph, backward_scope, check_graph_walks
 from .checks.datamodel import check_data_model
 from .checks.recursion import check_recursion
+from .checks.reentrant import check_reentrant_backward
+from .checks.worklist import check_worklists
 from .facts import ModuleFacts
 from .findings import Finding
 from .parsing import AnalysisError, parse_source, run_with_deep_stack
@@ -33,7 +36,7 @@ def analyse_source(source: str, options: Options = Options(),
         if options.screen:
             if tree is None:
                 tree = ast.parse(source)
-            if not screen.may_have_findings(tree):
+            if not screen.may_have_findings(tree, options.backward_functions):
                 return []
         return sorted(run_with_deep_stack(lambda: _analyse(source, options)))
     except SyntaxError:
@@ -49,10 +52,19 @@ def _analyse(source: str, options: Options) -> List[Finding]:
     facts = ModuleFacts(parse_source(source))
     graph = CallGraph(facts)
     findings = check_recursion(facts, graph)
-    reported = {(f.line, f.column) for f in findings}
-    already = {fn for fn in facts.functions if (fn.line, fn.column) in reported}
-    findings += check_data_model(facts, already)
+    never_ending = _functions_reported(facts, findings)
+    findings += check_data_model(facts, never_ending)
+    walks = WalkGraph(facts)
+    scope = backward_scope(facts, walks, options.backward_functions)
+    findings += check_graph_walks(facts, walks, scope, never_ending)
+    findings += check_reentrant_backward(facts, scope)
+    findings += check_worklists(facts, scope)
     return _one_per_hundred(findings)
+
+
+def _functions_reported(facts: ModuleFacts, findings: Sequence[Finding]):
+    reported = {(f.line, f.column) for f in findings}
+    return {fn for fn in facts.functions if (fn.line, fn.column) in reported}
 
 
 def _one_per_hundred(findings: Sequence[Finding]) -> List[Finding]:

@@ -8,13 +8,14 @@ iterated, coroutines only where awaited).
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Iterable, List, Optional, Set
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 import libcst as cst
 import networkx as nx
 
 from .cfg import AWAITED, EVAL, ITERATED, Block
 from .facts import FunctionFacts, ModuleFacts
+from .names import is_name
 
 _CALL_ROLES = (EVAL, ITERATED, AWAITED)
 
@@ -88,3 +89,68 @@ def _unwind(previous: Dict[FunctionFacts, CallSite], start: FunctionFacts, last:
         chain.append(previous[chain[-1].caller])
     chain.reverse()
     return chain
+
+
+def argument_binding(caller: FunctionFacts, callee: FunctionFacts,
+                     call: cst.Call) -> List[Tuple[str, cst.BaseExpression]]:
+    """(callee parameter, expression it receives) for the arguments we can align: the
+    receiver of a bound call, positional arguments up to the first ``*``, keywords, and a
+    ``*args`` / ``**kwargs`` passed on whole."""
+    params = callee.params
+    positional = [p for p in params if p.kind == "positional"]
+    binding: List[Tuple[str, cst.BaseExpression]] = []
+    position = 0
+    func = call.func
+    if isinstance(func, cst.Attribute) and callee.kind in ("method", "classmethod"):
+        if _is_bound_call(func, caller, callee):
+            position = 1
+            if positional:
+                binding.append((positional[0].name, func.value))
+    names = callee.param_names()
+    for arg in call.args:
+        if arg.star == "*":
+            vararg = next((p for p in params if p.kind == "vararg"), None)
+            if vararg is not None and position == len(positional):
+                binding.append((vararg.name, arg.value))
+            position = len(params) + 1  # positions are unknown from here on
+        elif arg.star == "**":
+            varkw = next((p for p in params if p.kind == "varkw"), None)
+            if varkw is not None:
+                binding.append((varkw.name, arg.value))
+        elif arg.keyword is not None:
+            if arg.keyword.value in names:
+                binding.append((arg.keyword.value, arg.value))
+        else:
+            if position < len(positional):
+                binding.append((positional[position].name, arg.value))
+            position += 1
+    return binding
+
+
+def argument_flow(caller: FunctionFacts, callee: FunctionFacts, call: cst.Call) -> Dict[str, str]:
+    """For each parameter of ``callee`` that receives one of ``caller``'s parameters as
+    it is (``f(x)``, ``f(n=n)``, ``self.m()`` for the receiver), the caller's name."""
+    caller_params = set(caller.param_names())
+    return {
+        param: expr.value
+        for param, expr in argument_binding(caller, callee, call)
+        if isinstance(expr, cst.Name) and expr.value in caller_params
+    }
+
+
+def _is_bound_call(func: cst.Attribute, caller: FunctionFacts, callee: FunctionFacts) -> bool:
+    """``self.m(...)`` / ``cls.m(...)`` / ``C(...).m(...)`` / ``obj.m(...)`` pass the
+    receiver implicitly; ``C.m(self, ...)`` / ``type(self).m(self, ...)`` do not (unless m
+    is a classmethod)."""
+    receiver = func.value
+    if callee.kind == "classmethod":
+        return True
+    if isinstance(receiver, cst.Call):
+        return not is_name(receiver.func, "type")
+    if isinstance(receiver, cst.Attribute) and receiver.attr.value == "__class__":
+        return False
+    if isinstance(receiver, cst.Name):
+        return receiver.value == caller.receiver or receiver.value != (
+            callee.owner.name if callee.owner else None
+        )
+    return True

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Callable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -135,6 +135,13 @@ class ControlFlowGraph:
     entry: int
     exit: int
     try_regions: List[TryRegion] = dataclasses.field(default_factory=list)
+    loop_heads: Dict[int, int] = dataclasses.field(default_factory=dict)  # id(While) -> head
+
+    def block_of(self, node: cst.CSTNode) -> Optional[Block]:
+        """The block that evaluates ``node`` (as an atom)."""
+        if not hasattr(self, "_block_of"):
+            self._block_of = {id(atom.node): block for block, atom in self.atoms()}
+        return self._block_of.get(id(node))
 
     def atoms(self) -> Iterator[Tuple[Block, Atom]]:
         for block in self.blocks:
@@ -219,6 +226,7 @@ class CFGBuilder:
         self.contexts: List[_Context] = []
         self.shield_depth = 0
         self.try_regions: List[TryRegion] = []
+        self.loop_heads: Dict[int, int] = {}
         self.exit = self.new_block()
 
     # -- blocks -----------------------------------------------------------------------
@@ -427,6 +435,7 @@ class CFGBuilder:
 
     def stmt_While(self, stmt: cst.While, cur: int) -> Optional[int]:
         head = self.split(cur)
+        self.loop_heads[id(stmt)] = head  # type: ignore[index]
         test_end = self.lower_expr(stmt.test, head)
         after = self.new_block()
         body_start = self.split(test_end)
@@ -702,7 +711,8 @@ def build_cfg(function: cst.FunctionDef) -> ControlFlowGraph:
     entry = builder.new_block()
     end = builder.lower_suite(function.body, entry)
     builder.edge(end, builder.exit)  # falling off the end
-    return ControlFlowGraph(builder.blocks, entry, builder.exit, builder.try_regions)
+    return ControlFlowGraph(builder.blocks, entry, builder.exit, builder.try_regions,
+                            builder.loop_heads)
 
 
 # -- helpers ------------------------------------------------------------------------------

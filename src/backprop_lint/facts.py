@@ -141,6 +141,8 @@ class ModuleFacts:
         self._resolved: Dict[int, Optional[Target]] = {}
         self.imports: Dict[str, str] = {}  # local name -> dotted origin
         self._by_node: Dict[int, List[Target]] = {}
+        self.all_calls: List[Tuple[cst.Call, Optional[FunctionFacts]]] = []
+        self.lambdas: List[Tuple[cst.Lambda, Optional[FunctionFacts]]] = []
         _Collector(self).run()
 
     # -- resolution -------------------------------------------------------------------
@@ -241,6 +243,17 @@ class ModuleFacts:
 
     def bases_known(self, cls: ClassFacts) -> bool:
         return all(c is not None for c in self.mro(cls))
+
+    def resolve_reference(self, expr: cst.BaseExpression, caller: Optional[FunctionFacts]) -> Optional[Target]:
+        """The function or class an expression names (``f``, ``self.m``, ``C.m``)."""
+        if caller is None:
+            return self.lookup(expr.value, None) if isinstance(expr, cst.Name) else None
+        return self._resolve(expr, caller)
+
+    def calls_everywhere(self) -> List[Tuple[cst.Call, Optional[FunctionFacts]]]:
+        """Every call in the module with its innermost enclosing function (None at module
+        or class level, and inside lambdas)."""
+        return self.all_calls
 
     def resolve_call(self, call: cst.Call, caller: FunctionFacts) -> Optional[Target]:
         key = id(call)
@@ -425,14 +438,20 @@ class _Collector:
                 stack.extend((c, cls.scope, function, cls) for c in reversed(node.body.body))
                 stack.extend((c, scope, function, owner) for c in reversed(outer))
                 continue
+            if isinstance(node, cst.Call):
+                facts.all_calls.append((node, function))
+            elif isinstance(node, cst.Lambda):
+                facts.lambdas.append((node, function))
             if isinstance(node, (cst.Lambda,) + _COMPREHENSIONS):
                 # names bound there stay there (an assignment expression aside)
                 inner_scope = Scope(walrus_target=scope.walrus_target or scope)
                 if isinstance(node, cst.Lambda):
                     for p in _all_params(node.params):
                         inner_scope.bind(p.name.value, p)
-                    function = None  # a yield in a lambda makes the lambda a generator
-                stack.extend((c, inner_scope, function, None) for c in reversed(node.children))
+                    inner_function = None  # a yield in a lambda makes the lambda a generator
+                else:
+                    inner_function = function
+                stack.extend((c, inner_scope, inner_function, None) for c in reversed(node.children))
                 continue
             self.record_binding(node, scope, function, owner)
             stack.extend((c, scope, function, owner) for c in reversed(node.children))

@@ -17,7 +17,8 @@ compares screened and unscreened results on real code).
 from __future__ import annotations
 
 import ast
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+import fnmatch
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _ACCESSOR_DECORATORS = frozenset(
@@ -30,16 +31,32 @@ _USES_RECEIVER_BARE = frozenset(
     "__hash__ __bool__ __iter__ __contains__ __call__ forward".split()
 )
 _CONSTRUCTORS = frozenset({"__init__", "__new__"})
+_HOOK_REGISTRATIONS = frozenset(
+    "register_hook register_full_backward_hook register_backward_hook "
+    "register_full_backward_pre_hook register_multi_grad_hook".split()
+)
+_POPS = frozenset({"pop", "popleft", "heappop"})
 
 
-def may_have_findings(tree: ast.AST) -> bool:
+def may_have_findings(tree: ast.AST, backward_globs: Sequence[str] = ()) -> bool:
     names = _NameGraph()
+    patterns = [g.lower() for g in backward_globs]
+    backward_root = False
     for function, owner in _functions(tree):
         names.add_function(function)
         if owner is not None and _data_model_candidate(function, owner):
             return True
+        backward_root = backward_root or any(
+            fnmatch.fnmatchcase(function.name.lower(), p) for p in patterns
+        )
     names.class_names = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
-    return names.has_cycle()
+    if names.has_cycle():
+        return True
+    # BPL301 / BPL401 / BPL402 need backward-pass code and an engine call or a worklist loop
+    names.note_backward_code(tree)
+    return (backward_root or bool(names.hook_registrations)) and (
+        names.engine_calls or names.worklist_loops
+    )
 
 
 def _functions(tree: ast.AST) -> Iterator[Tuple[ast.AST, Optional[ast.ClassDef]]]:
@@ -72,11 +89,14 @@ def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
 
 
 def _call_name(call: ast.Call) -> Optional[str]:
-    func = call.func
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
+    return _reference_name(call.func)
+
+
+def _reference_name(expr: ast.AST) -> Optional[str]:
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
     return None
 
 
@@ -86,6 +106,9 @@ class _NameGraph:
     def __init__(self) -> None:
         self.calls: Dict[str, Set[str]] = {}
         self.class_names: Set[str] = set()
+        self.hook_registrations = False
+        self.engine_calls = False
+        self.worklist_loops = False
 
     def add_function(self, function) -> None:
         called = self.calls.setdefault(function.name, set())
@@ -94,6 +117,20 @@ class _NameGraph:
                 name = _call_name(node)
                 if name is not None:
                     called.add(name)
+                if name == "map" and node.args:  # map(self.visit, xs) calls visit
+                    called.add(_reference_name(node.args[0]) or "")
+
+    def note_backward_code(self, tree: ast.AST) -> None:
+        """Hook registrations (module level included), engine calls, worklist loops."""
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                name = _call_name(node)
+                self.engine_calls = self.engine_calls or name in ("backward", "grad")
+                self.hook_registrations = self.hook_registrations or name in _HOOK_REGISTRATIONS
+            elif isinstance(node, ast.While):
+                self.worklist_loops = self.worklist_loops or any(
+                    isinstance(n, ast.Call) and _call_name(n) in _POPS for n in ast.walk(node)
+                )
 
     def has_cycle(self) -> bool:
         graph = {

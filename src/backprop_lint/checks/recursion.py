@@ -16,7 +16,7 @@ from typing import Dict, Iterator, List, Optional, Set
 import libcst as cst
 import networkx as nx
 
-from ..callgraph import CallGraph, CallSite
+from ..callgraph import CallGraph, CallSite, argument_flow
 from ..cfg import DELETE, ENTER, STORE, YIELD, Block, every_path_hits
 from ..facts import FunctionFacts, ModuleFacts
 from ..findings import ChainStep, Finding
@@ -191,61 +191,6 @@ def _is_pure_call(call: cst.Call) -> bool:
     return isinstance(call.func, cst.Attribute) and isinstance(
         call.func.value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
     )
-
-
-def argument_flow(caller: FunctionFacts, callee: FunctionFacts, call: cst.Call) -> Dict[str, str]:
-    """For each parameter of ``callee`` that receives one of ``caller``'s parameters as
-    it is (``f(x)``, ``f(n=n)``, ``self.m()`` for the receiver), the caller's name."""
-    params = callee.params
-    positional = [p for p in params if p.kind == "positional"]
-    caller_params = set(caller.param_names())
-    flow: Dict[str, str] = {}
-    position = 0
-    func = call.func
-    if isinstance(func, cst.Attribute) and callee.kind in ("method", "classmethod"):
-        if _is_bound_call(func, caller, callee):
-            position = 1
-            if positional and caller.receiver is not None and is_name(func.value, caller.receiver):
-                flow[positional[0].name] = caller.receiver
-    for arg in call.args:
-        source = arg.value.value if isinstance(arg.value, cst.Name) else None
-        if source not in caller_params:
-            source = None
-        if arg.star == "*":
-            vararg = next((p for p in params if p.kind == "vararg"), None)
-            if vararg is not None and source is not None and position == len(positional):
-                flow[vararg.name] = source
-            position = len(params) + 1  # positions are unknown from here on
-        elif arg.star == "**":
-            varkw = next((p for p in params if p.kind == "varkw"), None)
-            if varkw is not None and source is not None:
-                flow[varkw.name] = source
-        elif arg.keyword is not None:
-            if source is not None and arg.keyword.value in callee.param_names():
-                flow[arg.keyword.value] = source
-        else:
-            if position < len(positional) and source is not None:
-                flow[positional[position].name] = source
-            position += 1
-    return flow
-
-
-def _is_bound_call(func: cst.Attribute, caller: FunctionFacts, callee: FunctionFacts) -> bool:
-    """``self.m(...)`` / ``cls.m(...)`` / ``C(...).m(...)`` / ``obj.m(...)`` pass the
-    receiver implicitly; ``C.m(self, ...)`` / ``type(self).m(self, ...)`` do not (unless m
-    is a classmethod)."""
-    receiver = func.value
-    if callee.kind == "classmethod":
-        return True
-    if isinstance(receiver, cst.Call):
-        return not is_name(receiver.func, "type")
-    if isinstance(receiver, cst.Attribute) and receiver.attr.value == "__class__":
-        return False
-    if isinstance(receiver, cst.Name):
-        return receiver.value == caller.receiver or receiver.value != (
-            callee.owner.name if callee.owner else None
-        )
-    return True
 
 
 def _report_no_progress(facts: ModuleFacts, function: FunctionFacts, site: CallSite, unchanged: Set[str],

@@ -1,0 +1,356 @@
+"""Backward-pass scope and recursive graph walks: BPL201, BPL202.
+
+The *walk graph* extends the call graph the way a reader of autograd code would: a call
+on another object (``child.backward()``) runs the method of that name in the module's
+classes (another class's first, the caller's own class only when no other class defines
+it), and ``map(self.visit, n.children)`` calls ``visit`` on each child. A recursion (a
+strongly connected component of this graph) is a *graph walk* when one of its calls hands
+on a neighbour of the current node. Its visited set *works* when every such call sits
+behind a "not seen yet" test whose key the recursion also records, in a set that outlives
+one call (see graphwalk.py). Working: BPL202 (depth still grows with the graph). Not:
+BPL201.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+
+import libcst as cst
+import networkx as nx
+
+from ..callgraph import argument_binding
+from ..cfg import AWAITED, EVAL, ITERATED, Block
+from ..facts import FunctionFacts, ModuleFacts
+from ..findings import ChainStep, Finding
+from ..names import dotted_name, is_name
+from .graphwalk import (
+    Derivation,
+    block_test,
+    describe_key,
+    guard_successor,
+    name_of_container,
+    unguarded_path,
+    visited_records,
+)
+from .render import chain_text, source_of
+
+_CALL_ROLES = (EVAL, ITERATED, AWAITED)
+HOOK_REGISTRATIONS = frozenset(
+    "register_hook register_full_backward_hook register_backward_hook "
+    "register_full_backward_pre_hook register_multi_grad_hook".split()
+)
+_CACHING_DECORATORS = frozenset({"cache", "lru_cache"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Hop:
+    """One call of the walk graph."""
+
+    caller: FunctionFacts
+    callee: FunctionFacts
+    call: cst.Call
+    block: Block
+    node_param: Optional[str] = None  # the callee parameter that receives a neighbour
+    neighbour: Optional[cst.BaseExpression] = None
+
+
+class WalkGraph:
+    def __init__(self, facts: ModuleFacts):
+        self.facts = facts
+        self.graph = nx.DiGraph()
+        self.hops: Dict[FunctionFacts, List[Hop]] = {}
+        self.derivations: Dict[FunctionFacts, Derivation] = {}
+        self.methods_by_name: Dict[str, List[FunctionFacts]] = {}
+        for cls in facts.classes:
+            for name, methods in cls.methods.items():
+                if len(methods) == 1 and not methods[0].is_accessor:
+                    self.methods_by_name.setdefault(name, []).append(methods[0])
+        for function in facts.functions:
+            self.graph.add_node(function)
+            derivation = self.derivations[function] = Derivation(function)
+            hops = self.hops[function] = list(self._hops(function, derivation))
+            for hop in hops:
+                self.graph.add_edge(function, hop.callee)
+
+    def _hops(self, function: FunctionFacts, derivation: Derivation) -> Iterator[Hop]:
+        for block, atom in function.cfg.atoms():
+            if atom.role not in _CALL_ROLES or not isinstance(atom.node, cst.Call):
+                continue
+            call = atom.node
+            for callee, receives in self._callees(call, atom.role, function):
+                hop = Hop(function, callee, call, block)
+                for param, expr in receives:
+                    if derivation.is_neighbour(expr):
+                        hop = dataclasses.replace(hop, node_param=param, neighbour=expr)
+                        break
+                yield hop
+
+    def _callees(self, call: cst.Call, role: str, caller: FunctionFacts):
+        """(callee, [(callee parameter, expression it receives)]) for each function the
+        call may run now."""
+        facts = self.facts
+        direct = facts.called_function(call, role, caller)
+        if direct is not None:
+            yield direct, argument_binding(caller, direct, call)
+            return
+        func = call.func
+        if is_name(func, "map") and len(call.args) >= 2:
+            target = facts.resolve_reference(call.args[0].value, caller)
+            if isinstance(target, FunctionFacts) and not target.is_generator:
+                element = cst.Subscript(call.args[1].value, [cst.SubscriptElement(cst.Index(cst.Integer("0")))])
+                params = [p.name for p in target.params if p.kind == "positional"]
+                bound = isinstance(call.args[0].value, cst.Attribute) and target.receiver is not None
+                if len(params) > int(bound):
+                    yield target, [(params[int(bound)], element)]
+            return
+        if isinstance(func, cst.Attribute) and not self._receiver_known(func.value, caller):
+            for method in self._methods_named(func.attr.value, caller):
+                if facts.runs_now(role, method):
+                    yield method, argument_binding(caller, method, call)
+
+    def _receiver_known(self, receiver: cst.BaseExpression, caller: FunctionFacts) -> bool:
+        """self / cls / a class of the module / super(): resolved by the call graph."""
+        if isinstance(receiver, cst.Name):
+            if receiver.value == caller.receiver:
+                return True
+            return self.facts.lookup(receiver.value, caller) is not None or (
+                receiver.value in self.facts.imports
+            )
+        if isinstance(receiver, cst.Call):
+            return is_name(receiver.func, "super") or isinstance(receiver.func, cst.Name)
+        return False
+
+    def _methods_named(self, name: str, caller: FunctionFacts) -> List[FunctionFacts]:
+        methods = self.methods_by_name.get(name, [])
+        own = caller.owner
+        others = [m for m in methods if m.owner is not own]
+        return others or [m for m in methods if m.owner is own]
+
+
+# -- scope -------------------------------------------------------------------------------
+def backward_scope(facts: ModuleFacts, walks: WalkGraph, globs: Sequence[str]) -> Dict[FunctionFacts, Optional[FunctionFacts]]:
+    """Backward-pass functions, each with the function it was reached from (None for the
+    roots: names matching the globs and registered hooks)."""
+    patterns = [g.lower() for g in globs]
+    roots = [f for f in facts.functions if any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)]
+    roots += [f for f in registered_hooks(facts) if f not in roots]
+    reached: Dict[FunctionFacts, Optional[FunctionFacts]] = {f: None for f in roots}
+    queue = list(roots)
+    children: Dict[FunctionFacts, List[FunctionFacts]] = {}
+    for function in facts.functions:
+        if function.parent is not None:
+            children.setdefault(function.parent, []).append(function)
+    while queue:
+        function = queue.pop(0)
+        for nxt in children.get(function, []) + [h.callee for h in walks.hops.get(function, [])]:
+            if nxt not in reached:
+                reached[nxt] = function
+                queue.append(nxt)
+    return reached
+
+
+def registered_hooks(facts: ModuleFacts) -> List[FunctionFacts]:
+    """Functions passed to ``register_hook`` and its siblings anywhere in the module."""
+    hooks = []
+    for call, caller in hook_registrations(facts):
+        target = facts.resolve_reference(hook_argument(call), caller)
+        if isinstance(target, FunctionFacts) and target not in hooks:
+            hooks.append(target)
+    return hooks
+
+
+def hook_registrations(facts: ModuleFacts) -> Iterator[Tuple[cst.Call, Optional[FunctionFacts]]]:
+    for node, caller in facts.calls_everywhere():
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in HOOK_REGISTRATIONS and node.args:
+            yield node, caller
+        elif isinstance(func, cst.Name) and func.value in HOOK_REGISTRATIONS and node.args:
+            yield node, caller
+
+
+def hook_argument(call: cst.Call) -> cst.BaseExpression:
+    """The hook function: the ``hook=`` keyword, else the last positional argument
+    (``register_multi_grad_hook(tensors, fn)``), unwrapping ``functools.partial``."""
+    chosen = None
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in ("hook", "fn"):
+            chosen = arg.value
+            break
+    if chosen is None:
+        positional = [a.value for a in call.args if a.keyword is None and not a.star]
+        chosen = positional[-1] if positional else call.args[0].value
+    if isinstance(chosen, cst.Call) and (dotted_name(chosen.func) or "").endswith("partial") and chosen.args:
+        chosen = chosen.args[0].value
+    return chosen
+
+
+# -- BPL201 / BPL202 ---------------------------------------------------------------------
+def check_graph_walks(facts: ModuleFacts, walks: WalkGraph,
+                      scope: Dict[FunctionFacts, Optional[FunctionFacts]],
+                      never_ending: Set[FunctionFacts]) -> List[Finding]:
+    findings = []
+    for component in nx.strongly_connected_components(walks.graph):
+        members = set(component)
+        if len(members) == 1:
+            (only,) = members
+            if not walks.graph.has_edge(only, only):
+                continue
+        if members & never_ending or not members & set(scope):
+            continue
+        hops = [h for f in members for h in walks.hops[f] if h.callee in members and h.neighbour is not None]
+        if not hops:
+            continue  # recursion, but not over a node's neighbours
+        first = min(members, key=lambda f: f.index)
+        problems = [p for p in (_guard_problem(facts, walks, members, h) for h in hops) if p]
+        if problems:
+            findings.append(_report_broken(facts, walks, first, members, problems[0]))
+        else:
+            findings.append(_report_deep(facts, walks, scope, first, members))
+    return findings
+
+
+def _node_names(walks: WalkGraph, function: FunctionFacts, members: Set[FunctionFacts]) -> Set[str]:
+    """The names that stand for "the current node" in a function of the walk: the
+    parameters that receive neighbours, and the neighbours it hands on."""
+    names = set()
+    for hops in walks.hops.values():
+        for hop in hops:
+            if hop.callee is function and hop.caller in members and hop.node_param:
+                names.add(hop.node_param)
+    for hop in walks.hops[function]:
+        if hop.callee in members and hop.neighbour is not None:
+            root = walks.derivations[function].neighbour_root(hop.neighbour)
+            if root:
+                names.add(root)
+            if isinstance(hop.neighbour, cst.Name):
+                names.add(hop.neighbour.value)
+    return names
+
+
+def _guard_problem(facts: ModuleFacts, walks: WalkGraph, members: Set[FunctionFacts], hop: Hop) -> Optional[str]:
+    """None if a working visited set guards this call, else what is wrong."""
+    if any(d.rsplit(".", 1)[-1] in _CACHING_DECORATORS for d in hop.callee.decorators):
+        return None
+    caller = hop.caller
+    nodes = _node_names(walks, caller, members)
+    tests = []
+
+    def guard(block: Block) -> Optional[int]:
+        test = block_test(block, nodes)
+        if test is not None:
+            tests.append(test)
+        return guard_successor(block, test)
+
+    line = facts.line_of(hop.call)
+    if unguarded_path(caller.cfg, hop.block, guard):
+        if not tests:
+            return f"no visited set guards the recursive call at l.{line}"
+        return (f"the visited test '{_test_text(tests[0])}' does not guard the recursive "
+                f"call at l.{line}")
+    records = set()
+    for member in members:
+        records |= visited_records(member.cfg, _node_names(walks, member, members))
+    for test in tests:
+        if (test.container, test.key) in records:
+            return _lifetime_problem(caller, hop, test.container, line)
+    test = tests[0]
+    recorded = sorted(k for c, k in records if c == test.container)
+    if recorded:
+        return (f"the visited set tests {describe_key(test.key)} but records "
+                f"{describe_key(recorded[0])}: the keys never match")
+    recorded_other = _recorded_other_value(members, test.container)
+    if recorded_other:
+        return (f"the visited set tests {describe_key(test.key)} but records "
+                f"'{recorded_other}', which is not the node being walked")
+    return f"the visited test '{_test_text(test)}' is never recorded: nothing is ever marked seen"
+
+
+def _recorded_other_value(members: Set[FunctionFacts], container: Optional[str]) -> Optional[str]:
+    """What a ``container.add(x)`` in the walk records when x is not a walked node."""
+    if container is None:
+        return None
+    for member in members:
+        for _, atom in member.cfg.atoms():
+            node = atom.node
+            if (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in ("add", "append")
+                and node.args
+                and dotted_name(node.func.value) == container
+            ):
+                return dotted_name(node.args[0].value) or "?"
+    return None
+
+
+def _lifetime_problem(caller: FunctionFacts, hop: Hop, container: Optional[str], line: int) -> Optional[str]:
+    """A visited set that is a fresh local of the recursive function forgets everything
+    at each call; a parameter must be handed on."""
+    root = name_of_container(container)
+    if root is None or root in caller.scope.global_names or root in caller.scope.nonlocal_names:
+        return None
+    params = set(caller.param_names())
+    if root in params:
+        passed = any(is_name(a.value, root) for a in hop.call.args) or (
+            isinstance(hop.call.func, cst.Attribute) and is_name(hop.call.func.value, root)
+        )
+        return None if passed else (
+            f"the visited set '{container}' is not handed on by the recursive call at "
+            f"l.{line}: each call starts with a new one")
+    if root in caller.scope.bindings:
+        return (f"the visited set '{container}' is created anew in every call of "
+                f"'{caller.name}': it never remembers a node across the recursion")
+    return None
+
+
+def _test_text(test) -> str:
+    return source_of(test.node)
+
+
+def _cycle_names(walks: WalkGraph, members: Set[FunctionFacts], first: FunctionFacts) -> List[str]:
+    """``build_topo -> build_topo`` or ``Tensor.backward -> Op.backward -> Tensor.backward``:
+    a shortest way from the first function back to itself."""
+    if walks.graph.has_edge(first, first):
+        return [first.qualname, first.qualname]
+    inside = walks.graph.subgraph(members)
+    best: Optional[List[FunctionFacts]] = None
+    for successor in inside.successors(first):
+        try:
+            back = nx.shortest_path(inside, successor, first)
+        except nx.NetworkXNoPath:
+            continue
+        if best is None or len(back) < len(best):
+            best = back
+    return [f.qualname for f in [first] + (best or [first])]
+
+
+def _report_broken(facts, walks, first, members, problem) -> Finding:
+    chain = chain_text(_cycle_names(walks, members, first))
+    message = (
+        f"recursive graph walk without a working visited set: {chain}; {problem}. A "
+        "cyclic graph recurses forever, and a node shared by several paths (a diamond) is "
+        "walked once per path - exponential time, gradients accumulated more than once. "
+        "Test and record the same key (if id(n) in seen: return; seen.add(id(n))) in a set "
+        "that outlives the call."
+    )
+    return Finding(first.line, first.column, "BPL201", message, (ChainStep(first.line, first.qualname),))
+
+
+def _report_deep(facts, walks, scope, first, members) -> Finding:
+    root_chain = []
+    current = scope.get(first)
+    while current is not None and current not in root_chain:
+        root_chain.append(current)
+        current = scope.get(current)
+    names = [f.name for f in reversed(root_chain)] + [
+        n.rsplit(".", 1)[-1] for n in _cycle_names(walks, members, first)
+    ]
+    message = (
+        f"recursion depth grows with graph depth: {chain_text(names)} needs one Python "
+        "frame per node, so a graph deeper than the recursion limit (about 1000 nodes: "
+        "a long scalar chain, an unrolled RNN) raises RecursionError. Walk it with an "
+        "explicit stack: stack = [(root, False)]; while stack: n, done = stack.pop(); ..."
+    )
+    return Finding(first.line, first.column, "BPL202", message, (ChainStep(first.line, first.qualname),))

@@ -1,0 +1,271 @@
+"""What graph walks are made of: neighbours, visited tests and visited records.
+
+Shared by the recursive walks (BPL201/202) and the worklist walks (BPL401/402).
+
+* A *neighbour* of a function's node is a value reached from one of its parameters through
+  at least one attribute step: ``v._prev`` and its elements, ``self.parent``,
+  ``node.inputs[0]``, ``n.children()``. Container access alone (``obj[0]``, ``for x in obj``,
+  ``d.values()``) is structural recursion, not a graph walk.
+* A *visited test* reads whether a node was seen: ``v in visited``, ``id(v) not in seen``,
+  ``node._visited``, ``getattr(node, "seen", False)``; its *key form* replaces the node by
+  ``@`` (``id(@)``, ``@._visited``) so the test and the record can be compared.
+* A *visited record* marks a node seen: ``visited.add(v)``, ``seen[id(v)] = ...``,
+  ``node._visited = True``, ``setattr(node, "seen", True)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from ..cfg import STORE, Block, ControlFlowGraph
+from ..facts import FunctionFacts, target_names
+from ..names import dotted_name, is_name, string_value
+from .render import source_of
+
+# Methods that hand out a container's own elements: not a step to another node.
+CONTAINER_METHODS = frozenset(
+    "items values keys copy get pop popleft setdefault index count __iter__".split()
+)
+# Builtins that pass their argument's elements through.
+_ELEMENT_WRAPPERS = frozenset("reversed sorted list tuple set frozenset iter enumerate zip filter".split())
+_MAX_DERIVATION_DEPTH = 12
+
+
+class Derivation:
+    """Where the values of one function come from: parameters, loop targets, locals."""
+
+    def __init__(self, function: FunctionFacts, roots: Optional[Set[str]] = None):
+        self.params = set(function.param_names()) if roots is None else set(roots)
+        self.iterables: Dict[str, List[cst.BaseExpression]] = {}
+        self.assigned = function.scope.assigned_values
+        for node in _own_nodes(function.node):
+            if isinstance(node, (cst.For, cst.CompFor)):
+                for name in target_names(node.target):
+                    self.iterables.setdefault(name.value, []).append(node.iter)
+
+    def reached(self, expr: cst.CSTNode, depth: int = 0) -> Optional[Tuple[str, int]]:
+        """(parameter it comes from, attribute steps taken) or None."""
+        if depth > _MAX_DERIVATION_DEPTH:
+            return None
+        deeper = depth + 1
+        if isinstance(expr, cst.Name):
+            if expr.value in self.params:
+                return expr.value, 0
+            sources = self.iterables.get(expr.value, []) + [
+                v for v in self.assigned.get(expr.value, []) if v is not None
+            ]
+            return _best(self.reached(s, deeper) for s in sources)
+        if isinstance(expr, cst.Attribute):
+            found = self.reached(expr.value, deeper)
+            return (found[0], found[1] + 1) if found else None
+        if isinstance(expr, cst.Subscript):
+            return self.reached(expr.value, deeper)
+        if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+            return _best(self.reached(e.value, deeper) for e in expr.elements)
+        if isinstance(expr, cst.StarredElement):
+            return self.reached(expr.value, deeper)
+        if isinstance(expr, cst.Call):
+            func = expr.func
+            if isinstance(func, cst.Attribute):
+                found = self.reached(func.value, deeper)
+                if found is None:
+                    return None
+                steps = 0 if func.attr.value in CONTAINER_METHODS else 1
+                return found[0], found[1] + steps
+            if isinstance(func, cst.Name) and func.value in _ELEMENT_WRAPPERS:
+                return _best(self.reached(a.value, deeper) for a in expr.args)
+        return None
+
+    def is_neighbour(self, expr: cst.CSTNode) -> bool:
+        found = self.reached(expr)
+        return found is not None and found[1] > 0
+
+    def neighbour_root(self, expr: cst.CSTNode) -> Optional[str]:
+        found = self.reached(expr)
+        return found[0] if found is not None and found[1] > 0 else None
+
+
+def _best(candidates: Iterable[Optional[Tuple[str, int]]]) -> Optional[Tuple[str, int]]:
+    found = [c for c in candidates if c is not None]
+    return max(found, key=lambda c: c[1]) if found else None
+
+
+def _own_nodes(function: cst.FunctionDef) -> Iterator[cst.CSTNode]:
+    """The nodes of a function body, nested function and class bodies excluded."""
+    stack: List[cst.CSTNode] = list(function.body.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            stack.extend(node.children)
+
+
+# -- visited tests and records -----------------------------------------------------------
+def key_form(expr: cst.CSTNode, nodes: Set[str]) -> Optional[str]:
+    """``v`` -> ``@``, ``id(v)`` -> ``id(@)``, ``v.uid`` -> ``@.uid`` for v in ``nodes``."""
+    if isinstance(expr, cst.Name):
+        return "@" if expr.value in nodes else None
+    if isinstance(expr, cst.Attribute):
+        inner = key_form(expr.value, nodes)
+        return f"{inner}.{expr.attr.value}" if inner else None
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and len(expr.args) == 1:
+        if expr.func.value in ("id", "hash", "str", "repr"):
+            inner = key_form(expr.args[0].value, nodes)
+            return f"{expr.func.value}({inner})" if inner else None
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class VisitedTest:
+    container: Optional[str]  # the set's source text; None for a marker attribute
+    key: str
+    unvisited_when: bool  # the test's value that means "not seen yet"
+    node: cst.BaseExpression
+
+
+def visited_test(test: cst.BaseExpression, nodes: Set[str]) -> Optional[VisitedTest]:
+    """Read a branch condition as a visited test on one of ``nodes``, if it is one."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = visited_test(test.expression, nodes)
+        return dataclasses.replace(inner, unvisited_when=not inner.unvisited_when) if inner else None
+    if isinstance(test, cst.BooleanOperation):
+        # ``seen or ...`` false means every operand false; ``unseen and ...`` true means all true
+        wanted = isinstance(test.operator, cst.And)
+        for operand in (test.left, test.right):
+            inner = visited_test(operand, nodes)
+            if inner is not None and inner.unvisited_when == wanted:
+                return inner
+        return None
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        if isinstance(target.operator, (cst.In, cst.NotIn)):
+            key = key_form(test.left, nodes)
+            if key is not None:
+                return VisitedTest(source_of(target.comparator, 200), key,
+                                   isinstance(target.operator, cst.NotIn), test)
+        return None
+    marker = _marker(test, nodes)
+    if marker is not None:
+        return VisitedTest(None, marker, False, test)
+    return _count_test(test, nodes)
+
+
+def _count_test(test: cst.BaseExpression, nodes: Set[str]) -> Optional[VisitedTest]:
+    """Kahn-style: ``deps[n] == 0`` (ready when true), ``deps[n] > 0`` / ``deps[n]``
+    (ready when false)."""
+    compared = test
+    ready_when = False
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        if not (isinstance(target.comparator, cst.Integer) and target.comparator.value == "0"):
+            return None
+        compared = test.left
+        ready_when = isinstance(target.operator, (cst.Equal, cst.LessThanEqual, cst.Is))
+    if isinstance(compared, cst.Subscript) and len(compared.slice) == 1:
+        index = compared.slice[0].slice
+        if isinstance(index, cst.Index):
+            key = key_form(index.value, nodes)
+            if key:
+                return VisitedTest(source_of(compared.value, 200), key, ready_when, test)
+    return None
+
+
+def _marker(expr: cst.BaseExpression, nodes: Set[str]) -> Optional[str]:
+    """``node._visited`` / ``getattr(node, "seen", False)`` / ``hasattr(node, "seen")``."""
+    if isinstance(expr, cst.Attribute):
+        return key_form(expr, nodes) if key_form(expr, nodes) != "@" else None
+    if (
+        isinstance(expr, cst.Call)
+        and isinstance(expr.func, cst.Name)
+        and expr.func.value in ("getattr", "hasattr")
+        and len(expr.args) >= 2
+    ):
+        base = key_form(expr.args[0].value, nodes)
+        attr = string_value(expr.args[1].value)
+        return f"{base}.{attr}" if base and attr else None
+    return None
+
+
+def visited_records(cfg: ControlFlowGraph, nodes: Set[str]) -> Set[Tuple[Optional[str], str]]:
+    """(container, key form) of every place the function marks one of ``nodes`` seen."""
+    records = set()
+    for _, atom in cfg.atoms():
+        node = atom.node
+        if atom.role == STORE and isinstance(node, cst.Subscript) and len(node.slice) == 1:
+            index = node.slice[0].slice
+            if isinstance(index, cst.Index):
+                key = key_form(index.value, nodes)
+                if key:
+                    records.add((source_of(node.value, 200), key))
+        elif atom.role == STORE and isinstance(node, cst.Attribute):
+            key = key_form(node, nodes)
+            if key and key != "@":
+                records.add((None, key))
+        elif isinstance(node, cst.Call):
+            records.update(_call_record(node, nodes))
+    return records
+
+
+def _call_record(call: cst.Call, nodes: Set[str]) -> Iterator[Tuple[Optional[str], str]]:
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in ("add", "append", "setdefault") and call.args:
+        key = key_form(call.args[0].value, nodes)
+        if key:
+            yield source_of(func.value, 200), key
+    if is_name(func, "setattr") and len(call.args) >= 2:
+        base = key_form(call.args[0].value, nodes)
+        attr = string_value(call.args[1].value)
+        if base and attr:
+            yield None, f"{base}.{attr}"
+
+
+def unguarded_path(cfg: ControlFlowGraph, target: Block, is_guard, start: Optional[int] = None) -> bool:
+    """Is ``target`` reachable from ``start`` (the entry) without taking the "not yet
+    visited" branch of a test? ``is_guard(block)`` returns the successor to avoid."""
+    start = cfg.entry if start is None else start
+    stack = [start]
+    seen = {start}
+    while stack:
+        index = stack.pop()
+        if index == target.index:
+            return True
+        block = cfg.blocks[index]
+        avoid = is_guard(block)
+        for successor in block.successors:
+            if successor != avoid and successor not in seen:
+                seen.add(successor)
+                stack.append(successor)
+    return False
+
+
+def guard_successor(block: Block, test: Optional[VisitedTest]) -> Optional[int]:
+    """The successor of a test block that means "not seen yet"."""
+    if test is None or block.true_successor is None or len(block.successors) != 2:
+        return None
+    if test.unvisited_when:
+        return block.true_successor
+    return next(s for s in block.successors if s != block.true_successor)
+
+
+def block_test(block: Block, nodes: Set[str]) -> Optional[VisitedTest]:
+    if block.true_successor is None or not block.deciders:
+        return None
+    return visited_test(block.deciders[-1], nodes)
+
+
+def name_of_container(text: Optional[str]) -> Optional[str]:
+    """The variable a container text starts from (``self`` in ``self._seen``)."""
+    if text is None:
+        return None
+    return text.split(".")[0].split("[")[0].split("(")[0]
+
+
+def describe_key(key: str, node: str = "n") -> str:
+    return key.replace("@", node)
+
+
+def dotted(expr: cst.CSTNode) -> str:
+    return dotted_name(expr) or source_of(expr)

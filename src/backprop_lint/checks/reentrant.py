@@ -1,0 +1,123 @@
+"""BPL301: a backward pass started from inside a backward pass.
+
+In a ``torch.autograd.Function``'s ``backward`` and in a registered backward hook, any
+``.backward()``, ``torch.autograd.backward`` or ``torch.autograd.grad`` starts the engine
+again; in other backward-pass code only the explicit engine calls count (``loss.backward()``
+there is usually the training step itself).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from ..facts import ClassFacts, FunctionFacts, ModuleFacts
+from ..findings import Finding
+from ..names import dotted_name
+from .backward import hook_argument, hook_registrations
+from .render import source_of
+
+_AUTOGRAD_FUNCTION = re.compile(
+    r"^torch\.autograd(\.function)?\.(Function|InplaceFunction|NestedIOFunction)$"
+)
+_ENGINE_CALLS = frozenset({"torch.autograd.backward", "torch.autograd.grad"})
+
+
+def absolute_name(facts: ModuleFacts, dotted: Optional[str]) -> Optional[str]:
+    """A dotted name with its first part replaced by what the module imported there."""
+    if dotted is None:
+        return None
+    head, _, rest = dotted.partition(".")
+    origin = facts.imports.get(head, head)
+    return f"{origin}.{rest}" if rest else origin
+
+
+def is_autograd_function(facts: ModuleFacts, cls: ClassFacts) -> bool:
+    for candidate in facts.mro(cls):
+        if candidate is None:
+            continue
+        for base in candidate.bases:
+            if _AUTOGRAD_FUNCTION.match(absolute_name(facts, base) or ""):
+                return True
+    return False
+
+
+def check_reentrant_backward(facts: ModuleFacts, scope: Iterable[FunctionFacts]) -> List[Finding]:
+    findings: Dict[Tuple[int, int], Finding] = {}
+    strict: List[Tuple[cst.CSTNode, str]] = []  # (body, where) in which any .backward() counts
+    for function in facts.functions:
+        if function.name == "backward" and function.owner and is_autograd_function(facts, function.owner):
+            strict.append((function.node, f"the autograd Function '{function.qualname}'"))
+    lambdas = {id(lam): lam for lam, _ in facts.lambdas}
+    for call, caller in hook_registrations(facts):
+        hook = hook_argument(call)
+        if isinstance(hook, cst.Lambda) and id(hook) in lambdas:
+            strict.append((hook.body, "a backward hook (lambda)"))
+            continue
+        target = facts.resolve_reference(hook, caller)
+        if isinstance(target, FunctionFacts):
+            strict.append((target.node, f"the backward hook '{target.qualname}'"))
+    strict_ids = {id(node) for node, _ in strict}
+    for body, where in strict:
+        for call in _calls_in(body):
+            name = _engine_call(facts, call, any_backward=True)
+            if name:
+                _add(findings, facts, call, name, where)
+    for function in scope:
+        if id(function.node) in strict_ids:
+            continue
+        for call in _calls_in(function.node.body):
+            name = _engine_call(facts, call, any_backward=False)
+            if name:
+                _add(findings, facts, call, name, f"the backward-pass function '{function.qualname}'")
+    return list(findings.values())
+
+
+def _add(findings, facts: ModuleFacts, call: cst.Call, name: str, where: str) -> None:
+    line, column = facts.position(call)
+    message = (
+        f"re-entrant backward: {where} starts another backward pass with {name} "
+        f"('{source_of(call)}'); the engine re-enters itself, so each level nests another "
+        "pass (deep recursion, gradients accumulated twice). Compute the gradient directly, "
+        "or call it outside the backward pass."
+    )
+    findings.setdefault((line, column), Finding(line, column, "BPL301", message))
+
+
+def _engine_call(facts: ModuleFacts, call: cst.Call, any_backward: bool) -> Optional[str]:
+    absolute = absolute_name(facts, dotted_name(call.func))
+    if absolute in _ENGINE_CALLS:
+        return absolute
+    func = call.func
+    if any_backward and isinstance(func, cst.Attribute) and func.attr.value == "backward":
+        if not _delegates(facts, func.value):
+            return ".backward()"
+    return None
+
+
+def _delegates(facts: ModuleFacts, receiver: cst.BaseExpression) -> bool:
+    """``OtherFunction.backward(ctx, g)`` / ``super().backward(...)`` delegate: they run
+    a backward function body, not the engine."""
+    if isinstance(receiver, cst.Call):
+        return dotted_name(receiver.func) == "super"
+    name = dotted_name(receiver)
+    if name is None:
+        return False
+    last = name.rsplit(".", 1)[-1]
+    if facts.lookup(name, None) is not None and isinstance(facts.lookup(name, None), ClassFacts):
+        return True
+    return last[:1].isupper() and last not in ("Tensor",)
+
+
+def _calls_in(root: cst.CSTNode) -> Iterator[cst.Call]:
+    """Calls that run in this body: not in nested functions, classes or lambdas."""
+    stack = [root] if not isinstance(root, (list, tuple)) else list(root)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call):
+            yield node
+        for child in node.children:
+            if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                stack.append(child)

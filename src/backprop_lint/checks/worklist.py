@@ -1,0 +1,198 @@
+"""BPL401 and BPL402: worklist graph walks.
+
+A worklist walk is a ``while W:`` loop that takes a node out of ``W`` (``pop``,
+``popleft``, ``heappop``) and puts back nodes reached through the popped node's attributes
+(``W.extend(n.parents)``, ``W.append(child)``, ``heappush(W, ...)``, or a local helper that
+does so). Without a visited test guarding the push (or a Kahn-style count of unprocessed
+users), a cyclic graph never empties the list and a diamond is walked once per path:
+BPL401. ``W.pop(0)`` in such a loop is O(n) per pop: BPL402.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from ..cfg import Block, ControlFlowGraph
+from ..facts import FunctionFacts, ModuleFacts, target_names
+from ..findings import Finding
+from ..names import dotted_name, is_name
+from .graphwalk import Derivation, block_test, guard_successor, unguarded_path, visited_records
+
+_POPS = frozenset({"pop", "popleft", "popitem"})
+_PUSHES = frozenset({"append", "extend", "appendleft", "extendleft", "insert", "add"})
+
+
+def check_worklists(facts: ModuleFacts, scope: Iterable[FunctionFacts]) -> List[Finding]:
+    findings = []
+    for function in scope:
+        cfg = function.cfg
+        for loop in _own_whiles(function.node):
+            worklist = _worklist_name(loop.test)
+            if worklist is None or id(loop) not in cfg.loop_heads:
+                continue
+            calls = list(_calls_in(loop.body))
+            pops = [c for c in calls if _pops(c, worklist)]
+            pushes = list(_pushes(facts, function, calls, worklist))
+            if not pops or not pushes:
+                continue
+            findings += _report_pop0(facts, function, pops, worklist)
+            popped = _popped_names(loop.body, pops)
+            derivation = Derivation(function, roots=popped)
+            walking = [(call, item, owner) for call, item, owner in pushes
+                       if derivation.is_neighbour(item) or owner is not function]
+            if walking and not all(_guarded(facts, function, loop, popped, p) for p in walking):
+                findings.append(_report_unvisited(facts, function, loop, worklist))
+    return findings
+
+
+def _own_whiles(node: cst.CSTNode) -> Iterator[cst.While]:
+    stack = list(node.body.body)  # type: ignore[attr-defined]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.While):
+            yield current
+        if not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            stack.extend(current.children)
+
+
+def _calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call):
+            yield current
+        if not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            stack.extend(current.children)
+
+
+def _worklist_name(test: cst.BaseExpression) -> Optional[str]:
+    """``while stack:`` / ``while self.queue:`` / ``while len(q):`` / ``while len(q) > 0:``."""
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        test = test.left
+    if isinstance(test, cst.Call) and is_name(test.func, "len") and len(test.args) == 1:
+        test = test.args[0].value
+    return dotted_name(test)
+
+
+def _pops(call: cst.Call, worklist: str) -> bool:
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in _POPS:
+        return dotted_name(func.value) == worklist
+    name = dotted_name(func) or ""
+    return name.rsplit(".", 1)[-1] == "heappop" and bool(call.args) and dotted_name(call.args[0].value) == worklist
+
+
+def _push_item(call: cst.Call, worklist: str) -> Optional[cst.BaseExpression]:
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in _PUSHES and call.args:
+        if dotted_name(func.value) == worklist:
+            return call.args[-1].value
+    name = dotted_name(func) or ""
+    if name.rsplit(".", 1)[-1] in ("heappush", "heappushpop") and len(call.args) >= 2:
+        if dotted_name(call.args[0].value) == worklist:
+            return call.args[1].value
+    return None
+
+
+def _pushes(facts: ModuleFacts, function: FunctionFacts, calls: List[cst.Call], worklist: str):
+    """(call, pushed item, function holding the push) - direct pushes, and calls to a
+    helper of the module that pushes its argument onto the same worklist."""
+    for call in calls:
+        item = _push_item(call, worklist)
+        if item is not None:
+            yield call, item, function
+            continue
+        helper = facts.called_function(call, "eval", function)
+        if helper is not None and helper is not function:
+            for inner in _calls_in(helper.node.body):
+                if _push_item(inner, worklist) is not None:
+                    argument = call.args[0].value if call.args else None
+                    if argument is not None:
+                        yield inner, argument, helper
+                    break
+
+
+def _popped_names(body: cst.CSTNode, pops: List[cst.Call]) -> Set[str]:
+    """Names bound from a pop: ``n = stack.pop()``, ``n, g = q.popleft()``,
+    ``_, _, f = heappop(h)``, ``for ... in`` nothing else."""
+    ids = {id(p) for p in pops}
+    names: Set[str] = set()
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Assign) and id(node.value) in ids:
+            for target in node.targets:
+                names.update(n.value for n in target_names(target.target))
+        if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            stack.extend(node.children)
+    return names
+
+
+def _guarded(facts: ModuleFacts, function: FunctionFacts, loop: cst.While,
+             popped: Set[str], push: Tuple[cst.Call, cst.BaseExpression, FunctionFacts]) -> bool:
+    call, item, owner = push
+    if owner is function:
+        nodes = set(popped) | {n.value for n in target_names(item) if isinstance(n, cst.Name)}
+        nodes |= _loop_targets_of(function, item)
+        start = function.cfg.loop_heads[id(loop)]
+    else:
+        nodes = set(owner.param_names())
+        start = None
+    cfg = owner.cfg
+    block = cfg.block_of(call)
+    if block is None:
+        return True  # not where we can follow it: say nothing
+    tests = []
+
+    def guard(candidate: Block) -> Optional[int]:
+        test = block_test(candidate, nodes)
+        if test is not None:
+            tests.append(test)
+        return guard_successor(candidate, test)
+
+    if unguarded_path(cfg, block, guard, start):
+        return False
+    records = visited_records(cfg, nodes) | visited_records(function.cfg, nodes | set(popped))
+    return any((t.container, t.key) in records for t in tests)
+
+
+def _loop_targets_of(function: FunctionFacts, item: cst.BaseExpression) -> Set[str]:
+    """``for p in n.parents: stack.append(p)``: p names a node too."""
+    if isinstance(item, cst.Name):
+        return {item.value}
+    return set()
+
+
+def _report_pop0(facts: ModuleFacts, function: FunctionFacts, pops: List[cst.Call], worklist: str) -> List[Finding]:
+    findings = []
+    for call in pops:
+        if (
+            isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "pop"
+            and len(call.args) == 1
+            and isinstance(call.args[0].value, cst.Integer)
+            and call.args[0].value.value == "0"
+        ):
+            line, column = facts.position(call)
+            message = (
+                f"list.pop(0) used as a queue: '{worklist}.pop(0)' in '{function.qualname}' "
+                "moves every remaining element on each pop, so the walk takes quadratic time. "
+                f"Use collections.deque and {worklist}.popleft()."
+            )
+            findings.append(Finding(line, column, "BPL402", message))
+    return findings
+
+
+def _report_unvisited(facts: ModuleFacts, function: FunctionFacts, loop: cst.While, worklist: str) -> Finding:
+    line, column = facts.position(loop)
+    message = (
+        f"worklist graph walk without a visited set: the loop over '{worklist}' in "
+        f"'{function.qualname}' pushes each node's neighbours without checking whether they "
+        "were seen, so a cyclic graph never empties it and a shared node (a diamond) is "
+        "processed once per path - exponential work, gradients accumulated more than once. "
+        "Skip seen nodes (if n in seen: continue; seen.add(n)) or count unprocessed users "
+        "(Kahn's algorithm)."
+    )
+    return Finding(line, column, "BPL401", message)

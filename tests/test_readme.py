@@ -1,0 +1,176 @@
+"""The README agrees with the code: its table and per-code sections with
+``findings.CODES``, its examples with the analysis, its commands with ``.ci/run``."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shlex
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import pytest
+
+from backprop_lint.analysis import Options, analyse_source
+from backprop_lint.findings import CODES
+from conftest import CI_RUN, FIXTURES, README, ROOT
+from test_fixtures import IMPLEMENTED, read_source
+
+INSTALL_COMMAND = "python3 -m pip install . && flake8 --select=BPL fixtures/"
+TEST_COMMAND = "python3 -m pip install -e '.[test]' && python3 -m pytest"
+
+_FENCE = re.compile(r"^```(?P<lang>[\w-]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+def readme() -> str:
+    return README.read_text(encoding="utf-8")
+
+
+def code_blocks(text: str) -> List[Tuple[str, str]]:
+    return [(m["lang"], m["body"]) for m in _FENCE.finditer(text)]
+
+
+def sections(text: str) -> Dict[str, str]:
+    """The body of every ``### BPLnnn`` section, up to the next heading."""
+    found: Dict[str, str] = {}
+    current = None
+    in_fence = False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("```"):
+            in_fence = not in_fence
+        if not in_fence and line.startswith("#"):
+            match = re.match(r"^### (BPL\d{3})\s*$", line)
+            current = match.group(1) if match else None
+            if current is not None:
+                assert current not in found, f"two sections for {current}"
+                found[current] = ""
+            continue
+        if current is not None:
+            found[current] += line
+    return found
+
+
+def _unescape(cell: str) -> str:
+    return cell.replace("\\_", "_").strip()
+
+
+def table_rows() -> List[List[str]]:
+    rows = []
+    for line in readme().splitlines():
+        if re.match(r"^\|\s*\[?BPL\d{3}", line):
+            rows.append([_unescape(c) for c in line.strip().strip("|").split("|")])
+    return rows
+
+
+# -- the commands ------------------------------------------------------------------------------
+def test_readme_opens_with_the_two_commands() -> None:
+    blocks = code_blocks(readme())
+    assert len(blocks) >= 2
+    assert [body.strip() for _, body in blocks[:2]] == [INSTALL_COMMAND, TEST_COMMAND]
+    # nothing but a title before the first command
+    before = readme().split("```", 1)[0]
+    assert not re.search(r"^##", before, re.MULTILINE), before
+
+
+def _commands(script: str) -> List[str]:
+    lines = []
+    for line in script.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            lines.append(line)
+    return lines
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    assert CI_RUN.is_file(), f"{CI_RUN} is missing"
+    assert os.access(CI_RUN, os.X_OK), f"{CI_RUN} is not executable"
+    script = CI_RUN.read_text(encoding="utf-8")
+    assert script.startswith("#!/usr/bin/env bash\n") or script.startswith("#!/bin/bash\n")
+    commands = _commands(script)
+    assert "set -euo pipefail" in commands
+    install, test = (part.strip() for part in TEST_COMMAND.split("&&"))
+    assert install in commands, f"{CI_RUN} does not run {install!r}"
+    pytest_lines = [c for c in commands if c == test or c.startswith(test + " ")]
+    assert pytest_lines, f"{CI_RUN} does not run {test!r}"
+    # the test command's install comes before its test run
+    assert commands.index(install) < commands.index(pytest_lines[-1])
+    # and the first command of the README is exercised too
+    for part in INSTALL_COMMAND.split("&&"):
+        assert any(c.startswith(part.strip()) for c in commands), f"{CI_RUN} lacks {part!r}"
+
+
+def test_first_command_prints_the_fixture_findings(run_flake8) -> None:
+    """`flake8 --select=BPL fixtures/`, run where the README says (the repository root,
+    with its setup.cfg), prints what the analysis finds in the fixtures: no more, no less."""
+    args = shlex.split(INSTALL_COMMAND.split("&&")[1])
+    assert args[0] == "flake8"
+    result = run_flake8(*args[1:], cwd=ROOT)
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    assert "failed during execution" not in result.stderr, result.stderr
+    printed = set()
+    for line in result.stdout.splitlines():
+        match = re.match(r"^(?P<path>.+?):(?P<line>\d+):\d+: (?P<code>BPL\d{3}) ", line)
+        assert match, f"unexpected output line {line!r}"
+        printed.add((match["path"], int(match["line"]), match["code"]))
+    expected = set()
+    for path in sorted(FIXTURES.rglob("*.py")):
+        name = path.relative_to(ROOT).as_posix()
+        for finding in analyse_source(read_source(path), Options()):
+            expected.add((name, finding.line, finding.code))
+    assert printed == expected, (
+        f"printed only: {sorted(printed - expected)}\nanalysis only: {sorted(expected - printed)}")
+
+
+# -- the code table and sections ---------------------------------------------------------------
+def test_code_table_matches_findings() -> None:
+    rows = table_rows()
+    assert [re.search(r"BPL\d{3}", r[0]).group(0) for r in rows] == [d.code for d in CODES]
+    for row, doc in zip(rows, CODES):
+        assert len(row) == 5, row
+        link, name, scope, _line, status = row
+        assert link == f"[{doc.code}](#{doc.code.lower()})", row
+        assert name == doc.name, f"{doc.code}: README says {name!r}, findings.CODES {doc.name!r}"
+        assert scope == doc.scope, f"{doc.code}: README says {scope!r}, findings.CODES {doc.scope!r}"
+        want = "reported" if doc.code in IMPLEMENTED else "planned"
+        assert status == want, f"{doc.code} is {'' if want == 'reported' else 'not '}implemented"
+
+
+def test_code_sections_match_findings() -> None:
+    found = sections(readme())
+    assert list(found) == [d.code for d in CODES]
+    for doc in CODES:
+        body = found[doc.code].strip()
+        first = _unescape(body.split("\n\n", 1)[0])
+        assert first.startswith(f"**{doc.name}**"), f"{doc.code} section starts {first[:60]!r}"
+        planned = "(planned)" in first.split(" - ", 1)[0]
+        assert planned == (doc.code not in IMPLEMENTED), f"{doc.code}: '(planned)' mark is wrong"
+        blocks = code_blocks(body)
+        if doc.wrong:
+            assert [lang for lang, _ in blocks] == ["python", "python"], doc.code
+            wrong_at = body.index("Wrong:")
+            right_at = body.index("Right:")
+            assert wrong_at < body.index("```") < right_at < body.rindex("```"), doc.code
+
+
+def _examples() -> List[Tuple[str, str, str]]:
+    found = sections(readme())
+    examples = []
+    for doc in CODES:
+        blocks = code_blocks(found.get(doc.code, ""))
+        if doc.wrong and len(blocks) == 2:
+            examples.append((doc.code, blocks[0][1], blocks[1][1]))
+    return examples
+
+
+@pytest.mark.parametrize("code,wrong,right", _examples(), ids=[e[0] for e in _examples()])
+def test_examples(code: str, wrong: str, right: str) -> None:
+    """Each wrong example gives its code, and only it; each right example gives nothing.
+    Codes not built yet are only checked not to trigger an implemented code."""
+    ast.parse(wrong)
+    ast.parse(right)
+    for options in (Options(), Options(screen=False)):
+        wrong_codes = {f.code for f in analyse_source(wrong, options) if f.code in IMPLEMENTED}
+        right_findings = [f for f in analyse_source(right, options) if f.code in IMPLEMENTED]
+        assert wrong_codes == {code} & IMPLEMENTED, (code, wrong_codes)
+        assert right_findings == [], (code, right_findings)
