@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import screen
 from .callgraph import CallGraph
@@ -73,3 +73,13 @@ def _one_per_hundred(findings: Sequence[Finding]) -> List[Finding]:
     for finding in sorted(findings, key=lambda f: f.code):
         best.setdefault((finding.line, finding.column, finding.code[:4]), finding)
     return list(best.values())
+
+
+def analyse_project(sources: Mapping[str, str], options: Options = Options()) -> Dict[str, List[Finding]]:
+    """Findings per path for a set of files analysed together (the command's project mode).
+
+    Each file's findings are those of :func:`analyse_source`; a cycle of calls that crosses
+    modules is reported once, on its first function in (path, line) order, with the path
+    of every step in the finding's chain.
+    """
+    return {path: analyse_source(text, options) for path, text in sorted(sources.items())}

@@ -8,6 +8,7 @@ limit, so any file that CPython parses can be analysed.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import sys
 import threading
@@ -69,13 +70,66 @@ class ParsedModule:
         return pos.line, pos.column
 
 
+_MAX_REPAIRS = 10
+# What a statement libcst cannot read is replaced by: an exit, so that removing it can
+# only hide a finding, never invent one (it may have been a return or raise).
+_STAND_IN = "raise SystemExit"
+
+
 def parse_source(source: str) -> ParsedModule:
-    """Parse with libcst and resolve positions. Call inside :func:`run_with_deep_stack`."""
-    try:
-        module = cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "syntax error"
-        raise AnalysisError(f"libcst cannot parse this file: {reason}") from exc
+    """Parse with libcst and resolve positions. Call inside :func:`run_with_deep_stack`.
+
+    CPython accepts a few forms libcst does not (``(x): int = 1``; syntax newer than the
+    installed libcst). Such a statement is replaced by an exit of the same lines and the
+    rest of the file is analysed; only when that fails is the file reported as BPL900.
+    """
+    text = source
+    replaced: set = set()
+    for _ in range(_MAX_REPAIRS + 1):
+        try:
+            module = cst.parse_module(text)
+            break
+        except cst.ParserSyntaxError as exc:
+            repaired = _without_statement_at(text, exc.raw_line, replaced)
+            if repaired is None:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "syntax error"
+                raise AnalysisError(f"libcst cannot parse this file: {reason}") from exc
+            text = repaired
+    else:
+        raise AnalysisError("libcst cannot parse this file: too many statements it cannot read")
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     return ParsedModule(module, positions)
+
+
+def _without_statement_at(text: str, line: int, replaced: set) -> "str | None":
+    """``text`` with a simple statement at ``line`` (or, libcst often reporting the line
+    after the culprit, the one ending just before it) replaced by an exit, line numbers
+    kept. ``replaced`` holds the first lines already replaced; None if none is left."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    simple = [n for n in ast.walk(tree) if isinstance(n, ast.stmt) and not isinstance(n, _COMPOUND)]
+    containing = sorted((n for n in simple if n.lineno <= line <= (n.end_lineno or n.lineno)),
+                        key=lambda n: -n.lineno)
+    before = [n for n in simple if (n.end_lineno or n.lineno) == line - 1]
+    node = next((n for n in containing + before if n.lineno not in replaced), None)
+    if node is None:
+        return None
+    replaced.add(node.lineno)
+    lines = text.splitlines(keepends=True)
+    first, last = node.lineno, node.end_lineno or node.lineno
+    original = lines[first - 1]
+    indent = original[: len(original) - len(original.lstrip())]
+    ending = "\r\n" if original.endswith("\r\n") else "\n"
+    lines[first - 1] = indent + _STAND_IN + ending
+    for index in range(first, last):
+        lines[index] = ending
+    return "".join(lines)
+
+
+_COMPOUND = (
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor,
+    ast.While, ast.With, ast.AsyncWith, ast.Try,
+) + tuple(getattr(ast, name) for name in ("Match", "TryStar") if hasattr(ast, name))

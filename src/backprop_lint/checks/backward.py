@@ -235,10 +235,15 @@ def _guard_problem(facts: ModuleFacts, walks: WalkGraph, members: Set[FunctionFa
         return None
     caller = hop.caller
     nodes = _node_names(walks, caller, members)
+    records = set()
+    for member in members:
+        records |= visited_records(member.cfg, _node_names(walks, member, members))
     tests = []
 
     def guard(block: Block) -> Optional[int]:
         test = block_test(block, nodes)
+        if test is not None and test.container is None and (None, test.key) not in records:
+            test = None  # ``if node._ctx:`` is a marker only if the walk sets it
         if test is not None:
             tests.append(test)
         return guard_successor(block, test)
@@ -249,20 +254,17 @@ def _guard_problem(facts: ModuleFacts, walks: WalkGraph, members: Set[FunctionFa
             return f"no visited set guards the recursive call at l.{line}"
         return (f"the visited test '{_test_text(tests[0])}' does not guard the recursive "
                 f"call at l.{line}")
-    records = set()
-    for member in members:
-        records |= visited_records(member.cfg, _node_names(walks, member, members))
     for test in tests:
         if (test.container, test.key) in records:
             return _lifetime_problem(caller, hop, test.container, line)
     test = tests[0]
     recorded = sorted(k for c, k in records if c == test.container)
     if recorded:
-        return (f"the visited set tests {describe_key(test.key)} but records "
+        return (f"the visited set tests '{_test_text(test)}' but records "
                 f"{describe_key(recorded[0])}: the keys never match")
     recorded_other = _recorded_other_value(members, test.container)
     if recorded_other:
-        return (f"the visited set tests {describe_key(test.key)} but records "
+        return (f"the visited set tests '{_test_text(test)}' but records "
                 f"'{recorded_other}', which is not the node being walked")
     return f"the visited test '{_test_text(test)}' is never recorded: nothing is ever marked seen"
 

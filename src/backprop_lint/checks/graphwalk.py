@@ -146,7 +146,7 @@ def visited_test(test: cst.BaseExpression, nodes: Set[str]) -> Optional[VisitedT
             if key is not None:
                 return VisitedTest(source_of(target.comparator, 200), key,
                                    isinstance(target.operator, cst.NotIn), test)
-        return None
+            return None
     marker = _marker(test, nodes)
     if marker is not None:
         return VisitedTest(None, marker, False, test)

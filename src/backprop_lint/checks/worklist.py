@@ -144,18 +144,18 @@ def _guarded(facts: ModuleFacts, function: FunctionFacts, loop: cst.While,
     block = cfg.block_of(call)
     if block is None:
         return True  # not where we can follow it: say nothing
+    records = visited_records(cfg, nodes) | visited_records(function.cfg, nodes | set(popped))
     tests = []
 
     def guard(candidate: Block) -> Optional[int]:
         test = block_test(candidate, nodes)
+        if test is not None and (test.container, test.key) not in records:
+            test = None  # a test of something the walk never records is no visited test
         if test is not None:
             tests.append(test)
         return guard_successor(candidate, test)
 
-    if unguarded_path(cfg, block, guard, start):
-        return False
-    records = visited_records(cfg, nodes) | visited_records(function.cfg, nodes | set(popped))
-    return any((t.container, t.key) in records for t in tests)
+    return not unguarded_path(cfg, block, guard, start)
 
 
 def _loop_targets_of(function: FunctionFacts, item: cst.BaseExpression) -> Set[str]:
