@@ -49,29 +49,33 @@ def analyse_source(source: str, options: Options = Options(),
 
 
 def _analyse(source: str, options: Options) -> List[Finding]:
-    facts = ModuleFacts(parse_source(source))
-    graph = CallGraph(facts)
-    findings = check_recursion(facts, graph)
-    never_ending = _functions_reported(facts, findings)
-    findings += check_data_model(facts, never_ending)
-    walks = WalkGraph(facts)
-    scope = backward_scope(facts, walks, options.backward_functions)
-    findings += check_graph_walks(facts, walks, scope, never_ending)
-    findings += check_reentrant_backward(facts, scope)
-    findings += check_worklists(facts, scope)
+    return check_modules([ModuleFacts(parse_source(source))], options)
+
+
+def check_modules(modules: Sequence[ModuleFacts], options: Options) -> List[Finding]:
+    """Stage 4 over modules analysed together: every check, in the contract's order."""
+    graph = CallGraph(modules)
+    findings = check_recursion(graph)
+    never_ending = _functions_reported(graph.functions, findings)
+    findings += check_data_model(modules, never_ending)
+    walks = WalkGraph(modules)
+    scope = backward_scope(modules, walks, options.backward_functions)
+    findings += check_graph_walks(walks, scope, never_ending)
+    findings += check_reentrant_backward(modules, scope)
+    findings += check_worklists(scope)
     return _one_per_hundred(findings)
 
 
-def _functions_reported(facts: ModuleFacts, findings: Sequence[Finding]):
-    reported = {(f.line, f.column) for f in findings}
-    return {fn for fn in facts.functions if (fn.line, fn.column) in reported}
+def _functions_reported(functions, findings: Sequence[Finding]):
+    reported = {(f.path, f.line, f.column) for f in findings}
+    return {fn for fn in functions if (fn.path, fn.line, fn.column) in reported}
 
 
 def _one_per_hundred(findings: Sequence[Finding]) -> List[Finding]:
     """A function gets at most one finding of each hundred: the lowest code."""
     best = {}
     for finding in sorted(findings, key=lambda f: f.code):
-        best.setdefault((finding.line, finding.column, finding.code[:4]), finding)
+        best.setdefault((finding.path, finding.line, finding.column, finding.code[:4]), finding)
     return list(best.values())
 
 

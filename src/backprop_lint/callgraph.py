@@ -8,7 +8,7 @@ iterated, coroutines only where awaited).
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, List, Sequence, Set, Tuple
 
 import libcst as cst
 import networkx as nx
@@ -44,13 +44,13 @@ def call_sites(facts: ModuleFacts, function: FunctionFacts) -> List[CallSite]:
 class CallGraph:
     """The module's functions and the calls among them that run now."""
 
-    def __init__(self, facts: ModuleFacts, functions: Optional[Iterable[FunctionFacts]] = None):
-        self.facts = facts
+    def __init__(self, modules: Sequence[ModuleFacts]):
+        self.functions = [f for module in modules for f in module.functions]
         self.graph = nx.DiGraph()
         self.sites: Dict[FunctionFacts, List[CallSite]] = {}
-        for function in functions if functions is not None else facts.functions:
+        for function in self.functions:
             self.graph.add_node(function)
-            self.sites[function] = call_sites(facts, function)
+            self.sites[function] = call_sites(function.module, function)
             for site in self.sites[function]:
                 self.graph.add_edge(function, site.callee)
 

@@ -90,8 +90,18 @@ class FunctionFacts:
     params: List[Param]
     scope: Scope
     is_async: bool
+    module: "ModuleFacts" = dataclasses.field(default=None, repr=False)  # type: ignore[assignment]
     is_generator: bool = False
     _cfg: Optional[ControlFlowGraph] = None
+
+    @property
+    def order(self) -> Tuple[int, int]:
+        """Position in (file, line) order across a project."""
+        return self.module.order, self.index
+
+    @property
+    def path(self) -> str:
+        return self.module.path
 
     def __repr__(self) -> str:
         return f"<function {self.qualname} l.{self.line}>"
@@ -132,8 +142,12 @@ Target = Union[FunctionFacts, ClassFacts]
 class ModuleFacts:
     """Every function and class of a module, and call resolution among them."""
 
-    def __init__(self, parsed: ParsedModule):
+    def __init__(self, parsed: ParsedModule, path: str = "", order: int = 0):
         self.parsed = parsed
+        self.path = path
+        self.order = order
+        # set by a Project: resolves names this module imports from the others
+        self.project = None
         self.module_scope = Scope()
         self.functions: List[FunctionFacts] = []
         self.classes: List[ClassFacts] = []
@@ -167,6 +181,8 @@ class ModuleFacts:
         nodes = scope.bindings.get(name, [])
         values = scope.assigned_values.get(name, [])
         definitions = [n for n in nodes if isinstance(n, (cst.FunctionDef, cst.ClassDef))]
+        if not definitions and len(nodes) == 1 and scope is self.module_scope:
+            return self._imported(name)
         if len(definitions) != 1:
             return None
         for node, value in zip(nodes, values):
@@ -175,6 +191,12 @@ class ModuleFacts:
             if not _wraps_itself(value, name):
                 return None  # rebound to something else somewhere in the scope
         return self.facts_for(definitions[0])
+
+    def _imported(self, name: str) -> Optional[Target]:
+        """What ``from .ops import apply_grad`` brought in, when the project has it."""
+        if self.project is None or name not in self.imports:
+            return None
+        return self.project.resolve(self, self.imports[name])
 
     def facts_for(self, node: cst.CSTNode) -> Optional[Target]:
         for item in self._by_node.get(id(node), ()):
@@ -237,7 +259,8 @@ class ModuleFacts:
         if base is None or base == "object":
             return None if base is None else _OBJECT
         if "." in base:
-            return None
+            found = self._through_module(base, cls.function)
+            return found if isinstance(found, ClassFacts) else None
         found = self.lookup(base, cls.function)
         return found if isinstance(found, ClassFacts) else None
 
@@ -278,7 +301,24 @@ class ModuleFacts:
             and caller.owner is not None
         ):
             return self.method(caller.owner, method_name, skip_self=True)
-        return None
+        return self._through_module(dotted_name(func), caller)
+
+    def _through_module(self, dotted: Optional[str], function: Optional[FunctionFacts]) -> Optional[Target]:
+        """``ops.apply_grad`` / ``pkg.ops.Engine`` where ``ops`` / ``pkg`` is a module
+        this one imported at top level (and no local name hides it)."""
+        if self.project is None or dotted is None or "." not in dotted:
+            return None
+        head = dotted.split(".", 1)[0]
+        if head not in self.imports or self.lookup_binding_is_local(head, function):
+            return None
+        return self.project.resolve(self, self.absolute(dotted))
+
+    def lookup_binding_is_local(self, name: str, function: Optional[FunctionFacts]) -> bool:
+        while function is not None:
+            if name in function.scope.bindings:
+                return True
+            function = function.parent
+        return False
 
     def _receiver_class(self, receiver: cst.BaseExpression, caller: FunctionFacts) -> Optional[ClassFacts]:
         """The class whose method ``receiver.m`` runs: self / cls / type(self) /
@@ -337,6 +377,15 @@ class ModuleFacts:
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.parsed.start(node)[0]
+
+    def absolute(self, dotted: Optional[str]) -> Optional[str]:
+        """A dotted name with its first part replaced by what the module imported there:
+        ``nn.Module`` -> ``torch.nn.Module`` after ``from torch import nn``."""
+        if dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        origin = self.imports.get(head, head)
+        return f"{origin}.{rest}" if rest else origin
 
 
 _OBJECT = ClassFacts(
@@ -476,6 +525,7 @@ class _Collector:
             params=_params(node.params),
             scope=Scope(),
             is_async=node.asynchronous is not None,
+            module=facts,
         )
         for param in _all_params(node.params):
             info.scope.bind(param.name.value, param)
@@ -566,11 +616,13 @@ class _Collector:
     def record_from_import(self, node: cst.ImportFrom, scope: Scope) -> None:
         if scope is not self.facts.module_scope or isinstance(node.names, cst.ImportStar):
             return
-        module = dotted_name(node.module) if node.module is not None else ""
+        # a relative import keeps its leading dots: the project resolves it
+        module = "." * len(node.relative) + (dotted_name(node.module) or "" if node.module else "")
         for alias in node.names:
             name = dotted_name(alias.name) or ""
             local = alias.asname.name.value if alias.asname is not None else name
-            self.facts.imports[local] = f"{module}.{name}" if module else name
+            joined = f"{module}.{name}" if module and not module.endswith(".") else module + name
+            self.facts.imports[local] = joined
 
 
 def _attribute_targets(target) -> Iterator[cst.Attribute]:

@@ -28,6 +28,7 @@ class Finding:
     code: str
     message: str
     chain: Tuple[ChainStep, ...] = ()
+    path: str = ""  # the file, in project mode
 
     def text(self) -> str:
         return f"{self.code} {self.message}"

@@ -23,7 +23,8 @@ import networkx as nx
 from ..callgraph import argument_binding
 from ..cfg import AWAITED, EVAL, ITERATED, Block
 from ..facts import FunctionFacts, ModuleFacts
-from ..findings import ChainStep, Finding
+from ..findings import Finding
+from .report import at_def, at_node
 from ..names import dotted_name, is_name
 from .graphwalk import (
     Derivation,
@@ -57,17 +58,17 @@ class Hop:
 
 
 class WalkGraph:
-    def __init__(self, facts: ModuleFacts):
-        self.facts = facts
+    def __init__(self, modules: Sequence[ModuleFacts]):
+        self.functions = [f for module in modules for f in module.functions]
         self.graph = nx.DiGraph()
         self.hops: Dict[FunctionFacts, List[Hop]] = {}
         self.derivations: Dict[FunctionFacts, Derivation] = {}
         self.methods_by_name: Dict[str, List[FunctionFacts]] = {}
-        for cls in facts.classes:
+        for cls in (c for module in modules for c in module.classes):
             for name, methods in cls.methods.items():
                 if len(methods) == 1 and not methods[0].is_accessor:
                     self.methods_by_name.setdefault(name, []).append(methods[0])
-        for function in facts.functions:
+        for function in self.functions:
             self.graph.add_node(function)
             derivation = self.derivations[function] = Derivation(function)
             hops = self.hops[function] = list(self._hops(function, derivation))
@@ -90,7 +91,7 @@ class WalkGraph:
     def _callees(self, call: cst.Call, role: str, caller: FunctionFacts):
         """(callee, [(callee parameter, expression it receives)]) for each function the
         call may run now."""
-        facts = self.facts
+        facts = caller.module
         direct = facts.called_function(call, role, caller)
         if direct is not None:
             yield direct, argument_binding(caller, direct, call)
@@ -115,8 +116,8 @@ class WalkGraph:
         if isinstance(receiver, cst.Name):
             if receiver.value == caller.receiver:
                 return True
-            return self.facts.lookup(receiver.value, caller) is not None or (
-                receiver.value in self.facts.imports
+            return caller.module.lookup(receiver.value, caller) is not None or (
+                receiver.value in caller.module.imports
             )
         if isinstance(receiver, cst.Call):
             return is_name(receiver.func, "super") or isinstance(receiver.func, cst.Name)
@@ -130,16 +131,17 @@ class WalkGraph:
 
 
 # -- scope -------------------------------------------------------------------------------
-def backward_scope(facts: ModuleFacts, walks: WalkGraph, globs: Sequence[str]) -> Dict[FunctionFacts, Optional[FunctionFacts]]:
+def backward_scope(modules: Sequence[ModuleFacts], walks: WalkGraph,
+                   globs: Sequence[str]) -> Dict[FunctionFacts, Optional[FunctionFacts]]:
     """Backward-pass functions, each with the function it was reached from (None for the
     roots: names matching the globs and registered hooks)."""
     patterns = [g.lower() for g in globs]
-    roots = [f for f in facts.functions if any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)]
-    roots += [f for f in registered_hooks(facts) if f not in roots]
+    roots = [f for f in walks.functions if any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)]
+    roots += [f for module in modules for f in registered_hooks(module) if f not in roots]
     reached: Dict[FunctionFacts, Optional[FunctionFacts]] = {f: None for f in roots}
     queue = list(roots)
     children: Dict[FunctionFacts, List[FunctionFacts]] = {}
-    for function in facts.functions:
+    for function in walks.functions:
         if function.parent is not None:
             children.setdefault(function.parent, []).append(function)
     while queue:
@@ -187,7 +189,7 @@ def hook_argument(call: cst.Call) -> cst.BaseExpression:
 
 
 # -- BPL201 / BPL202 ---------------------------------------------------------------------
-def check_graph_walks(facts: ModuleFacts, walks: WalkGraph,
+def check_graph_walks(walks: WalkGraph,
                       scope: Dict[FunctionFacts, Optional[FunctionFacts]],
                       never_ending: Set[FunctionFacts]) -> List[Finding]:
     findings = []
@@ -199,15 +201,16 @@ def check_graph_walks(facts: ModuleFacts, walks: WalkGraph,
                 continue
         if members & never_ending or not members & set(scope):
             continue
-        hops = [h for f in members for h in walks.hops[f] if h.callee in members and h.neighbour is not None]
+        ordered = sorted(members, key=lambda f: f.order)  # sets of functions have no stable order
+        hops = [h for f in ordered for h in walks.hops[f] if h.callee in members and h.neighbour is not None]
         if not hops:
             continue  # recursion, but not over a node's neighbours
-        first = min(members, key=lambda f: f.index)
-        problems = [p for p in (_guard_problem(facts, walks, members, h) for h in hops) if p]
+        first = min(members, key=lambda f: f.order)
+        problems = [p for p in (_guard_problem(walks, members, h) for h in hops) if p]
         if problems:
-            findings.append(_report_broken(facts, walks, first, members, problems[0]))
+            findings.append(_report_broken(walks, first, members, problems[0]))
         else:
-            findings.append(_report_deep(facts, walks, scope, first, members))
+            findings.append(_report_deep(walks, scope, first, members))
     return findings
 
 
@@ -229,7 +232,7 @@ def _node_names(walks: WalkGraph, function: FunctionFacts, members: Set[Function
     return names
 
 
-def _guard_problem(facts: ModuleFacts, walks: WalkGraph, members: Set[FunctionFacts], hop: Hop) -> Optional[str]:
+def _guard_problem(walks: WalkGraph, members: Set[FunctionFacts], hop: Hop) -> Optional[str]:
     """None if a working visited set guards this call, else what is wrong."""
     if any(d.rsplit(".", 1)[-1] in _CACHING_DECORATORS for d in hop.callee.decorators):
         return None
@@ -248,7 +251,7 @@ def _guard_problem(facts: ModuleFacts, walks: WalkGraph, members: Set[FunctionFa
             tests.append(test)
         return guard_successor(block, test)
 
-    line = facts.line_of(hop.call)
+    line = hop.caller.module.line_of(hop.call)
     if unguarded_path(caller.cfg, hop.block, guard):
         if not tests:
             return f"no visited set guards the recursive call at l.{line}"
@@ -273,7 +276,7 @@ def _recorded_other_value(members: Set[FunctionFacts], container: Optional[str])
     """What a ``container.add(x)`` in the walk records when x is not a walked node."""
     if container is None:
         return None
-    for member in members:
+    for member in sorted(members, key=lambda f: f.order):
         for _, atom in member.cfg.atoms():
             node = atom.node
             if (
@@ -311,11 +314,11 @@ def _test_text(test) -> str:
     return source_of(test.node)
 
 
-def _cycle_names(walks: WalkGraph, members: Set[FunctionFacts], first: FunctionFacts) -> List[str]:
-    """``build_topo -> build_topo`` or ``Tensor.backward -> Op.backward -> Tensor.backward``:
+def _cycle(walks: WalkGraph, members: Set[FunctionFacts], first: FunctionFacts) -> List[FunctionFacts]:
+    """``[build_topo, build_topo]`` or ``[Tensor.backward, Op.backward, Tensor.backward]``:
     a shortest way from the first function back to itself."""
     if walks.graph.has_edge(first, first):
-        return [first.qualname, first.qualname]
+        return [first, first]
     inside = walks.graph.subgraph(members)
     best: Optional[List[FunctionFacts]] = None
     for successor in inside.successors(first):
@@ -325,10 +328,14 @@ def _cycle_names(walks: WalkGraph, members: Set[FunctionFacts], first: FunctionF
             continue
         if best is None or len(back) < len(best):
             best = back
-    return [f.qualname for f in [first] + (best or [first])]
+    return [first] + (best or [first])
 
 
-def _report_broken(facts, walks, first, members, problem) -> Finding:
+def _cycle_names(walks: WalkGraph, members: Set[FunctionFacts], first: FunctionFacts) -> List[str]:
+    return [f.qualname for f in _cycle(walks, members, first)]
+
+
+def _report_broken(walks, first, members, problem) -> Finding:
     chain = chain_text(_cycle_names(walks, members, first))
     message = (
         f"recursive graph walk without a working visited set: {chain}; {problem}. A "
@@ -337,10 +344,10 @@ def _report_broken(facts, walks, first, members, problem) -> Finding:
         "Test and record the same key (if id(n) in seen: return; seen.add(id(n))) in a set "
         "that outlives the call."
     )
-    return Finding(first.line, first.column, "BPL201", message, (ChainStep(first.line, first.qualname),))
+    return at_def(first, "BPL201", message, _cycle(walks, members, first))
 
 
-def _report_deep(facts, walks, scope, first, members) -> Finding:
+def _report_deep(walks, scope, first, members) -> Finding:
     root_chain = []
     current = scope.get(first)
     while current is not None and current not in root_chain:
@@ -355,4 +362,4 @@ def _report_deep(facts, walks, scope, first, members) -> Finding:
         "a long scalar chain, an unrolled RNN) raises RecursionError. Walk it with an "
         "explicit stack: stack = [(root, False)]; while stack: n, done = stack.pop(); ..."
     )
-    return Finding(first.line, first.column, "BPL202", message, (ChainStep(first.line, first.qualname),))
+    return at_def(first, "BPL202", message, _cycle(walks, members, first))

@@ -10,13 +10,14 @@ reading an instance attribute of ``self`` that is missing re-enters ``__getattr_
 from __future__ import annotations
 
 import re
-from typing import Callable, Dict, List, Optional, Set
+from typing import Callable, Dict, List, Optional, Sequence, Set
 
 import libcst as cst
 
 from ..cfg import DELETE, EVAL, ITERATED, STORE, Atom, Block, ControlFlowGraph, every_path_hits
 from ..facts import ClassFacts, FunctionFacts, ModuleFacts
-from ..findings import ChainStep, Finding
+from ..findings import Finding
+from .report import at_def
 from ..names import dotted_name, is_name, string_value
 
 SitePredicate = Callable[[Atom, Block], bool]
@@ -184,15 +185,9 @@ def is_nn_module(facts: ModuleFacts, cls: ClassFacts) -> bool:
         if candidate is None:
             continue
         for base in candidate.bases:
-            if base is not None and _NN_MODULE.match(_absolute(facts, base)):
+            if base is not None and _NN_MODULE.match(facts.absolute(base) or ""):
                 return True
     return False
-
-
-def _absolute(facts: ModuleFacts, dotted: str) -> str:
-    head, _, rest = dotted.partition(".")
-    origin = facts.imports.get(head, head)
-    return f"{origin}.{rest}" if rest else origin
 
 
 def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tuple]:
@@ -275,11 +270,12 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
     return table.get(name)
 
 
-def check_data_model(facts: ModuleFacts, skip: Set[FunctionFacts]) -> List[Finding]:
+def check_data_model(modules: Sequence[ModuleFacts], skip: Set[FunctionFacts]) -> List[Finding]:
     findings = []
-    for function in facts.functions:
+    for function in (f for module in modules for f in module.functions):
         if function in skip:
             continue
+        facts = function.module
         found = _site_predicate(facts, function)
         if found is not None:
             what, predicate = found
@@ -303,8 +299,7 @@ def _report(function: FunctionFacts, what: str) -> Finding:
         "Go through the instance dictionary, object.__...__ / super(), or a differently "
         "named attribute."
     )
-    return Finding(function.line, function.column, "BPL104", message,
-                   (ChainStep(function.line, function.qualname),))
+    return at_def(function, "BPL104", message)
 
 
 # -- BPL105 -------------------------------------------------------------------------------
@@ -338,8 +333,7 @@ def _getattr_reentry(facts: ModuleFacts, function: FunctionFacts) -> Optional[Fi
                 f"__getattr__('{attr}') again, forever. Read it through self.__dict__, "
                 "object.__getattribute__ or super().__getattr__."
             )
-            return Finding(function.line, function.column, "BPL105", message,
-                           (ChainStep(function.line, function.qualname),))
+            return at_def(function, "BPL105", message)
     return None
 
 

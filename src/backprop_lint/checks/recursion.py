@@ -19,7 +19,8 @@ import networkx as nx
 from ..callgraph import CallGraph, CallSite, argument_flow
 from ..cfg import DELETE, ENTER, STORE, YIELD, Block, every_path_hits
 from ..facts import FunctionFacts, ModuleFacts
-from ..findings import ChainStep, Finding
+from ..findings import Finding
+from .report import at_def, label
 from ..names import dotted_name, is_name
 from .render import chain_text, line_list, source_of
 
@@ -32,21 +33,21 @@ PURE_BUILTINS = frozenset(
 )
 
 
-def check_recursion(facts: ModuleFacts, graph: CallGraph) -> List[Finding]:
+def check_recursion(graph: CallGraph) -> List[Finding]:
     findings: List[Finding] = []
     infinite: Set[FunctionFacts] = set()
-    for function in facts.functions:
+    for function in graph.functions:
         self_calls = graph.self_calls(function)
         if not self_calls:
             continue
         if _always_calls(function, self_calls):
             infinite.add(function)
-            findings.append(_report_infinite(facts, function, self_calls))
+            findings.append(_report_infinite(function, self_calls))
             continue
-        stuck = _first_no_progress_call(facts, function, self_calls)
+        stuck = _first_no_progress_call(function, self_calls)
         if stuck is not None:
-            findings.append(_report_no_progress(facts, function, *stuck))
-    findings.extend(_mutual_recursion(facts, graph, infinite))
+            findings.append(_report_no_progress(function, *stuck))
+    findings.extend(_mutual_recursion(graph, infinite))
     return findings
 
 
@@ -56,20 +57,19 @@ def _always_calls(function: FunctionFacts, sites: List[CallSite]) -> bool:
 
 
 # -- BPL101 -------------------------------------------------------------------------------
-def _report_infinite(facts: ModuleFacts, function: FunctionFacts, sites: List[CallSite]) -> Finding:
-    where = line_list(sorted({facts.line_of(s.call) for s in sites if not s.block.shielded}))
+def _report_infinite(function: FunctionFacts, sites: List[CallSite]) -> Finding:
+    where = line_list(sorted({function.module.line_of(s.call) for s in sites if not s.block.shielded}))
     kind = "coroutine " if function.is_async else "generator " if function.is_generator else ""
     message = (
         f"infinite recursion: {kind}'{function.qualname}' calls itself on every path "
         f"({where}); no path reaches a return, a raise or the end without recursing. "
         "Add a base case that returns before the self-call."
     )
-    return Finding(function.line, function.column, "BPL101", message,
-                   (ChainStep(function.line, function.qualname),))
+    return at_def(function, "BPL101", message, [function, function])
 
 
 # -- BPL102 -------------------------------------------------------------------------------
-def _first_no_progress_call(facts: ModuleFacts, function: FunctionFacts, sites: List[CallSite]):
+def _first_no_progress_call(function: FunctionFacts, sites: List[CallSite]):
     for site in sites:
         if site.block.shielded:
             continue
@@ -193,13 +193,13 @@ def _is_pure_call(call: cst.Call) -> bool:
     )
 
 
-def _report_no_progress(facts: ModuleFacts, function: FunctionFacts, site: CallSite, unchanged: Set[str],
+def _report_no_progress(function: FunctionFacts, site: CallSite, unchanged: Set[str],
                         guards: List[cst.BaseExpression]) -> Finding:
-    call_line = facts.line_of(site.call)
+    call_line = function.module.line_of(site.call)
     passed = ", ".join(f"'{n}'" for n in sorted(unchanged)) or "no argument"
     if guards:
         guard = guards[-1]
-        reason = (f"the guard '{source_of(guard)}' (l.{facts.line_of(guard)}) reads only "
+        reason = (f"the guard '{source_of(guard)}' (l.{function.module.line_of(guard)}) reads only "
                   f"state that the call at l.{call_line} passes on unchanged ({passed})")
     else:
         reason = (f"the call at l.{call_line} passes on {passed} unchanged and nothing "
@@ -209,12 +209,11 @@ def _report_no_progress(facts: ModuleFacts, function: FunctionFacts, site: CallS
         f"but not by recursing: {reason}, so once it recurses it recurses forever. "
         "Pass a smaller or different argument, or change what the guard reads first."
     )
-    return Finding(function.line, function.column, "BPL102", message,
-                   (ChainStep(function.line, function.qualname),))
+    return at_def(function, "BPL102", message, [function, function])
 
 
 # -- BPL103 -------------------------------------------------------------------------------
-def _mutual_recursion(facts: ModuleFacts, graph: CallGraph, infinite: Set[FunctionFacts]) -> List[Finding]:
+def _mutual_recursion(graph: CallGraph, infinite: Set[FunctionFacts]) -> List[Finding]:
     findings = []
     for component in graph.cycles():
         if component & infinite:
@@ -223,13 +222,13 @@ def _mutual_recursion(facts: ModuleFacts, graph: CallGraph, infinite: Set[Functi
         cycles = [c for c in nx.strongly_connected_components(graph.graph.subgraph(doomed))
                   if len(c) > 1]
         for cycle in cycles:
-            findings.append(_report_cycle(facts, graph, set(cycle), "is made on every path"))
+            findings.append(_report_cycle(graph, set(cycle), "is made on every path"))
         if not cycles:
-            first = min(component, key=lambda f: f.index)
+            first = min(component, key=lambda f: f.order)
             steps = graph.witness_cycle(component, first)
             if _cycle_makes_no_progress(steps):
                 findings.append(_report_cycle(
-                    facts, graph, component,
+                    graph, component,
                     "passes its arguments on unchanged and nothing its guards read changes",
                     steps))
     return findings
@@ -268,7 +267,7 @@ def _around_the_cycle(flows: List[Dict[str, str]], start: int, name: str) -> Set
 def _doomed_functions(graph: CallGraph, component: Set[FunctionFacts]) -> Set[FunctionFacts]:
     """The largest subset in which every function calls a member on every path."""
     doomed = set(component)
-    worklist = sorted(component, key=lambda f: f.index)
+    worklist = sorted(component, key=lambda f: f.order)
     while worklist:
         function = worklist.pop()
         if function not in doomed:
@@ -280,16 +279,15 @@ def _doomed_functions(graph: CallGraph, component: Set[FunctionFacts]) -> Set[Fu
     return doomed
 
 
-def _report_cycle(facts: ModuleFacts, graph: CallGraph, cycle: Set[FunctionFacts], why: str,
+def _report_cycle(graph: CallGraph, cycle: Set[FunctionFacts], why: str,
                   steps: Optional[List[CallSite]] = None) -> Finding:
-    first = min(cycle, key=lambda f: f.index)
+    first = min(cycle, key=lambda f: f.order)
     steps = steps or graph.witness_cycle(cycle, first)
-    names = [f"{s.caller.qualname} (l.{s.caller.line})" for s in steps] + [first.qualname]
-    calls = line_list([facts.line_of(s.call) for s in steps])
+    names = [label(s.caller, first) for s in steps] + [first.qualname]
+    calls = line_list([s.caller.module.line_of(s.call) for s in steps])
     message = (
         f"infinite mutual recursion: {chain_text(names)}; each call on this cycle "
         f"({calls}) {why}, so none of them reaches a base case. "
         "Give one of them a base case that returns without calling the next."
     )
-    chain = tuple(ChainStep(s.caller.line, s.caller.qualname) for s in steps)
-    return Finding(first.line, first.column, "BPL103", message, chain)
+    return at_def(first, "BPL103", message, [s.caller for s in steps] + [first])

@@ -9,7 +9,7 @@ there is usually the training step itself).
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -18,6 +18,7 @@ from ..findings import Finding
 from ..names import dotted_name
 from .backward import hook_argument, hook_registrations
 from .render import source_of
+from .report import at_node
 
 _AUTOGRAD_FUNCTION = re.compile(
     r"^torch\.autograd(\.function)?\.(Function|InplaceFunction|NestedIOFunction)$"
@@ -25,69 +26,67 @@ _AUTOGRAD_FUNCTION = re.compile(
 _ENGINE_CALLS = frozenset({"torch.autograd.backward", "torch.autograd.grad"})
 
 
-def absolute_name(facts: ModuleFacts, dotted: Optional[str]) -> Optional[str]:
-    """A dotted name with its first part replaced by what the module imported there."""
-    if dotted is None:
-        return None
-    head, _, rest = dotted.partition(".")
-    origin = facts.imports.get(head, head)
-    return f"{origin}.{rest}" if rest else origin
-
-
 def is_autograd_function(facts: ModuleFacts, cls: ClassFacts) -> bool:
     for candidate in facts.mro(cls):
         if candidate is None:
             continue
         for base in candidate.bases:
-            if _AUTOGRAD_FUNCTION.match(absolute_name(facts, base) or ""):
+            if _AUTOGRAD_FUNCTION.match(facts.absolute(base) or ""):
                 return True
     return False
 
 
-def check_reentrant_backward(facts: ModuleFacts, scope: Iterable[FunctionFacts]) -> List[Finding]:
-    findings: Dict[Tuple[int, int], Finding] = {}
-    strict: List[Tuple[cst.CSTNode, str]] = []  # (body, where) in which any .backward() counts
-    for function in facts.functions:
-        if function.name == "backward" and function.owner and is_autograd_function(facts, function.owner):
-            strict.append((function.node, f"the autograd Function '{function.qualname}'"))
-    lambdas = {id(lam): lam for lam, _ in facts.lambdas}
-    for call, caller in hook_registrations(facts):
-        hook = hook_argument(call)
-        if isinstance(hook, cst.Lambda) and id(hook) in lambdas:
-            strict.append((hook.body, "a backward hook (lambda)"))
-            continue
-        target = facts.resolve_reference(hook, caller)
-        if isinstance(target, FunctionFacts):
-            strict.append((target.node, f"the backward hook '{target.qualname}'"))
-    strict_ids = {id(node) for node, _ in strict}
-    for body, where in strict:
+def check_reentrant_backward(modules: Sequence[ModuleFacts], scope: Iterable[FunctionFacts]) -> List[Finding]:
+    findings: Dict[Tuple[str, int, int], Finding] = {}
+    strict = [entry for facts in modules for entry in _strict_bodies(facts)]
+    for facts, body, where in strict:
         for call in _calls_in(body):
             name = _engine_call(facts, call, any_backward=True)
             if name:
                 _add(findings, facts, call, name, where)
+    strict_ids = {id(body) for _, body, _ in strict}
     for function in scope:
         if id(function.node) in strict_ids:
             continue
         for call in _calls_in(function.node.body):
-            name = _engine_call(facts, call, any_backward=False)
+            name = _engine_call(function.module, call, any_backward=False)
             if name:
-                _add(findings, facts, call, name, f"the backward-pass function '{function.qualname}'")
+                _add(findings, function.module, call, name,
+                     f"the backward-pass function '{function.qualname}'")
     return list(findings.values())
 
 
+def _strict_bodies(facts: ModuleFacts) -> List[Tuple[ModuleFacts, cst.CSTNode, str]]:
+    """autograd Function.backward methods and hooks (module, body, description): any
+    ``.backward()`` there starts the engine again."""
+    strict = []
+    for function in facts.functions:
+        if function.name == "backward" and function.owner and is_autograd_function(facts, function.owner):
+            strict.append((facts, function.node, f"the autograd Function '{function.qualname}'"))
+    for call, caller in hook_registrations(facts):
+        hook = hook_argument(call)
+        if isinstance(hook, cst.Lambda):
+            strict.append((facts, hook.body, "a backward hook (lambda)"))
+            continue
+        target = facts.resolve_reference(hook, caller)
+        if isinstance(target, FunctionFacts):
+            strict.append((target.module, target.node, f"the backward hook '{target.qualname}'"))
+    return strict
+
+
 def _add(findings, facts: ModuleFacts, call: cst.Call, name: str, where: str) -> None:
-    line, column = facts.position(call)
     message = (
         f"re-entrant backward: {where} starts another backward pass with {name} "
         f"('{source_of(call)}'); the engine re-enters itself, so each level nests another "
         "pass (deep recursion, gradients accumulated twice). Compute the gradient directly, "
         "or call it outside the backward pass."
     )
-    findings.setdefault((line, column), Finding(line, column, "BPL301", message))
+    finding = at_node(facts, call, "BPL301", message)
+    findings.setdefault((finding.path, finding.line, finding.column), finding)
 
 
 def _engine_call(facts: ModuleFacts, call: cst.Call, any_backward: bool) -> Optional[str]:
-    absolute = absolute_name(facts, dotted_name(call.func))
+    absolute = facts.absolute(dotted_name(call.func))
     if absolute in _ENGINE_CALLS:
         return absolute
     func = call.func

@@ -18,15 +18,17 @@ from ..cfg import Block, ControlFlowGraph
 from ..facts import FunctionFacts, ModuleFacts, target_names
 from ..findings import Finding
 from ..names import dotted_name, is_name
+from .report import at_node
 from .graphwalk import Derivation, block_test, guard_successor, unguarded_path, visited_records
 
 _POPS = frozenset({"pop", "popleft", "popitem"})
 _PUSHES = frozenset({"append", "extend", "appendleft", "extendleft", "insert", "add"})
 
 
-def check_worklists(facts: ModuleFacts, scope: Iterable[FunctionFacts]) -> List[Finding]:
+def check_worklists(scope: Iterable[FunctionFacts]) -> List[Finding]:
     findings = []
     for function in scope:
+        facts = function.module
         cfg = function.cfg
         for loop in _own_whiles(function.node):
             worklist = _worklist_name(loop.test)
@@ -175,18 +177,16 @@ def _report_pop0(facts: ModuleFacts, function: FunctionFacts, pops: List[cst.Cal
             and isinstance(call.args[0].value, cst.Integer)
             and call.args[0].value.value == "0"
         ):
-            line, column = facts.position(call)
             message = (
                 f"list.pop(0) used as a queue: '{worklist}.pop(0)' in '{function.qualname}' "
                 "moves every remaining element on each pop, so the walk takes quadratic time. "
                 f"Use collections.deque and {worklist}.popleft()."
             )
-            findings.append(Finding(line, column, "BPL402", message))
+            findings.append(at_node(facts, call, "BPL402", message))
     return findings
 
 
 def _report_unvisited(facts: ModuleFacts, function: FunctionFacts, loop: cst.While, worklist: str) -> Finding:
-    line, column = facts.position(loop)
     message = (
         f"worklist graph walk without a visited set: the loop over '{worklist}' in "
         f"'{function.qualname}' pushes each node's neighbours without checking whether they "
@@ -195,4 +195,4 @@ def _report_unvisited(facts: ModuleFacts, function: FunctionFacts, loop: cst.Whi
         "Skip seen nodes (if n in seen: continue; seen.add(n)) or count unprocessed users "
         "(Kahn's algorithm)."
     )
-    return Finding(line, column, "BPL401", message)
+    return at_node(facts, loop, "BPL401", message)
