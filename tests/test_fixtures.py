@@ -26,7 +26,10 @@ import pytest
 from backprop_lint.analysis import Options, analyse_source
 from backprop_lint.findings import CODE_DOCS, Finding
 
-IMPLEMENTED = {"BPL101", "BPL102", "BPL103", "BPL104", "BPL105", "BPL900"}
+IMPLEMENTED = {
+    "BPL101", "BPL102", "BPL103", "BPL104", "BPL105",
+    "BPL201", "BPL202", "BPL301", "BPL401", "BPL402", "BPL900",
+}
 
 MIN_LABELS = 60
 
@@ -184,7 +187,8 @@ def test_labels_are_parsed_from_comments_only() -> None:
     assert labels.codes == {4: {"BPL101", "BPL201"}, 6: {"BPL104"}}
     assert labels.count == 3
     assert labels.negative_defs == {8}
-    assert labels.expected(IMPLEMENTED) == {(4, "BPL101"), (6, "BPL104")}
+    assert labels.expected(IMPLEMENTED) == {(4, "BPL101"), (4, "BPL201"), (6, "BPL104")}
+    assert labels.expected({"BPL101"}) == {(4, "BPL101")}
 
 
 @pytest.mark.parametrize("comment", [
@@ -221,5 +225,5 @@ def test_harness_reports_a_missing_finding() -> None:
 
 def test_harness_ignores_codes_not_implemented() -> None:
     source = _SPIN.format(label="  # expect: BPL101, BPL201")
-    assert check_source(source) == []
+    assert check_source(source, codes={"BPL101"}) == []
     assert "BPL201" in "".join(check_source(source, IMPLEMENTED | {"BPL201"}))

@@ -65,10 +65,10 @@ _TOKEN_TYPES: Tuple[type, ...] = (
     cst.FormattedStringText,
 )
 
-# Builtins whose call consumes an iterable argument right away.
-CONSUMING_BUILTINS = frozenset(
-    "list tuple set frozenset dict sorted sum min max any all next enumerate zip".split()
-)
+# Builtins whose call consumes an iterable argument right away...
+CONSUMING_BUILTINS = frozenset("list tuple set frozenset dict sorted sum min max any all next".split())
+# ...and lazy wrappers that iterate their arguments only when they are iterated themselves.
+LAZY_WRAPPERS = frozenset("enumerate zip map filter reversed iter".split())
 _CONSUMING_ONLY_FIRST = frozenset({"next"})
 
 # Calls that never return to the caller: treated as exits.
@@ -503,7 +503,7 @@ class CFGBuilder:
             fin = _Finally(self.new_block())
             self.contexts.append(fin)
         handler_entries = [self.new_block() for _ in stmt.handlers]
-        shields = any(_handler_shields(h) for h in stmt.handlers)
+        shields = _handlers_shield(stmt.handlers)
         if handler_entries:
             catches = [_caught_kinds(h.type) for h in stmt.handlers]
             self.contexts.append(_Handlers(list(zip(handler_entries, catches))))
@@ -615,7 +615,7 @@ class CFGBuilder:
 
     def expr_Call(self, call: cst.Call, cur: int, role: str) -> Optional[int]:
         cur = self.lower_expr(call.func, cur)
-        consumer = _consuming_builtin(call)
+        consumer = _consuming_builtin(call, role)
         for index, arg in enumerate(call.args):
             takes = consumer is not None and (index == 0 or consumer not in _CONSUMING_ONLY_FIRST)
             cur = self.lower_expr(arg.value, cur, ITERATED if takes and not arg.keyword else EVAL)
@@ -686,10 +686,12 @@ class CFGBuilder:
                 inner = self.lower_expr(comp_for.iter, inner, ITERATED)
             inner = self.lower_target(comp_for.target, inner, STORE)
             for condition in comp_for.ifs:
-                inner = self.lower_expr(condition.test, inner)
-                self.branch(inner, [condition.test])
-                self.edge(inner, head)
-                inner = self.split(inner)
+                test_end = self.lower_expr(condition.test, inner)
+                self.branch(test_end, [condition.test])
+                inner = self.split(test_end)
+                self.edge(test_end, head)  # the filter rejects: next element
+                if test_end is not None:
+                    self.blocks[test_end].true_successor = inner
             comp_for = comp_for.inner_for_in
         for element in elements:
             inner = self.lower_expr(element, inner)
@@ -732,9 +734,12 @@ def _all_params(params: cst.Parameters) -> Iterator[cst.Param]:
         yield params.star_kwarg
 
 
-def _consuming_builtin(call: cst.Call) -> Optional[str]:
-    if isinstance(call.func, cst.Name) and call.func.value in CONSUMING_BUILTINS:
-        return call.func.value
+def _consuming_builtin(call: cst.Call, role: str) -> Optional[str]:
+    if isinstance(call.func, cst.Name):
+        if call.func.value in CONSUMING_BUILTINS:
+            return call.func.value
+        if call.func.value in LAZY_WRAPPERS and role == ITERATED:
+            return call.func.value
     if isinstance(call.func, cst.Attribute) and call.func.attr.value == "join":
         return "join"
     return None
@@ -839,10 +844,13 @@ def _catches_recursion_error(type_expr: Optional[cst.BaseExpression]) -> bool:
     return any(name not in _NON_CATCHING for name in names)
 
 
-def _handler_shields(handler) -> bool:
-    if not _catches_recursion_error(handler.type):
-        return False
-    return not _simply_reraises(handler)
+def _handlers_shield(handlers) -> bool:
+    """The first handler that can catch RecursionError gets it: it shields unless it
+    simply re-raises."""
+    for handler in handlers:
+        if _catches_recursion_error(handler.type):
+            return not _simply_reraises(handler)
+    return False
 
 
 def _simply_reraises(handler) -> bool:

@@ -325,7 +325,9 @@ class ModuleFacts:
         self.__class__ / C / C(...) for a class C of this module."""
         own = caller.owner
         me = caller.receiver
-        if own is not None and me is not None:
+        if own is not None and me is not None and caller.kind == "classmethod" and is_name(receiver, me):
+            return own
+        if own is not None and me is not None and caller.kind == "method":
             if is_name(receiver, me):
                 return own
             if (

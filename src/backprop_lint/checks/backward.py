@@ -121,7 +121,8 @@ class WalkGraph:
             )
         if isinstance(receiver, cst.Call):
             return is_name(receiver.func, "super") or isinstance(receiver.func, cst.Name)
-        return False
+        head = (dotted_name(receiver) or "").split(".")[0]
+        return head in caller.module.imports  # torch.autograd.backward(...): a module's function
 
     def _methods_named(self, name: str, caller: FunctionFacts) -> List[FunctionFacts]:
         methods = self.methods_by_name.get(name, [])
@@ -206,12 +207,30 @@ def check_graph_walks(walks: WalkGraph,
         if not hops:
             continue  # recursion, but not over a node's neighbours
         first = min(members, key=lambda f: f.order)
-        problems = [p for p in (_guard_problem(walks, members, h) for h in hops) if p]
-        if problems:
-            findings.append(_report_broken(walks, first, members, problems[0]))
+        problem = _unguarded_cycle(walks, members, ordered, hops)
+        if problem:
+            findings.append(_report_broken(walks, first, members, problem))
         else:
             findings.append(_report_deep(walks, scope, first, members))
     return findings
+
+
+def _unguarded_cycle(walks: WalkGraph, members: Set[FunctionFacts],
+                     ordered: List[FunctionFacts], hops: List[Hop]) -> Optional[str]:
+    """What is wrong with the first neighbour call that lies on a cycle of calls none of
+    which is guarded; None when every cycle of the walk passes a working visited test
+    (one guarded function per cycle is enough: Variable -> Creator -> Variable)."""
+    problems = [_guard_problem(walks, members, hop) for hop in hops]
+    guarded = {id(hop.call) for hop, problem in zip(hops, problems) if problem is None}
+    unguarded = nx.DiGraph()
+    for function in ordered:
+        for hop in walks.hops[function]:
+            if hop.callee in members and id(hop.call) not in guarded:
+                unguarded.add_edge(hop.caller, hop.callee)
+    for hop, problem in zip(hops, problems):
+        if problem and unguarded.has_node(hop.callee) and nx.has_path(unguarded, hop.callee, hop.caller):
+            return problem
+    return None
 
 
 def _node_names(walks: WalkGraph, function: FunctionFacts, members: Set[FunctionFacts]) -> Set[str]:
@@ -298,8 +317,12 @@ def _lifetime_problem(caller: FunctionFacts, hop: Hop, container: Optional[str],
         return None
     params = set(caller.param_names())
     if root in params:
-        passed = any(is_name(a.value, root) for a in hop.call.args) or (
-            isinstance(hop.call.func, cst.Attribute) and is_name(hop.call.func.value, root)
+        if _class_attribute(caller, root, container):
+            return None  # self.seen defined in the class body: one set for all instances
+        handed = [hop.call.func] + [a.value for a in hop.call.args]
+        passed = any(
+            is_name(value, root) or (isinstance(value, cst.Attribute) and is_name(value.value, root))
+            for value in handed
         )
         return None if passed else (
             f"the visited set '{container}' is not handed on by the recursive call at "
@@ -308,6 +331,13 @@ def _lifetime_problem(caller: FunctionFacts, hop: Hop, container: Optional[str],
         return (f"the visited set '{container}' is created anew in every call of "
                 f"'{caller.name}': it never remembers a node across the recursion")
     return None
+
+
+def _class_attribute(function: FunctionFacts, root: str, container: Optional[str]) -> bool:
+    if function.owner is None or root != function.receiver or container is None:
+        return False
+    attribute = container[len(root) + 1:].split(".")[0]
+    return attribute in function.owner.scope.bindings
 
 
 def _test_text(test) -> str:

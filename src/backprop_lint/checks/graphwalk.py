@@ -154,16 +154,16 @@ def visited_test(test: cst.BaseExpression, nodes: Set[str]) -> Optional[VisitedT
 
 
 def _count_test(test: cst.BaseExpression, nodes: Set[str]) -> Optional[VisitedTest]:
-    """Kahn-style: ``deps[n] == 0`` (ready when true), ``deps[n] > 0`` / ``deps[n]``
-    (ready when false)."""
+    """Kahn-style counts of unprocessed users: ``deps[n] == 0`` / ``count[n] == 1`` (ready
+    when true), ``deps[n] > 0`` / ``deps[n]`` (ready when false)."""
     compared = test
     ready_when = False
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         target = test.comparisons[0]
-        if not (isinstance(target.comparator, cst.Integer) and target.comparator.value == "0"):
+        if not isinstance(target.comparator, cst.Integer):
             return None
         compared = test.left
-        ready_when = isinstance(target.operator, (cst.Equal, cst.LessThanEqual, cst.Is))
+        ready_when = isinstance(target.operator, (cst.Equal, cst.LessThanEqual, cst.LessThan, cst.Is))
     if isinstance(compared, cst.Subscript) and len(compared.slice) == 1:
         index = compared.slice[0].slice
         if isinstance(index, cst.Index):

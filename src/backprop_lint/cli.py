@@ -1,0 +1,309 @@
+"""The ``backprop-lint`` command (also ``python -m backprop_lint``): a whole project at once.
+
+Stages: options and configuration (:mod:`.config`) -> files and their text (:mod:`.files`,
+in a process pool) -> one :func:`~backprop_lint.analysis.analyse_project` call over all of
+them (cycles across modules) -> select / ignore and ``# noqa`` (:mod:`.noqa`) -> output
+(:mod:`.reporters`) and ``--graph`` (:mod:`.graphs`).
+
+Exit status: 0 no findings, 1 findings (0 with ``--exit-zero``), 2 a usage or
+configuration error or an input that could not be checked (each one line on stderr; the
+other inputs are still checked and reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import os
+import sys
+from typing import Dict, Iterator, List, Mapping, NoReturn, Optional, Sequence, Tuple
+
+from . import __version__
+from .analysis import Options, analyse_project
+from .config import ConfigError, CodeSelection, Settings, load_settings
+from .files import (STDIN, InputError, Mapper, Source, discover, is_excluded, load_all,
+                    source_from_bytes)
+from .findings import CODES, Finding
+from .graphs import render, writer_for
+from .noqa import NoqaFilter
+from .reporters import FORMATTERS, TOOL, Progress, Result, Step, explain
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+POOL_MIN_FILES = 100  # below this, starting worker processes costs more than it saves
+DEFAULT_STDIN_NAME = "stdin"
+
+
+class UsageError(Exception):
+    """A bad command line (one line)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _jobs(value: str) -> int:
+    if value == "auto":
+        return default_jobs()
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {value!r}")
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {jobs}")
+    return jobs
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=TOOL,
+        description="Find recursion that never ends (BPL codes) in a whole project at once: "
+        "cycles of calls across modules included.",
+        epilog="Exit status: 0 no findings, 1 findings, 2 a usage error or an input that "
+        "could not be checked. Configuration: [tool.backprop-lint] in pyproject.toml, or the "
+        "[flake8] section of setup.cfg, tox.ini or .flake8; the command line wins.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="files and folders to check (default: .); - reads standard input")
+    chosen = parser.add_argument_group("what to report")
+    chosen.add_argument("--select", metavar="CODES",
+                        help="report only these codes or prefixes (default: all BPL codes)")
+    chosen.add_argument("--ignore", metavar="CODES", help="do not report these codes or prefixes")
+    chosen.add_argument("--extend-select", metavar="CODES", help="add to --select")
+    chosen.add_argument("--extend-ignore", metavar="CODES", help="add to --ignore")
+    chosen.add_argument("--backward-functions", metavar="GLOBS",
+                        help="globs (case-insensitive) naming backward-pass functions "
+                        "(default: *backward*,*backprop*,*topo*,*deepwalk*)")
+    where = parser.add_argument_group("which files")
+    where.add_argument("--exclude", metavar="PATTERNS",
+                       help="globs of files and folders to skip, replacing the defaults")
+    where.add_argument("--extend-exclude", metavar="PATTERNS", help="add to --exclude")
+    where.add_argument("--stdin-filename", "--stdin-display-name", dest="stdin_filename",
+                       metavar="NAME", default=DEFAULT_STDIN_NAME,
+                       help="the path that standard input (-) stands for")
+    where.add_argument("--config", metavar="FILE",
+                       help="read options from this file only (pyproject.toml or an ini file)")
+    where.add_argument("--isolated", action="store_true", help="read no configuration file")
+    out = parser.add_argument_group("output")
+    out.add_argument("--format", choices=sorted(FORMATTERS), default="text",
+                     help="text (default; flake8 style), json, sarif (SARIF 2.1.0) or github "
+                     "(workflow annotations)")
+    out.add_argument("--output-file", metavar="FILE", help="write the report here, not to stdout")
+    out.add_argument("--graph", metavar="FILE",
+                     help="write the recursions found as a picture: Graphviz (.dot) or "
+                     "Mermaid (.mmd)")
+    out.add_argument("--color", "--colour", dest="color", choices=("auto", "always", "never"),
+                     default="auto", help="colour text output (auto: on a terminal, unless "
+                     "NO_COLOR is set)")
+    out.add_argument("--exit-zero", action="store_true", help="exit 0 even if there are findings")
+    parser.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
+                        help="processes for reading and parsing (default: all cores)")
+    parser.add_argument("--explain", metavar="CODE",
+                        help="print the documentation of a code (or of every code with a prefix)")
+    parser.add_argument("--version", action="version", version=f"{TOOL} {__version__}")
+    return parser
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
+    if args.graph:
+        try:
+            writer_for(args.graph)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    return args
+
+
+def option_values(args: argparse.Namespace) -> Dict[str, str]:
+    """The configuration options given on the command line, by their config names."""
+    names = ("select", "ignore", "extend_select", "extend_ignore", "exclude",
+             "extend_exclude", "backward_functions")
+    return {n.replace("_", "-"): getattr(args, n) for n in names if getattr(args, n) is not None}
+
+
+# -- stages ---------------------------------------------------------------------------------
+@contextlib.contextmanager
+def mapper(jobs: int, count: int) -> Iterator[Mapper]:
+    """A process pool's map where it pays; the results are the same either way."""
+    if jobs <= 1 or count < POOL_MIN_FILES:
+        yield map
+        return
+    try:
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, count))
+    except (OSError, NotImplementedError, ImportError):  # no process support here
+        yield map
+        return
+    chunk = max(1, count // (jobs * 8))
+    with pool:
+        yield lambda function, items: pool.map(function, items, chunksize=chunk)
+
+
+def read_stdin(name: str) -> Source:
+    try:
+        data = sys.stdin.buffer.read()
+    except (OSError, AttributeError, ValueError) as exc:
+        return Source(name, error=InputError(name, f"cannot read standard input: {exc}"))
+    return source_from_bytes(name, data)
+
+
+def gather(paths: Sequence[str], settings: Settings, stdin_name: str, jobs: int
+           ) -> Tuple[Dict[str, str], List[InputError]]:
+    """Every input's text by path, and the inputs that could not be read."""
+    files, errors = discover(paths, settings.excluded)
+    progress = Progress(len(files))
+    try:
+        with mapper(jobs, len(files)) as map_function:
+            sources = load_all(files, map_function, progress.files)
+    finally:
+        progress.close()
+    texts: Dict[str, str] = {}
+    use_stdin = STDIN in paths and not (
+        stdin_name != DEFAULT_STDIN_NAME and is_excluded(stdin_name, settings.excluded))
+    if use_stdin:  # the buffer stands for the file of the same name, if that is checked too
+        sources = [s for s in sources if os.path.normpath(s.path) != os.path.normpath(stdin_name)]
+        sources.append(read_stdin(stdin_name))
+    for source in sources:
+        if source.error is not None:
+            errors.append(source.error)
+        elif source.text is not None:
+            texts[source.path] = source.text
+    return texts, sorted(errors, key=lambda e: (e.path, e.line, e.column))
+
+
+def analyse(texts: Mapping[str, str], settings: Settings) -> Dict[str, List[Finding]]:
+    options = Options(backward_functions=settings.backward_functions)
+    progress = Progress(len(texts))
+    try:
+        with progress.waiting(f"analysing {len(texts)} files"):
+            return analyse_project(texts, options)
+    finally:
+        progress.close()
+
+
+def _clamped_column(lines: Sequence[str], finding: Finding) -> int:
+    """0-based, within the line (as the flake8 plugin reports it)."""
+    if 0 < finding.line <= len(lines):
+        return min(max(finding.column, 0), max(len(lines[finding.line - 1]) - 1, 0))
+    return 0
+
+
+def _chain(finding: Finding, path: str) -> Tuple[Step, ...]:
+    return tuple(Step(getattr(s, "path", "") or path, s.line, s.function) for s in finding.chain)
+
+
+def to_results(path: str, text: str, findings: Sequence[Finding],
+               selection: CodeSelection) -> List[Result]:
+    """The findings of one file that are reported: selected, not silenced by ``noqa``."""
+    lines = text.splitlines()
+    noqa = NoqaFilter(text)
+    results = []
+    for finding in findings:
+        if not selection(finding.code) or noqa.silences(finding.code, finding.line):
+            continue
+        column = _clamped_column(lines, finding)
+        line_text = lines[finding.line - 1].rstrip() if 0 < finding.line <= len(lines) else ""
+        results.append(Result(
+            path, finding.line, column + 1, finding.code, finding.message,
+            end_line=finding.line, end_column=max(len(line_text), column + 1) + 1,
+            chain=_chain(finding, path),
+        ))
+    return results
+
+
+def report(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]],
+           selection: CodeSelection) -> List[Result]:
+    results: List[Result] = []
+    for path, found in findings.items():
+        if found and path in texts:
+            results.extend(to_results(path, texts[path], found, selection))
+    return sorted(results)
+
+
+# -- output ---------------------------------------------------------------------------------
+def wants_colour(choice: str, stream) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    if "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def render_report(args: argparse.Namespace, results: Sequence[Result],
+                  errors: Sequence[InputError]) -> str:
+    if args.format == "text":
+        stream = None if args.output_file else sys.stdout
+        return FORMATTERS["text"](results, colour=stream is not None
+                                  and wants_colour(args.color, stream))
+    if args.format == "sarif":
+        return FORMATTERS["sarif"](results, errors)
+    return FORMATTERS[args.format](results)
+
+
+def write_text(text: str, filename: Optional[str]) -> None:
+    if filename:
+        with open(filename, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        return
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def error(message: str) -> None:
+    sys.stderr.write(f"{TOOL}: {message}\n")
+    sys.stderr.flush()
+
+
+def explain_codes(prefix: str) -> int:
+    docs = [doc for doc in CODES if doc.code.startswith(prefix.strip().upper())]
+    if not prefix.strip() or not docs:
+        known = ", ".join(doc.code for doc in CODES)
+        error(f"error: --explain {prefix}: no such code (known: {known})")
+        return EXIT_ERROR
+    write_text("\n".join(explain(doc) for doc in docs), None)
+    return EXIT_CLEAN
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        args = parse_args(argv)
+        if args.explain is not None:
+            return explain_codes(args.explain)
+        settings = load_settings(option_values(args), args.config, args.isolated)
+    except (UsageError, ConfigError) as exc:
+        error(f"error: {exc}")
+        return EXIT_ERROR
+    texts, errors = gather(args.paths or [os.curdir], settings, args.stdin_filename,
+                           args.jobs or default_jobs())
+    for problem in errors:
+        error(problem.text())
+    try:
+        findings = analyse(texts, settings)
+    except Exception as exc:  # the analysis promises not to raise; say so if it does
+        error(f"internal error {type(exc).__name__}: {exc} (please report it)")
+        return EXIT_ERROR
+    results = report(texts, findings, settings.selection)
+    try:
+        write_text(render_report(args, results, errors), args.output_file)
+        if args.graph:
+            write_text(render(results, args.graph), args.graph)
+    except OSError as exc:
+        error(f"cannot write: {exc}")
+        return EXIT_ERROR
+    if errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if results and not args.exit_zero else EXIT_CLEAN

@@ -1,0 +1,343 @@
+"""What the command prints: findings (already filtered and positioned) turned into text.
+
+No analysis happens here. Formats: ``text`` (flake8's ``path:line:col: CODE message``),
+``json``, ``sarif`` (SARIF 2.1.0, for GitHub code scanning) and ``github`` (workflow
+commands that GitHub Actions turns into annotations); also ``--explain`` and the progress
+line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, TextIO, Tuple
+
+from . import __version__
+from .files import InputError
+from .findings import CODE_DOCS, CODES, CodeDoc
+
+TOOL = "backprop-lint"
+FALLBACK_URL = "https://pypi.org/project/backprop-lint/"
+SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
+                "sarif-schema-2.1.0.json")
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Step:
+    """One function on a finding's call chain."""
+
+    path: str
+    line: int
+    function: str
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Result:
+    """One reported finding. Columns are 1-based; ``end_column`` is just past the end."""
+
+    path: str
+    line: int
+    column: int
+    code: str
+    message: str
+    end_line: int
+    end_column: int
+    chain: Tuple[Step, ...] = ()
+
+
+def level(code: str) -> str:
+    """SARIF / GitHub severity: a recursion that never ends (and a file not analysed) is an
+    error; the rest (performance, depth, re-entrancy) warnings."""
+    return "error" if code.startswith("BPL1") or code == "BPL900" else "warning"
+
+
+# -- text -----------------------------------------------------------------------------------
+_COLOURS = {"bold": "\033[1m", "red": "\033[31m", "cyan": "\033[36m", "reset": "\033[m"}
+
+
+def format_text(results: Sequence[Result], colour: bool = False) -> str:
+    c = _COLOURS if colour else dict.fromkeys(_COLOURS, "")
+    sep = f"{c['cyan']}:{c['reset']}"
+    return "".join(
+        f"{c['bold']}{r.path}{c['reset']}{sep}{r.line}{sep}{r.column}{sep} "
+        f"{c['bold']}{c['red']}{r.code}{c['reset']} {r.message}\n"
+        for r in results
+    )
+
+
+# -- json -----------------------------------------------------------------------------------
+def as_dict(result: Result) -> Dict[str, object]:
+    return {
+        "path": result.path,
+        "line": result.line,
+        "column": result.column,
+        "end_line": result.end_line,
+        "end_column": result.end_column,
+        "code": result.code,
+        "message": result.message,
+        "chain": [{"path": s.path, "line": s.line, "function": s.function}
+                  for s in result.chain],
+    }
+
+
+def format_json(results: Sequence[Result]) -> str:
+    return json.dumps([as_dict(r) for r in results], indent=2) + "\n"
+
+
+# -- github ---------------------------------------------------------------------------------
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_github(results: Sequence[Result]) -> str:
+    lines = []
+    for r in results:
+        properties = ",".join(f"{key}={_escape_property(str(value))}" for key, value in (
+            ("file", r.path), ("line", r.line), ("col", r.column), ("endLine", r.end_line),
+            ("endColumn", r.end_column), ("title", r.code)))
+        lines.append(f"::{level(r.code)} {properties}::{_escape_data(r.message)}\n")
+    return "".join(lines)
+
+
+# -- explain --------------------------------------------------------------------------------
+def readme_url() -> str:
+    """The README the codes' ``### BPLnnn`` sections are in: the package's documentation or
+    home page URL if its metadata has one, else its PyPI page."""
+    try:
+        from importlib import metadata
+        meta = metadata.metadata(TOOL)
+    except Exception:  # not installed as a distribution
+        return FALLBACK_URL
+    for entry in meta.get_all("Project-URL") or []:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() in {"documentation", "docs", "readme"} and url.strip():
+            return url.strip()
+    home = meta.get("Home-page")
+    return home.strip() if home and home.strip().lower() != "unknown" else FALLBACK_URL
+
+
+def help_uri(code: str, base: Optional[str] = None) -> str:
+    base = (base or readme_url()).split("#", 1)[0]
+    return f"{base}#{code.lower()}"
+
+
+def _indented(code: str) -> str:
+    return "".join(f"    {line}\n" if line.strip() else "\n" for line in code.splitlines())
+
+
+def explain(doc: CodeDoc, base: Optional[str] = None) -> str:
+    parts = [f"{doc.code}: {doc.name}\n", f"Applies to: {doc.scope}.\n", f"{doc.summary}\n"]
+    if doc.wrong:
+        parts.append(f"Wrong:\n\n{_indented(doc.wrong)}")
+    if doc.right:
+        parts.append(f"Right:\n\n{_indented(doc.right)}")
+    parts.append(f"More: {help_uri(doc.code, base)}\n")
+    return "\n".join(parts)
+
+
+def explain_markdown(doc: CodeDoc) -> str:
+    parts = [f"**{doc.name}** ({doc.code}) - applies to: {doc.scope}.", doc.summary]
+    if doc.wrong:
+        parts.append(f"Wrong:\n\n```python\n{doc.wrong}```")
+    if doc.right:
+        parts.append(f"Right:\n\n```python\n{doc.right}```")
+    return "\n\n".join(parts)
+
+
+# -- sarif ----------------------------------------------------------------------------------
+def _rule_name(doc: CodeDoc) -> str:
+    words = "".join(ch if ch.isalnum() else " " for ch in doc.name).split()
+    return "".join(w[:1].upper() + w[1:] for w in words)
+
+
+def sarif_rule(doc: CodeDoc, base: str) -> Dict[str, object]:
+    return {
+        "id": doc.code,
+        "name": _rule_name(doc),
+        "shortDescription": {"text": doc.name},
+        "fullDescription": {"text": doc.summary},
+        "help": {"text": explain(doc, base), "markdown": explain_markdown(doc)},
+        "helpUri": help_uri(doc.code, base),
+        "defaultConfiguration": {"level": level(doc.code)},
+        "properties": {"scope": doc.scope, "tags": ["recursion", "correctness"]},
+    }
+
+
+def artifact_uri(path: str, root: str) -> Tuple[str, bool]:
+    """(uri, relative?): relative to ``root`` (a repository's root) where the file is in it."""
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute, root)
+    if relative == os.curdir or relative.startswith(os.pardir):
+        return Path(absolute).as_uri(), False
+    return urllib.parse.quote(Path(relative).as_posix()), True
+
+
+def _location(path: str, root: str, region: Dict[str, int]) -> Dict[str, object]:
+    uri, relative = artifact_uri(path, root)
+    artifact: Dict[str, object] = {"uri": uri}
+    if relative:
+        artifact["uriBaseId"] = "SRCROOT"
+    return {"physicalLocation": {"artifactLocation": artifact, "region": region}}
+
+
+def _region(r: Result) -> Dict[str, int]:
+    return {"startLine": r.line, "startColumn": r.column,
+            "endLine": r.end_line, "endColumn": r.end_column}
+
+
+def _chain_locations(r: Result, root: str) -> List[Dict[str, object]]:
+    related = []
+    for index, step in enumerate(r.chain):
+        location = _location(step.path, root, {"startLine": step.line})
+        following = r.chain[(index + 1) % len(r.chain)]
+        location["id"] = index
+        location["message"] = {"text": f"{step.function} calls {following.function}"}
+        related.append(location)
+    return related
+
+
+def _code_flow(related: List[Dict[str, object]]) -> Dict[str, object]:
+    steps = [{"location": {k: v for k, v in loc.items() if k != "id"}, "nestingLevel": 0}
+             for loc in related]
+    return {"threadFlows": [{"locations": steps}]}
+
+
+def sarif_result(r: Result, rule_index: int, root: str) -> Dict[str, object]:
+    result: Dict[str, object] = {
+        "ruleId": r.code,
+        "ruleIndex": rule_index,
+        "level": level(r.code),
+        "message": {"text": r.message},
+        "locations": [_location(r.path, root, _region(r))],
+    }
+    if len(r.chain) > 1:
+        related = _chain_locations(r, root)
+        result["relatedLocations"] = related
+        result["codeFlows"] = [_code_flow(related)]
+    return result
+
+
+def _notification(error: InputError, root: str) -> Dict[str, object]:
+    region = {"startLine": error.line, "startColumn": max(error.column, 1)} if error.line else {}
+    note: Dict[str, object] = {"level": "error", "message": {"text": error.text()}}
+    if error.path != "-":
+        location = _location(error.path, root, region)
+        if not region:
+            del location["physicalLocation"]["region"]  # type: ignore[attr-defined]
+        note["locations"] = [location]
+    return note
+
+
+def format_sarif(results: Sequence[Result], errors: Sequence[InputError] = (),
+                 root: Optional[str] = None, base: Optional[str] = None) -> str:
+    root = os.path.abspath(root or os.curdir)
+    base = base or readme_url()
+    index = {doc.code: i for i, doc in enumerate(CODES)}
+    run = {
+        "tool": {"driver": {
+            "name": TOOL,
+            "version": __version__,
+            "semanticVersion": __version__,
+            "informationUri": base,
+            "rules": [sarif_rule(doc, base) for doc in CODES],
+        }},
+        "invocations": [{
+            "executionSuccessful": not errors,
+            "toolExecutionNotifications": [_notification(e, root) for e in errors],
+        }],
+        "originalUriBaseIds": {"SRCROOT": {"uri": Path(root).as_uri() + "/"}},
+        "columnKind": "unicodeCodePoints",
+        "results": [sarif_result(r, index.get(r.code, -1), root) for r in results],
+    }
+    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    return json.dumps(log, indent=2) + "\n"
+
+
+FORMATTERS: Dict[str, Callable[..., str]] = {
+    "text": format_text, "json": format_json, "sarif": format_sarif, "github": format_github,
+}
+
+
+def known_code(code: str) -> bool:
+    return code in CODE_DOCS
+
+
+# -- progress -------------------------------------------------------------------------------
+def progress_wanted(stream: TextIO, total: int, minimum: int = 300) -> bool:
+    """Only for a person watching: a terminal, not CI, and enough files to wait for."""
+    if os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}:
+        return False
+    if os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty() and total > minimum
+    except (AttributeError, ValueError):
+        return False
+
+
+class Progress:
+    """``backprop-lint: reading 120/800 files, 1.2 s`` on one rewritten stderr line."""
+
+    def __init__(self, total: int, stream: Optional[TextIO] = None,
+                 enabled: Optional[bool] = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.total = total
+        self.enabled = progress_wanted(self.stream, total) if enabled is None else enabled
+        self.started = time.monotonic()
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def _write(self, text: str) -> None:
+        with self._lock:
+            self.stream.write(f"\r\033[K{TOOL}: {text}, {time.monotonic() - self.started:.1f} s")
+            self.stream.flush()
+
+    def files(self, done: int) -> None:
+        now = time.monotonic()
+        if self.enabled and (now - self._last > 0.1 or done == self.total):
+            self._last = now
+            self._write(f"reading {done}/{self.total} files")
+
+    def waiting(self, label: str) -> "_Ticker":
+        """A context that shows ``label`` with the elapsed time while it runs."""
+        return _Ticker(self, label)
+
+    def close(self) -> None:
+        if self.enabled:
+            with self._lock:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
+
+
+class _Ticker:
+    def __init__(self, progress: Progress, label: str) -> None:
+        self.progress = progress
+        self.label = label
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self.progress._write(self.label)
+
+    def __enter__(self) -> "_Ticker":
+        if self.progress.enabled:
+            self.progress._write(self.label)
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
