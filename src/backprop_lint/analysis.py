@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import sys
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import screen
@@ -18,6 +19,8 @@ from .checks.worklist import check_worklists
 from .facts import ModuleFacts
 from .findings import Finding
 from .parsing import AnalysisError, parse_source, run_with_deep_stack
+from .project import link, linked_files
+from .summary import FileSummary, summarise as summary_of
 
 DEFAULT_BACKWARD_GLOBS: Tuple[str, ...] = ("*backward*", "*backprop*", "*topo*", "*deepwalk*")
 
@@ -29,41 +32,73 @@ class Options:
     screen: bool = True
 
 
+@dataclasses.dataclass
+class FileResult:
+    """One file analysed alone: its findings (flake8's answer) and, on request, the
+    summary that project mode links with the other files."""
+
+    findings: List[Finding]
+    summary: Optional[FileSummary] = None
+
+
 def analyse_source(source: str, options: Options = Options(),
                    tree: Optional[ast.AST] = None) -> List[Finding]:
     """All findings for one file's text, sorted; ``tree`` is its ``ast`` if already parsed."""
+    return analyse_file(source, options, tree=tree).findings
+
+
+def analyse_file(source: str, options: Options = Options(), path: str = "",
+                 tree: Optional[ast.AST] = None, summarise: bool = False,
+                 screened: Optional[bool] = None) -> FileResult:
+    """Never raises. ``screened`` overrides the screen's verdict (project mode decides
+    with the other files in view; None there: CPython may not parse it)."""
     try:
-        if options.screen:
+        if options.screen and screened is None:
             if tree is None:
                 tree = ast.parse(source)
-            if not screen.may_have_findings(tree, options.backward_functions):
-                return []
-        return sorted(run_with_deep_stack(lambda: _analyse(source, options)))
-    except SyntaxError:
-        return []  # CPython cannot parse it: flake8 reports E999 itself
+            screened = screen.may_have_findings(tree, options.backward_functions)
+        if options.screen and not screened:
+            return FileResult([])
+        if summarise and tree is None and screened is None:
+            compile(source, path or "<string>", "exec", ast.PyCF_ONLY_AST)  # SyntaxError first
+        return run_with_deep_stack(lambda: _analyse(source, options, path, summarise))
+    except SyntaxError as exc:
+        if summarise:  # no flake8 around to say E999
+            return FileResult([_not_analysed(path, f"CPython cannot parse this file: {exc.msg} (line {exc.lineno})")])
+        return FileResult([])
     except AnalysisError as exc:
-        return [Finding(1, 0, "BPL900", f"file not analysed: {exc}")]
+        return FileResult([_not_analysed(path, str(exc))])
     except (Exception, RecursionError, MemoryError) as exc:  # never escape into flake8
-        return [Finding(1, 0, "BPL900",
-                        f"file not analysed: internal error {type(exc).__name__}: {exc}")]
+        return FileResult([_not_analysed(path, f"internal error {type(exc).__name__}: {exc}")])
 
 
-def _analyse(source: str, options: Options) -> List[Finding]:
-    return check_modules([ModuleFacts(parse_source(source))], options)
+def _not_analysed(path: str, reason: str) -> Finding:
+    return Finding(1, 0, "BPL900", f"file not analysed: {reason}", (), path)
 
 
-def check_modules(modules: Sequence[ModuleFacts], options: Options) -> List[Finding]:
-    """Stage 4 over modules analysed together: every check, in the contract's order."""
-    graph = CallGraph(modules)
+def _analyse(source: str, options: Options, path: str, summarise: bool) -> FileResult:
+    module = ModuleFacts(parse_source(source), path)
+    graph = CallGraph([module])
     findings = check_recursion(graph)
     never_ending = _functions_reported(graph.functions, findings)
-    findings += check_data_model(modules, never_ending)
-    walks = WalkGraph(modules)
-    scope = backward_scope(modules, walks, options.backward_functions)
-    findings += check_graph_walks(walks, scope, never_ending)
-    findings += check_reentrant_backward(modules, scope)
-    findings += check_worklists(scope)
-    return _one_per_hundred(findings)
+    findings += check_data_model([module], never_ending)
+    walks = WalkGraph([module])
+    scope = backward_scope([module], walks, options.backward_functions)
+    scoped = check_graph_walks(walks, scope, never_ending)
+    scoped += check_reentrant_backward([module], walks.functions)
+    scoped += check_worklists(walks.functions)
+    in_scope = {f.key for f in scope}
+    conditional = []
+    for finding, requires in scoped:
+        if requires is None or requires & in_scope:
+            findings.append(finding)
+        else:
+            conditional.append((finding, requires))
+    findings = sorted(_one_per_hundred(findings))
+    if not summarise:
+        return FileResult(findings)
+    roots = {f for f, parent in scope.items() if parent is None}
+    return FileResult(findings, summary_of(module, walks.hops, roots, never_ending, conditional))
 
 
 def _functions_reported(functions, findings: Sequence[Finding]):
@@ -79,11 +114,55 @@ def _one_per_hundred(findings: Sequence[Finding]) -> List[Finding]:
     return list(best.values())
 
 
-def analyse_project(sources: Mapping[str, str], options: Options = Options()) -> Dict[str, List[Finding]]:
-    """Findings per path for a set of files analysed together (the command's project mode).
+def analyse_project(sources: Mapping[str, str], options: Options = Options(),
+                    jobs: int = 1) -> Dict[str, List[Finding]]:
+    """Findings per path for files analysed together (the command's project mode).
 
-    Each file's findings are those of :func:`analyse_source`; a cycle of calls that crosses
-    modules is reported once, on its first function in (path, line) order, with the path
-    of every step in the finding's chain.
+    Each file is analysed alone (in ``jobs`` processes) and leaves a summary; linking the
+    summaries adds what only the whole project shows: cycles of calls across modules
+    (reported once, on their first function in (path, line) order, with every step's path
+    in the chain) and graph walks, re-entrant calls and worklists that backward-pass code in
+    another module calls.
     """
-    return {path: analyse_source(text, options) for path, text in sorted(sources.items())}
+    paths = sorted(sources)
+    verdicts = project_screen({p: sources[p] for p in paths}, options) if options.screen else {}
+    tasks = [(sources[p], options, p, verdicts.get(p, True)) for p in paths]
+    results = _map(_analyse_task, tasks, jobs)
+    by_path: Dict[str, List[Finding]] = {p: list(r.findings) for p, r in zip(paths, results)}
+    for finding in link([r.summary for r in results if r.summary is not None]):
+        by_path.setdefault(finding.path, []).append(finding)
+    return {p: sorted(_one_per_hundred(f)) for p, f in by_path.items()}
+
+
+def _analyse_task(task) -> FileResult:
+    source, options, path, verdict = task
+    return analyse_file(source, options, path, summarise=True, screened=verdict)
+
+
+def _map(function, tasks, jobs: int):
+    if jobs <= 1 or len(tasks) < 2:
+        return [function(t) for t in tasks]
+    import concurrent.futures
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn" if sys.platform == "darwin" else None)
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        return list(pool.map(function, tasks, chunksize=max(1, len(tasks) // (jobs * 8))))
+
+
+def project_screen(sources: Mapping[str, str], options: Options) -> Dict[str, Optional[bool]]:
+    """Which files project mode analyses fully: those that may hold a finding alone, those
+    on a cycle of calls across files, and those that backward-pass code reaches. A file
+    CPython cannot parse is analysed, to be reported."""
+    screened: Dict[str, screen.ScreenResult] = {}
+    verdicts: Dict[str, bool] = {}
+    for path, source in sources.items():
+        try:
+            screened[path] = screen.screen_file(ast.parse(source), options.backward_functions)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            verdicts[path] = None  # analysed, so that the reason is reported
+    for path in linked_files(screened):
+        verdicts[path] = True
+    for path, result in screened.items():
+        verdicts.setdefault(path, result.local)
+    return verdicts

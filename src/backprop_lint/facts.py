@@ -103,6 +103,11 @@ class FunctionFacts:
     def path(self) -> str:
         return self.module.path
 
+    @property
+    def key(self) -> str:
+        """Unique within its file: the qualified name and the line."""
+        return f"{self.qualname}:{self.line}"
+
     def __repr__(self) -> str:
         return f"<function {self.qualname} l.{self.line}>"
 
@@ -146,8 +151,6 @@ class ModuleFacts:
         self.parsed = parsed
         self.path = path
         self.order = order
-        # set by a Project: resolves names this module imports from the others
-        self.project = None
         self.module_scope = Scope()
         self.functions: List[FunctionFacts] = []
         self.classes: List[ClassFacts] = []
@@ -181,8 +184,6 @@ class ModuleFacts:
         nodes = scope.bindings.get(name, [])
         values = scope.assigned_values.get(name, [])
         definitions = [n for n in nodes if isinstance(n, (cst.FunctionDef, cst.ClassDef))]
-        if not definitions and len(nodes) == 1 and scope is self.module_scope:
-            return self._imported(name)
         if len(definitions) != 1:
             return None
         for node, value in zip(nodes, values):
@@ -191,12 +192,6 @@ class ModuleFacts:
             if not _wraps_itself(value, name):
                 return None  # rebound to something else somewhere in the scope
         return self.facts_for(definitions[0])
-
-    def _imported(self, name: str) -> Optional[Target]:
-        """What ``from .ops import apply_grad`` brought in, when the project has it."""
-        if self.project is None or name not in self.imports:
-            return None
-        return self.project.resolve(self, self.imports[name])
 
     def facts_for(self, node: cst.CSTNode) -> Optional[Target]:
         for item in self._by_node.get(id(node), ()):
@@ -259,8 +254,7 @@ class ModuleFacts:
         if base is None or base == "object":
             return None if base is None else _OBJECT
         if "." in base:
-            found = self._through_module(base, cls.function)
-            return found if isinstance(found, ClassFacts) else None
+            return None
         found = self.lookup(base, cls.function)
         return found if isinstance(found, ClassFacts) else None
 
@@ -301,24 +295,23 @@ class ModuleFacts:
             and caller.owner is not None
         ):
             return self.method(caller.owner, method_name, skip_self=True)
-        return self._through_module(dotted_name(func), caller)
+        return None
 
-    def _through_module(self, dotted: Optional[str], function: Optional[FunctionFacts]) -> Optional[Target]:
-        """``ops.apply_grad`` / ``pkg.ops.Engine`` where ``ops`` / ``pkg`` is a module
-        this one imported at top level (and no local name hides it)."""
-        if self.project is None or dotted is None or "." not in dotted:
+    def import_path(self, expr: cst.BaseExpression, function: Optional[FunctionFacts]) -> Optional[str]:
+        """``pkg.ops.apply_grad`` for ``apply_grad`` / ``ops.apply_grad`` / ``pkg.ops.apply_grad``
+        when the name comes from a top-level import (relative ones keep their dots): what
+        another module of the project may define."""
+        dotted = dotted_name(expr)
+        if dotted is None:
             return None
         head = dotted.split(".", 1)[0]
-        if head not in self.imports or self.lookup_binding_is_local(head, function):
+        if head not in self.imports or len(self.module_scope.bindings.get(head, ())) != 1:
             return None
-        return self.project.resolve(self, self.absolute(dotted))
-
-    def lookup_binding_is_local(self, name: str, function: Optional[FunctionFacts]) -> bool:
         while function is not None:
-            if name in function.scope.bindings:
-                return True
+            if head in function.scope.bindings:
+                return None  # a local name hides the import
             function = function.parent
-        return False
+        return self.absolute(dotted)
 
     def _receiver_class(self, receiver: cst.BaseExpression, caller: FunctionFacts) -> Optional[ClassFacts]:
         """The class whose method ``receiver.m`` runs: self / cls / type(self) /
@@ -387,7 +380,9 @@ class ModuleFacts:
             return None
         head, _, rest = dotted.partition(".")
         origin = self.imports.get(head, head)
-        return f"{origin}.{rest}" if rest else origin
+        if not rest:
+            return origin
+        return f"{origin}{rest}" if origin.endswith(".") else f"{origin}.{rest}"
 
 
 _OBJECT = ClassFacts(

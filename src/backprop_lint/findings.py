@@ -7,7 +7,7 @@ README and ``--explain`` all read it (CODES.md is the contract it follows).
 from __future__ import annotations
 
 import dataclasses
-from typing import Tuple
+from typing import FrozenSet, Optional, Tuple
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -32,6 +32,12 @@ class Finding:
 
     def text(self) -> str:
         return f"{self.code} {self.message}"
+
+
+# A backward-pass finding and the functions of which one must be backward-pass code for
+# it to count (None: it always counts). Checks report walks and loops wherever they are;
+# the scope, which may come from another module, decides.
+Scoped = Tuple[Finding, Optional[FrozenSet[str]]]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,28 +1,35 @@
-"""Project mode: several modules analysed together, names resolved across them.
+"""Project mode: the file summaries linked into one call graph.
 
 flake8 checks one file at a time; the command hands every file to one analysis so that a
-cycle ``engine.backward -> ops.apply_grad -> engine.backward`` is seen. Each module gets a
-dotted name from its path (packages are the folders holding ``__init__.py``), and a
-:class:`Project` answers what an import such as ``from .ops import apply_grad`` or
-``import pkg.ops as ops`` refers to.
+cycle ``engine.backward -> ops.apply_grad -> engine.backward`` is seen, and so that a walk
+in one module counts as backward-pass code when a ``backward`` in another calls it. Each
+module gets a dotted name from its path (packages are folders holding ``__init__.py``);
+calls into other modules are resolved through the imports each summary recorded.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Dict, Iterable, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from .facts import ClassFacts, ModuleFacts, Target
+import networkx as nx
 
-# re-exports followed at most this deep (``pkg/__init__.py`` importing from ``pkg.ops``)
-_MAX_REEXPORTS = 8
+from .cfg import AWAITED, ITERATED, every_path_hits
+from .findings import ChainStep, Finding
+from .summary import FileSummary, FunctionSummary
+
+if TYPE_CHECKING:
+    from .screen import ScreenResult
+
+_MAX_REEXPORTS = 8  # ``pkg/__init__.py`` re-exporting ``pkg.ops.f``, followed this deep
+
+Node = Tuple[str, str]  # (path, function key)
 
 
 def module_name(path: str, known_paths: Set[str]) -> str:
     """``pkg/sub/mod.py`` -> ``pkg.sub.mod`` when ``pkg`` and ``sub`` hold an
     ``__init__.py`` (among the files given, or on disk)."""
-    absolute = os.path.abspath(path)
-    folder, filename = os.path.split(absolute)
+    folder, filename = os.path.split(os.path.abspath(path))
     stem = os.path.splitext(filename)[0]
     parts = [] if stem == "__init__" else [stem]
     while True:
@@ -30,49 +37,44 @@ def module_name(path: str, known_paths: Set[str]) -> str:
         if marker not in known_paths and not os.path.isfile(marker):
             break
         folder, package = os.path.split(folder)
-        parts.insert(0, package)
         if not package:
             break
+        parts.insert(0, package)
     return ".".join(parts) or stem
 
 
-class Project:
-    def __init__(self, modules: Iterable[ModuleFacts]):
-        modules = list(modules)
-        known = {os.path.abspath(m.path) for m in modules}
-        self.by_name: Dict[str, ModuleFacts] = {}
-        self.packages: Dict[int, str] = {}
-        for module in modules:
-            name = module_name(module.path, known)
-            self.by_name.setdefault(name, module)
-            is_package = os.path.basename(module.path) == "__init__.py"
-            self.packages[id(module)] = name if is_package else name.rpartition(".")[0]
-            module.project = self
-        self._resolving: Set[Tuple[int, str]] = set()
+class ModuleNames:
+    """Dotted module names of a set of files, and import paths resolved against them."""
 
-    def resolve(self, importer: ModuleFacts, dotted: str) -> Optional[Target]:
-        """The function or class a dotted import path names, if it is in the project."""
+    def __init__(self, paths: Iterable[str]):
+        paths = sorted(paths)
+        known = {os.path.abspath(p) for p in paths}
+        self.path_of: Dict[str, str] = {}
+        self.package_of: Dict[str, str] = {}
+        for path in paths:
+            name = module_name(path, known)
+            self.path_of.setdefault(name, path)
+            is_package = os.path.basename(path) == "__init__.py"
+            self.package_of[path] = name if is_package else name.rpartition(".")[0]
+
+    def split(self, importer: str, dotted: str) -> Optional[Tuple[str, List[str]]]:
+        """(path of the module, the names after it) for an import path seen in
+        ``importer``; relative paths resolved against its package."""
         absolute = self._absolute(importer, dotted)
-        key = (id(importer), dotted)
-        if absolute is None or key in self._resolving or len(self._resolving) > _MAX_REEXPORTS:
-            return None  # a re-export cycle, or too deep
-        self._resolving.add(key)
-        try:
-            parts = absolute.split(".")
-            for cut in range(len(parts) - 1, 0, -1):
-                module = self.by_name.get(".".join(parts[:cut]))
-                if module is not None:
-                    return _member(module, parts[cut:])
+        if absolute is None:
             return None
-        finally:
-            self._resolving.discard(key)
+        parts = absolute.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            path = self.path_of.get(".".join(parts[:cut]))
+            if path is not None:
+                return path, parts[cut:]
+        return None
 
-    def _absolute(self, importer: ModuleFacts, dotted: str) -> Optional[str]:
-        """Resolve the leading dots of a relative import against the importer's package."""
+    def _absolute(self, importer: str, dotted: str) -> Optional[str]:
         level = len(dotted) - len(dotted.lstrip("."))
         if not level:
             return dotted
-        package = self.packages.get(id(importer), "")
+        package = self.package_of.get(importer, "")
         base = package.split(".") if package else []
         if level - 1 > len(base):
             return None
@@ -81,11 +83,182 @@ class Project:
         return ".".join(base + ([rest] if rest else [])) or None
 
 
-def _member(module: ModuleFacts, names) -> Optional[Target]:
-    """``f``, ``C`` or ``C.m`` at the top level of ``module`` (following its imports)."""
-    target = module.lookup(names[0], None)
-    if len(names) == 1:
-        return target
-    if isinstance(target, ClassFacts) and len(names) == 2:
-        return module.method(target, names[1])
-    return None
+def linked_files(screened: Mapping[str, "ScreenResult"]) -> Set[str]:
+    """Files that project mode must analyse although alone they hold nothing: those on a
+    cycle of calls across files, and those backward-pass code reaches (by names only)."""
+    names = ModuleNames(screened)
+    graph = nx.DiGraph()
+    for path, result in screened.items():
+        for function, called in result.calls.items():
+            graph.add_node((path, function))
+            graph.add_edges_from(((path, function), (path, c)) for c in called if c in result.calls)
+            for dotted in result.imported_calls.get(function, ()):
+                found = names.split(path, dotted)
+                if found is not None and found[1][-1] in screened[found[0]].calls:
+                    graph.add_edge((path, function), (found[0], found[1][-1]))
+    linked: Set[str] = set()
+    for component in nx.strongly_connected_components(graph):
+        files = {path for path, _ in component}
+        if len(files) > 1:
+            linked |= files
+    roots = [(path, r) for path, result in screened.items() for r in result.roots]
+    reached = set(roots)
+    queue = list(roots)
+    while queue:
+        node = queue.pop()
+        for nxt in graph.successors(node) if node in graph else ():
+            if nxt not in reached:
+                reached.add(nxt)
+                queue.append(nxt)
+    linked |= {path for path, _ in reached}
+    return linked
+
+
+class Project:
+    def __init__(self, summaries: Sequence[FileSummary]):
+        self.summaries = sorted(summaries, key=lambda s: s.path)
+        self.names = ModuleNames(s.path for s in self.summaries)
+        self.modules: Dict[str, FileSummary] = {s.path: s for s in self.summaries}
+        self.functions: Dict[Node, FunctionSummary] = {}
+        self.order: Dict[str, int] = {}
+        for index, summary in enumerate(self.summaries):
+            self.order[summary.path] = index
+            for function in summary.functions:
+                self.functions[(summary.path, function.key)] = function
+        self.graph = self._link()
+
+    # -- resolution -----------------------------------------------------------------------
+    def _link(self) -> nx.DiGraph:
+        graph = nx.DiGraph()
+        for summary in self.summaries:
+            for function in summary.functions:
+                node = (summary.path, function.key)
+                graph.add_node(node)
+                for call in function.calls:
+                    target = self.target(summary, call.target, call.role)
+                    if target is not None:
+                        graph.add_edge(node, target, blocks=graph.get_edge_data(node, target, {}).get("blocks", set()) | {call.block})
+        return graph
+
+    def target(self, summary: FileSummary, reference: str, role: str) -> Optional[Node]:
+        kind, _, name = reference.partition(":")
+        if kind == "local":
+            return summary.path, name
+        found = self.resolve(summary, name, 0)
+        if found is None:
+            return None
+        function = self.functions[found]
+        if function.is_async and role != AWAITED or function.is_generator and role != ITERATED:
+            return None  # the call builds a coroutine / generator; the body does not run
+        return found
+
+    def resolve(self, importer: FileSummary, dotted: str, depth: int) -> Optional[Node]:
+        """The function a dotted import path names (a class: its ``__init__``)."""
+        found = self.names.split(importer.path, dotted) if depth <= _MAX_REEXPORTS else None
+        if found is None:
+            return None
+        return self._member(self.modules[found[0]], found[1], depth)
+
+    def _member(self, module: FileSummary, names: List[str], depth: int) -> Optional[Node]:
+        top = {f.qualname: f for f in module.functions if f.parent is None}
+        qualname = ".".join(names)
+        for candidate in (qualname, qualname + ".__init__"):
+            if candidate in top:
+                return module.path, top[candidate].key
+        if names[0] in module.imports:  # re-exported: ``from .ops import apply_grad``
+            rest = "".join("." + n for n in names[1:])
+            return self.resolve(module, module.imports[names[0]] + rest, depth + 1)
+        return None
+
+    # -- findings --------------------------------------------------------------------------
+    def backward_scope(self) -> Set[Node]:
+        """Roots anywhere, the functions nested in them and those they call, transitively."""
+        children: Dict[Node, List[Node]] = {}
+        for (path, key), function in self.functions.items():
+            if function.parent is not None:
+                children.setdefault((path, function.parent), []).append((path, key))
+        reached = {node for node, function in self.functions.items() if function.root}
+        queue = sorted(reached)
+        while queue:
+            node = queue.pop()
+            for nxt in list(self.graph.successors(node)) + children.get(node, []):
+                if nxt not in reached:
+                    reached.add(nxt)
+                    queue.append(nxt)
+        return reached
+
+    def scoped_findings(self) -> List[Finding]:
+        scope = self.backward_scope()
+        found = []
+        for summary in self.summaries:
+            for finding, requires in summary.conditional:
+                if any((summary.path, key) in scope for key in requires):
+                    found.append(finding)
+        return found
+
+    def cross_module_cycles(self) -> List[Finding]:
+        """BPL103 for cycles whose functions lie in two or more files (a file's own
+        cycles are reported by its own analysis)."""
+        findings = []
+        for component in nx.strongly_connected_components(self.graph):
+            if len({path for path, _ in component}) < 2:
+                continue
+            if any(self.functions[n].never_ending for n in component):
+                continue
+            doomed = self._doomed(set(component))
+            for cycle in nx.strongly_connected_components(self.graph.subgraph(doomed)):
+                if len({path for path, _ in cycle}) > 1:
+                    findings.append(self._report_cycle(set(cycle)))
+        return findings
+
+    def _doomed(self, component: Set[Node]) -> Set[Node]:
+        """The largest subset in which every function calls a member on every path."""
+        doomed = set(component)
+        worklist = sorted(component, key=self._position)
+        while worklist:
+            node = worklist.pop()
+            if node not in doomed:
+                continue
+            blocks = set()
+            for successor in self.graph.successors(node):
+                if successor in doomed:
+                    blocks |= self.graph.edges[node, successor]["blocks"]
+            if not every_path_hits(self.functions[node].skeleton, lambda b: b.index in blocks):
+                doomed.discard(node)
+                worklist.extend(p for p in self.graph.predecessors(node) if p in doomed)
+        return doomed
+
+    def _position(self, node: Node) -> Tuple[int, int]:
+        return self.order[node[0]], self.functions[node].line
+
+    def _report_cycle(self, cycle: Set[Node]) -> Finding:
+        first = min(cycle, key=self._position)
+        path = _shortest_cycle(self.graph.subgraph(cycle), first)
+        steps = [self.functions[n] for n in path]
+        names = " -> ".join(f"{f.qualname} ({p}:{f.line})" for (p, _), f in zip(path, steps))
+        head = self.functions[first]
+        message = (
+            f"infinite mutual recursion across modules: {names} -> {head.qualname}; each call "
+            "on this cycle is made on every path, so none of them reaches a base case. Give "
+            "one of them a base case that returns without calling the next."
+        )
+        chain = tuple(ChainStep(f.line, f.qualname, p) for (p, _), f in zip(path + [first], steps + [head]))
+        return Finding(head.line, head.column, "BPL103", message, chain, first[0])
+
+
+def _shortest_cycle(graph: nx.DiGraph, start: Node) -> List[Node]:
+    best: Optional[List[Node]] = None
+    for successor in graph.successors(start):
+        try:
+            back = nx.shortest_path(graph, successor, start)
+        except nx.NetworkXNoPath:
+            continue
+        if best is None or len(back) < len(best):
+            best = back
+    return [start] + (best[:-1] if best else [])
+
+
+def link(summaries: Iterable[FileSummary]) -> List[Finding]:
+    """The findings that only the whole project shows."""
+    project = Project(list(summaries))
+    return project.cross_module_cycles() + project.scoped_findings()

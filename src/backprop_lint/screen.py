@@ -17,6 +17,7 @@ compares screened and unscreened results on real code).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import fnmatch
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
@@ -39,24 +40,68 @@ _POPS = frozenset({"pop", "popleft", "heappop"})
 
 
 def may_have_findings(tree: ast.AST, backward_globs: Sequence[str] = ()) -> bool:
-    names = _NameGraph()
+    """Can this file, analysed alone, hold a finding?"""
+    return screen_file(tree, backward_globs, stop_early=True).local
+
+
+@dataclasses.dataclass
+class ScreenResult:
+    """What the screen learnt of one file; project mode links these across files."""
+
+    local: bool  # the file alone may hold a finding
+    calls: Dict[str, Set[str]]  # function name -> names it calls
+    imported_calls: Dict[str, Set[str]]  # function name -> dotted import paths it calls
+    roots: Set[str]  # functions that are backward-pass roots (every one, with hooks)
+    backward_code: bool  # engine calls, worklist loops or recursion: worth a scope
+
+
+def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), stop_early: bool = False) -> ScreenResult:
+    names = _NameGraph(_top_level_imports(tree))
     patterns = [g.lower() for g in backward_globs]
-    backward_root = False
+    roots: Set[str] = set()
+    data_model = False
     for function, owner in _functions(tree):
         names.add_function(function)
-        if owner is not None and _data_model_candidate(function, owner):
-            return True
-        backward_root = backward_root or any(
-            fnmatch.fnmatchcase(function.name.lower(), p) for p in patterns
-        )
+        if owner is not None and not data_model and _data_model_candidate(function, owner):
+            data_model = True
+            if stop_early:
+                return ScreenResult(True, {}, {}, set(), True)
+        if any(fnmatch.fnmatchcase(function.name.lower(), p) for p in patterns):
+            roots.add(function.name)
     names.class_names = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
-    if names.has_cycle():
-        return True
-    # BPL301 / BPL401 / BPL402 need backward-pass code and an engine call or a worklist loop
-    names.note_backward_code(tree)
-    return (backward_root or bool(names.hook_registrations)) and (
-        names.engine_calls or names.worklist_loops
-    )
+    cycle = names.has_cycle()
+    local = data_model or cycle
+    if not local or not stop_early:
+        # BPL301 / BPL401 / BPL402 need backward-pass code and an engine call or a worklist
+        names.note_backward_code(tree)
+        if names.hook_registrations:
+            roots = set(names.calls)  # a hook may be any of them
+        local = local or bool(roots) and (names.engine_calls or names.worklist_loops)
+    backward_code = cycle or names.engine_calls or names.worklist_loops
+    return ScreenResult(local, names.calls, names.imported_calls, roots, backward_code)
+
+
+def _top_level_imports(tree: ast.AST) -> Dict[str, str]:
+    """Local name -> dotted origin for imports outside functions (relative ones keep dots)."""
+    imports: Dict[str, str] = {}
+    stack = list(getattr(tree, "body", []))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    imports[alias.asname] = alias.name
+                else:
+                    head = alias.name.split(".")[0]
+                    imports[head] = head
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            for alias in node.names:
+                joined = f"{base}.{alias.name}" if base and not base.endswith(".") else base + alias.name
+                imports[alias.asname or alias.name] = joined
+        elif not isinstance(node, _FUNCTIONS + (ast.ClassDef,)):
+            stack.extend(n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt))
+    return imports
 
 
 def _functions(tree: ast.AST) -> Iterator[Tuple[ast.AST, Optional[ast.ClassDef]]]:
@@ -88,6 +133,21 @@ def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
             stack.extend(ast.iter_child_nodes(node))
 
 
+def _import_path(func: ast.AST, imports: Dict[str, str]) -> Optional[str]:
+    """``ops.apply_grad`` -> ``pkg.ops.apply_grad`` when ``ops`` came from an import."""
+    parts = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name) or func.id not in imports:
+        return None
+    origin = imports[func.id]
+    rest = ".".join(reversed(parts))
+    if not rest:
+        return origin
+    return origin + rest if origin.endswith(".") else f"{origin}.{rest}"
+
+
 def _call_name(call: ast.Call) -> Optional[str]:
     return _reference_name(call.func)
 
@@ -103,8 +163,10 @@ def _reference_name(expr: ast.AST) -> Optional[str]:
 class _NameGraph:
     """Function names and the names their calls could run."""
 
-    def __init__(self) -> None:
+    def __init__(self, imports: Dict[str, str]) -> None:
+        self.imports = imports
         self.calls: Dict[str, Set[str]] = {}
+        self.imported_calls: Dict[str, Set[str]] = {}
         self.class_names: Set[str] = set()
         self.hook_registrations = False
         self.engine_calls = False
@@ -112,11 +174,15 @@ class _NameGraph:
 
     def add_function(self, function) -> None:
         called = self.calls.setdefault(function.name, set())
+        imported = self.imported_calls.setdefault(function.name, set())
         for node in _own_nodes(function):
             if isinstance(node, ast.Call):
                 name = _call_name(node)
                 if name is not None:
                     called.add(name)
+                path = _import_path(node.func, self.imports)
+                if path is not None:
+                    imported.add(path)
                 if name == "map" and node.args:  # map(self.visit, xs) calls visit
                     called.add(_reference_name(node.args[0]) or "")
 

@@ -23,7 +23,7 @@ import networkx as nx
 from ..callgraph import argument_binding
 from ..cfg import AWAITED, EVAL, ITERATED, Block
 from ..facts import FunctionFacts, ModuleFacts
-from ..findings import Finding
+from ..findings import Finding, Scoped
 from .report import at_def, at_node
 from ..names import dotted_name, is_name
 from .graphwalk import (
@@ -192,15 +192,17 @@ def hook_argument(call: cst.Call) -> cst.BaseExpression:
 # -- BPL201 / BPL202 ---------------------------------------------------------------------
 def check_graph_walks(walks: WalkGraph,
                       scope: Dict[FunctionFacts, Optional[FunctionFacts]],
-                      never_ending: Set[FunctionFacts]) -> List[Finding]:
-    findings = []
+                      never_ending: Set[FunctionFacts]) -> List[Scoped]:
+    """Every recursive graph walk, each counting if one of its functions is backward-pass
+    code (``scope`` only words the message)."""
+    findings: List[Scoped] = []
     for component in nx.strongly_connected_components(walks.graph):
         members = set(component)
         if len(members) == 1:
             (only,) = members
             if not walks.graph.has_edge(only, only):
                 continue
-        if members & never_ending or not members & set(scope):
+        if members & never_ending:
             continue
         ordered = sorted(members, key=lambda f: f.order)  # sets of functions have no stable order
         hops = [h for f in ordered for h in walks.hops[f] if h.callee in members and h.neighbour is not None]
@@ -209,9 +211,10 @@ def check_graph_walks(walks: WalkGraph,
         first = min(members, key=lambda f: f.order)
         problem = _unguarded_cycle(walks, members, ordered, hops)
         if problem:
-            findings.append(_report_broken(walks, first, members, problem))
+            finding = _report_broken(walks, first, members, problem)
         else:
-            findings.append(_report_deep(walks, scope, first, members))
+            finding = _report_deep(walks, scope, first, members)
+        findings.append((finding, frozenset(f.key for f in members)))
     return findings
 
 

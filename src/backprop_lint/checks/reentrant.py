@@ -14,7 +14,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import libcst as cst
 
 from ..facts import ClassFacts, FunctionFacts, ModuleFacts
-from ..findings import Finding
+from ..findings import Finding, Scoped
 from ..names import dotted_name
 from .backward import hook_argument, hook_registrations
 from .render import source_of
@@ -36,23 +36,26 @@ def is_autograd_function(facts: ModuleFacts, cls: ClassFacts) -> bool:
     return False
 
 
-def check_reentrant_backward(modules: Sequence[ModuleFacts], scope: Iterable[FunctionFacts]) -> List[Finding]:
-    findings: Dict[Tuple[str, int, int], Finding] = {}
+def check_reentrant_backward(modules: Sequence[ModuleFacts],
+                             candidates: Iterable[FunctionFacts]) -> List[Scoped]:
+    """Any ``.backward()`` in autograd Functions and hooks (always counts); explicit engine
+    calls in ``candidates`` (counting if that function is backward-pass code)."""
+    findings: Dict[Tuple[str, int, int], Scoped] = {}
     strict = [entry for facts in modules for entry in _strict_bodies(facts)]
     for facts, body, where in strict:
         for call in _calls_in(body):
             name = _engine_call(facts, call, any_backward=True)
             if name:
-                _add(findings, facts, call, name, where)
+                _add(findings, facts, call, name, where, None)
     strict_ids = {id(body) for _, body, _ in strict}
-    for function in scope:
+    for function in candidates:
         if id(function.node) in strict_ids:
             continue
         for call in _calls_in(function.node.body):
             name = _engine_call(function.module, call, any_backward=False)
             if name:
                 _add(findings, function.module, call, name,
-                     f"the backward-pass function '{function.qualname}'")
+                     f"the backward-pass function '{function.qualname}'", frozenset({function.key}))
     return list(findings.values())
 
 
@@ -74,7 +77,7 @@ def _strict_bodies(facts: ModuleFacts) -> List[Tuple[ModuleFacts, cst.CSTNode, s
     return strict
 
 
-def _add(findings, facts: ModuleFacts, call: cst.Call, name: str, where: str) -> None:
+def _add(findings, facts: ModuleFacts, call: cst.Call, name: str, where: str, requires) -> None:
     message = (
         f"re-entrant backward: {where} starts another backward pass with {name} "
         f"('{source_of(call)}'); the engine re-enters itself, so each level nests another "
@@ -82,7 +85,7 @@ def _add(findings, facts: ModuleFacts, call: cst.Call, name: str, where: str) ->
         "or call it outside the backward pass."
     )
     finding = at_node(facts, call, "BPL301", message)
-    findings.setdefault((finding.path, finding.line, finding.column), finding)
+    findings.setdefault((finding.path, finding.line, finding.column), (finding, requires))
 
 
 def _engine_call(facts: ModuleFacts, call: cst.Call, any_backward: bool) -> Optional[str]:

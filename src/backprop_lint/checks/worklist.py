@@ -16,7 +16,7 @@ import libcst as cst
 
 from ..cfg import Block, ControlFlowGraph
 from ..facts import FunctionFacts, ModuleFacts, target_names
-from ..findings import Finding
+from ..findings import Finding, Scoped
 from ..names import dotted_name, is_name
 from .report import at_node
 from .graphwalk import Derivation, block_test, guard_successor, unguarded_path, visited_records
@@ -25,9 +25,10 @@ _POPS = frozenset({"pop", "popleft", "popitem"})
 _PUSHES = frozenset({"append", "extend", "appendleft", "extendleft", "insert", "add"})
 
 
-def check_worklists(scope: Iterable[FunctionFacts]) -> List[Finding]:
-    findings = []
-    for function in scope:
+def check_worklists(candidates: Iterable[FunctionFacts]) -> List[Scoped]:
+    """Worklist walks in ``candidates``, each counting if its function is backward-pass code."""
+    findings: List[Scoped] = []
+    for function in candidates:
         facts = function.module
         cfg = function.cfg
         for loop in _own_whiles(function.node):
@@ -39,13 +40,14 @@ def check_worklists(scope: Iterable[FunctionFacts]) -> List[Finding]:
             pushes = list(_pushes(facts, function, calls, worklist))
             if not pops or not pushes:
                 continue
-            findings += _report_pop0(facts, function, pops, worklist)
+            requires = frozenset({function.key})
+            findings += [(f, requires) for f in _report_pop0(facts, function, pops, worklist)]
             popped = _popped_names(loop.body, pops)
             derivation = Derivation(function, roots=popped)
             walking = [(call, item, owner) for call, item, owner in pushes
                        if derivation.is_neighbour(item) or owner is not function]
             if walking and not all(_guarded(facts, function, loop, popped, p) for p in walking):
-                findings.append(_report_unvisited(facts, function, loop, worklist))
+                findings.append((_report_unvisited(facts, function, loop, worklist), requires))
     return findings
 
 
