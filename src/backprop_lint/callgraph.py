@@ -52,9 +52,12 @@ class CallGraph:
             self.graph.add_node(function)
             self.sites[function] = call_sites(function.module, function)
             for site in self.sites[function]:
-                self.graph.add_edge(function, site.callee)
+                if not site.callee.wrapped:
+                    self.graph.add_edge(function, site.callee)
 
     def self_calls(self, function: FunctionFacts) -> List[CallSite]:
+        if function.wrapped:
+            return []  # a decorator of unknown effect stands between the call and the body
         return [s for s in self.sites.get(function, []) if s.callee is function and not s.constructs]
 
     def cycles(self) -> List[Set[FunctionFacts]]:

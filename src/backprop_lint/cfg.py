@@ -116,6 +116,8 @@ class Block:
     deciders: Optional[List[cst.BaseExpression]] = None
     # for an if / while / conditional expression: the successor taken when the test is true
     true_successor: Optional[int] = None
+    # its edge to the exit is a raise (an exception leaves), not a return
+    raises: bool = False
     # for a loop's head: whether the loop can stop (a for, a while whose test can be
     # false, a while True with a break); None for other blocks
     loop_stoppable: Optional[bool] = None
@@ -297,6 +299,7 @@ class CFGBuilder:
         else:
             if kind in ("return", "raise", "yield"):
                 self.edge(cur, self.exit)
+                self.blocks[cur].raises = kind == "raise"
             return
         # the finally block ends by continuing the jump outward from where it stands
         pending.continuations.add(self._jump_target_after(pending, kind))
@@ -383,8 +386,12 @@ class CFGBuilder:
         return None
 
     def stmt_Assert(self, stmt: cst.Assert, cur: int) -> Optional[int]:
-        # The test runs; a failing assert is not a base case (asserts may be stripped).
-        return self.lower_expr(stmt.test, cur)
+        # The test runs; a failing assert is not a base case (asserts may be stripped)...
+        cur = self.lower_expr(stmt.test, cur)
+        if _is_always_false(stmt.test):  # ...but ``assert False`` is a raise, meant so
+            self.jump(cur, "raise")
+            return None
+        return cur
 
     def stmt_Break(self, stmt: cst.Break, cur: int) -> None:
         self.jump(cur, "break")
@@ -641,8 +648,12 @@ class CFGBuilder:
         left_end = self.lower_expr(node.left, cur)
         self.branch(left_end, [node.left])
         after = self.new_block()
-        self.edge(left_end, after)
-        self.edge(self.lower_expr(node.right, self.split(left_end)), after)
+        self.edge(left_end, after)  # short-circuit: ``and`` on false, ``or`` on true
+        right_start = self.split(left_end)
+        if left_end is not None:
+            is_and = isinstance(node.operator, cst.And)
+            self.blocks[left_end].true_successor = right_start if is_and else after
+        self.edge(self.lower_expr(node.right, right_start), after)
         return after
 
     def expr_IfExp(self, node: cst.IfExp, cur: int, role: str) -> Optional[int]:
@@ -761,6 +772,14 @@ def _is_always_true(test: cst.BaseExpression) -> bool:
         return test.evaluated_value != 0
     if isinstance(test, cst.SimpleString):
         return len(test.evaluated_value) > 0
+    return False
+
+
+def _is_always_false(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.Name):
+        return test.value in ("False", "None")
+    if isinstance(test, cst.Integer):
+        return test.evaluated_value == 0
     return False
 
 

@@ -20,7 +20,6 @@ import sys
 from typing import Dict, Iterator, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
 from . import __version__
-from .analysis import Options, analyse_project
 from .config import ConfigError, CodeSelection, Settings, load_settings
 from .files import (STDIN, InputError, Mapper, Source, discover, is_excluded, load_all,
                     source_from_bytes)
@@ -179,7 +178,11 @@ def gather(paths: Sequence[str], settings: Settings, stdin_name: str, jobs: int
 
 
 def analyse(texts: Mapping[str, str], settings: Settings) -> Dict[str, List[Finding]]:
-    options = Options(backward_functions=settings.backward_functions)
+    from .analysis import Options, analyse_project  # libcst and networkx: ~0.3 s to import
+
+    options = Options()
+    if settings.backward_functions:
+        options = Options(backward_functions=settings.backward_functions)
     progress = Progress(len(texts))
     try:
         with progress.waiting(f"analysing {len(texts)} files"):
@@ -196,7 +199,13 @@ def _clamped_column(lines: Sequence[str], finding: Finding) -> int:
 
 
 def _chain(finding: Finding, path: str) -> Tuple[Step, ...]:
-    return tuple(Step(getattr(s, "path", "") or path, s.line, s.function) for s in finding.chain)
+    """The functions on the finding's cycle in call order, each once (the last calls the
+    first); a step without a path is in the finding's file."""
+    steps = tuple(Step(getattr(s, "path", "") or path, s.line, s.function)
+                  for s in finding.chain)
+    if len(steps) > 1 and steps[-1] == steps[0]:  # the analysis may close the cycle itself
+        steps = steps[:-1]
+    return steps
 
 
 def to_results(path: str, text: str, findings: Sequence[Finding],

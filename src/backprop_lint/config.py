@@ -22,7 +22,6 @@ import re
 import sys
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .analysis import DEFAULT_BACKWARD_GLOBS
 from .files import DEFAULT_EXCLUDE, normalize_patterns
 
 if sys.version_info >= (3, 11):
@@ -81,7 +80,7 @@ class Settings:
     extend_ignore: Tuple[str, ...] = ()
     exclude: Tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: Tuple[str, ...] = ()
-    backward_functions: Tuple[str, ...] = DEFAULT_BACKWARD_GLOBS
+    backward_functions: Optional[Tuple[str, ...]] = None  # None: the analysis's default
     files: Tuple[str, ...] = ()  # the configuration files read
 
     @property
@@ -137,8 +136,7 @@ def _value(key: str, raw: RawValue, layer: Layer):
     if key in PATTERN_KEYS:
         return normalize_patterns(items, layer.base)
     if not items:
-        raise ConfigError(f"{layer.where(key)}: needs at least one glob "
-                          f"(default: {','.join(DEFAULT_BACKWARD_GLOBS)})")
+        raise ConfigError(f"{layer.where(key)}: needs at least one glob")
     return tuple(items)
 
 

@@ -27,6 +27,16 @@ _DISPATCHING_DECORATORS = frozenset(
 )
 # Decorators that make the function a property accessor: reached by attribute access.
 _PROPERTY_DECORATORS = frozenset("property cached_property abstractproperty".split())
+# Decorators known to hand every call to the function unchanged (or to cache it, which does
+# not stop a recursion: the result is stored only after the call returns). Any other
+# decorator may run code around each call - count a depth, swallow a re-entry
+# (reprlib.recursive_repr), enter a context - so a recursion through it is not judged.
+_TRANSPARENT_DECORATORS = frozenset(
+    "staticmethod classmethod property cached_property abstractproperty setter getter "
+    "deleter abstractmethod abstractclassmethod abstractstaticmethod wraps lru_cache cache "
+    "final override no_grad enable_grad inference_mode set_grad_enabled script ignore unused "
+    "export jit njit".split()
+)
 _ACCESSOR_SUFFIXES = {"setter": "setter", "getter": "property", "deleter": "deleter"}
 _IMPLICIT_CLASSMETHODS = frozenset({"__init_subclass__", "__class_getitem__"})
 
@@ -132,6 +142,11 @@ class FunctionFacts:
     @property
     def is_accessor(self) -> bool:
         return self.kind in ("property", "setter", "deleter")
+
+    @property
+    def wrapped(self) -> bool:
+        """A decorator of unknown effect runs around each call (see _TRANSPARENT_DECORATORS)."""
+        return any(d.rsplit(".", 1)[-1] not in _TRANSPARENT_DECORATORS for d in self.decorators)
 
     @property
     def dispatches(self) -> bool:
@@ -257,6 +272,10 @@ class ModuleFacts:
             return None
         found = self.lookup(base, cls.function)
         return found if isinstance(found, ClassFacts) else None
+
+    def class_defines(self, cls: ClassFacts, name: str) -> bool:
+        """The class or a base we can see binds ``name`` in its body."""
+        return any(c is not None and name in c.scope.bindings for c in self.mro(cls))
 
     def bases_known(self, cls: ClassFacts) -> bool:
         return all(c is not None for c in self.mro(cls))
@@ -461,6 +480,28 @@ class _Collector:
         self.facts = facts
 
     def run(self) -> None:
+        self.walk()
+        self.rebind_declared_names()
+
+    def rebind_declared_names(self) -> None:
+        """``global f; f = ...`` in a function rebinds the module's ``f`` (and ``nonlocal``
+        the enclosing function's): record the binding where it takes effect."""
+        for function in self.facts.functions:
+            scope = function.scope
+            for name in scope.global_names | scope.nonlocal_names:
+                nodes = [n for n in scope.bindings.get(name, []) if not isinstance(n, cst.Param)]
+                if not nodes:
+                    continue
+                target = self.facts.module_scope
+                if name in scope.nonlocal_names:
+                    outer = function.parent
+                    while outer is not None and name not in outer.scope.bindings:
+                        outer = outer.parent
+                    target = outer.scope if outer is not None else target
+                for node in nodes:
+                    target.bind(name, node)
+
+    def walk(self) -> None:
         facts = self.facts
         module = facts.parsed.module
         # (node, scope that binds names, innermost function, innermost class-owner)

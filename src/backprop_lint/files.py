@@ -174,7 +174,9 @@ def decode_source(data: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise DecodeError(str(exc).replace(" for '<string>'", "")) from None
+        if "invalid or missing encoding declaration" not in str(exc):
+            raise DecodeError(str(exc).replace(" for '<string>'", "")) from None
+        encoding = "utf-8"  # not UTF-8 in its first two lines, and no cookie: say where
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:

@@ -20,7 +20,7 @@ from typing import Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from . import __version__
 from .files import InputError
-from .findings import CODE_DOCS, CODES, CodeDoc
+from .findings import CODES, CodeDoc
 
 TOOL = "backprop-lint"
 FALLBACK_URL = "https://pypi.org/project/backprop-lint/"
@@ -48,7 +48,7 @@ class Result:
     message: str
     end_line: int
     end_column: int
-    chain: Tuple[Step, ...] = ()
+    chain: Tuple[Step, ...] = ()  # the cycle's functions, each once; the last calls the first
 
 
 def level(code: str) -> str:
@@ -207,8 +207,9 @@ def _chain_locations(r: Result, root: str) -> List[Dict[str, object]]:
 
 
 def _code_flow(related: List[Dict[str, object]]) -> Dict[str, object]:
+    """The cycle as a flow: each step, then the first again (the call that closes it)."""
     steps = [{"location": {k: v for k, v in loc.items() if k != "id"}, "nestingLevel": 0}
-             for loc in related]
+             for loc in related + related[:1]]
     return {"threadFlows": [{"locations": steps}]}
 
 
@@ -266,10 +267,6 @@ def format_sarif(results: Sequence[Result], errors: Sequence[InputError] = (),
 FORMATTERS: Dict[str, Callable[..., str]] = {
     "text": format_text, "json": format_json, "sarif": format_sarif, "github": format_github,
 }
-
-
-def known_code(code: str) -> bool:
-    return code in CODE_DOCS
 
 
 # -- progress -------------------------------------------------------------------------------

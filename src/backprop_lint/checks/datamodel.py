@@ -10,6 +10,7 @@ reading an instance attribute of ``self`` that is missing re-enters ``__getattr_
 from __future__ import annotations
 
 import re
+import string
 from typing import Callable, Dict, List, Optional, Sequence, Set
 
 import libcst as cst
@@ -17,6 +18,7 @@ import libcst as cst
 from ..cfg import DELETE, EVAL, ITERATED, STORE, Atom, Block, ControlFlowGraph, every_path_hits
 from ..facts import ClassFacts, FunctionFacts, ModuleFacts
 from ..findings import Finding
+from .getattr_reentry import getattr_reentry
 from .report import at_def
 from ..names import dotted_name, is_name, string_value
 
@@ -122,17 +124,22 @@ class _Sites:
             return self.is_me(right)
         return predicate
 
-    def str_format_of_me(self) -> SitePredicate:
-        """``"{}".format(self)``."""
+    def str_format_of_me(self, conversions: Set[Optional[str]]) -> SitePredicate:
+        """``"{}".format(self)`` / ``"{0!r}".format(self)``: a replacement field that formats
+        the argument ``self`` itself (``{0.attr}`` / ``{0[k]}`` format something else)."""
         def predicate(atom: Atom, block: Block) -> bool:
             node = atom.node
-            return (
-                isinstance(node, cst.Call)
-                and isinstance(node.func, cst.Attribute)
-                and node.func.attr.value == "format"
-                and string_value(node.func.value) is not None
-                and any(self.is_me(arg.value) for arg in node.args)
-            )
+            if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                    and node.func.attr.value == "format"):
+                return False
+            template = string_value(node.func.value)
+            if template is None:
+                return False
+            positional = [a for a in node.args if a.keyword is None and not a.star]
+            mine = {str(i) for i, a in enumerate(positional) if self.is_me(a.value)}
+            mine |= {a.keyword.value for a in node.args if a.keyword is not None and self.is_me(a.value)}
+            return any(conversion in conversions and field in mine
+                       for field, conversion in _format_fields(template))
         return predicate
 
     def calls_me(self) -> SitePredicate:
@@ -171,12 +178,27 @@ class _Sites:
         return predicate
 
 
+def _format_fields(template: str):
+    """(argument index or name, conversion) of each replacement field that formats an
+    argument as a whole; automatic numbering resolved."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:
+        return []
+    fields, automatic = [], 0
+    for _, field, _, conversion in parsed:
+        if field is None:
+            continue
+        if field == "":
+            field = str(automatic)
+            automatic += 1
+        if field.isidentifier() or field.isdigit():
+            fields.append((field, conversion))
+    return fields
+
+
 def _any(*predicates: SitePredicate) -> SitePredicate:
     return lambda atom, block: any(p(atom, block) for p in predicates)
-
-
-def _class_defines(facts: ModuleFacts, cls: ClassFacts, name: str) -> bool:
-    return any(c is not None and name in c.scope.bindings for c in facts.mro(cls))
 
 
 def is_nn_module(facts: ModuleFacts, cls: ClassFacts) -> bool:
@@ -211,13 +233,14 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
                 _any(sites.attribute_of_me(DELETE, name), sites.attribute_builtin({"delattr"}, name)))
     if function.kind != "method" and name != "__new__":
         return None
-    str_is_repr = not _class_defines(facts, cls, "__str__") and facts.bases_known(cls)
-    no_format = not _class_defines(facts, cls, "__format__") and facts.bases_known(cls)
+    str_is_repr = not facts.class_defines(cls, "__str__") and facts.bases_known(cls)
+    no_format = not facts.class_defines(cls, "__format__") and facts.bases_known(cls)
     str_forms = _any(
         sites.builtin_on_me({"str", "print"}),
         sites.percent_formats_me("%s"),
-        *([sites.formats_me({None, "s"}), sites.builtin_on_me({"format"}), sites.str_format_of_me()]
-          if no_format else [sites.formats_me({"s"})]),
+        *([sites.formats_me({None, "s"}), sites.builtin_on_me({"format"}),
+           sites.str_format_of_me({None, "s"})]
+          if no_format else [sites.formats_me({"s"}), sites.str_format_of_me({"s"})]),
     )
     table: Dict[str, tuple] = {
         "__setattr__": ("sets an attribute on self normally, which calls __setattr__ again",
@@ -229,11 +252,12 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
                                   sites.attribute_builtin({"getattr", "hasattr"}, None))),
         "__repr__": ("formats repr(self), which calls __repr__ again",
                      _any(sites.builtin_on_me({"repr"}), sites.formats_me({"r"}),
-                          sites.percent_formats_me("%r"), *([str_forms] if str_is_repr else []))),
+                          sites.percent_formats_me("%r"), sites.str_format_of_me({"r"}),
+                          *([str_forms] if str_is_repr else []))),
         "__str__": ("formats self as a string, which calls __str__ again", str_forms),
         "__format__": ("formats self, which calls __format__ again",
                        _any(sites.builtin_on_me({"format"}), sites.formats_me({None}),
-                            sites.str_format_of_me())),
+                            sites.str_format_of_me({None}))),
         "__eq__": ("compares self == ..., which calls __eq__ again",
                    sites.compares_me((cst.Equal,), True)),
         "__ne__": ("compares self != ..., which calls __ne__ again",
@@ -273,7 +297,7 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
 def check_data_model(modules: Sequence[ModuleFacts], skip: Set[FunctionFacts]) -> List[Finding]:
     findings = []
     for function in (f for module in modules for f in module.functions):
-        if function in skip:
+        if function in skip or function.wrapped or _switches_class(function):
             continue
         facts = function.module
         found = _site_predicate(facts, function)
@@ -283,10 +307,28 @@ def check_data_model(modules: Sequence[ModuleFacts], skip: Set[FunctionFacts]) -
                 findings.append(_report(function, what))
                 continue
         if function.name == "__getattr__" and function.owner is not None:
-            finding = _getattr_reentry(facts, function)
+            finding = getattr_reentry(facts, function)
             if finding is not None:
                 findings.append(finding)
     return findings
+
+
+def _switches_class(function: FunctionFacts, depth: int = 0) -> bool:
+    """``self.__class__ = Other`` (here, or in a method of the class it calls on self):
+    from then on another class's methods answer."""
+    me = function.receiver
+    if me is None or depth > 3:
+        return False
+    for _, atom in function.cfg.atoms():
+        node = atom.node
+        if isinstance(node, cst.Attribute) and is_name(node.value, me):
+            if atom.role == STORE and node.attr.value == "__class__":
+                return True
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and is_name(node.func.value, me):
+            callee = function.module.method(function.owner, node.func.attr.value) if function.owner else None
+            if callee is not None and callee is not function and _switches_class(callee, depth + 1):
+                return True
+    return False
 
 
 def _every_path(cfg: ControlFlowGraph, predicate: SitePredicate) -> bool:
@@ -300,150 +342,3 @@ def _report(function: FunctionFacts, what: str) -> Finding:
         "named attribute."
     )
     return at_def(function, "BPL104", message)
-
-
-# -- BPL105 -------------------------------------------------------------------------------
-def _getattr_reentry(facts: ModuleFacts, function: FunctionFacts) -> Optional[Finding]:
-    cls = function.owner
-    me = function.receiver
-    if cls is None or me is None or len(function.params) < 2:
-        return None
-    name_param = function.params[1].name
-    bases_known = facts.bases_known(cls)
-    instance = set().union(*(c.instance_attributes for c in facts.mro(cls) if c is not None))
-    cfg = function.cfg
-    for block in cfg.blocks:
-        if block.shielded:
-            continue
-        for atom in block.atoms:
-            attr = _attribute_read_of(atom, me)
-            if attr is None or (attr.startswith("__") and attr.endswith("__")):
-                continue
-            if _class_defines(facts, cls, attr):
-                continue
-            if not bases_known and attr not in instance:
-                continue  # a base class we cannot see may define it
-            if not _reachable_with_name(cfg, name_param, attr, block.index):
-                continue
-            line = facts.line_of(atom.node)
-            message = (
-                f"__getattr__ can re-enter itself: '{function.qualname}' reads self.{attr} "
-                f"(l.{line}), an instance attribute the class does not define; while it is "
-                "missing (unpickling, copy.copy, before __init__ sets it) that read calls "
-                f"__getattr__('{attr}') again, forever. Read it through self.__dict__, "
-                "object.__getattribute__ or super().__getattr__."
-            )
-            return at_def(function, "BPL105", message)
-    return None
-
-
-def _attribute_read_of(atom: Atom, me: str) -> Optional[str]:
-    node = atom.node
-    if atom.role == EVAL and isinstance(node, cst.Attribute) and is_name(node.value, me):
-        return node.attr.value
-    if (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Name)
-        and node.func.value in ("getattr", "hasattr")
-        and len(node.args) >= 2
-        and is_name(node.args[0].value, me)
-    ):
-        return string_value(node.args[1].value)
-    return None
-
-
-def _reachable_with_name(cfg: ControlFlowGraph, name_param: str, value: str, target: int) -> bool:
-    """Is ``target`` reachable when the attribute name parameter equals ``value``?
-
-    Tests we can evaluate on the name prune the branch they rule out, and a handler is
-    entered only if its ``try`` body reaches something that can raise under that name.
-    """
-    handler_entries = {h for region in cfg.try_regions for h in region.handlers}
-    reached = {cfg.entry}
-    stack = [cfg.entry]
-    pending = list(cfg.try_regions)
-    while stack:
-        while stack:
-            index = stack.pop()
-            block = cfg.blocks[index]
-            for successor in _successors_under(block, name_param, value):
-                if successor not in reached and successor not in handler_entries:
-                    reached.add(successor)
-                    stack.append(successor)
-        for region in list(pending):
-            if any(i in reached and _may_raise(cfg.blocks[i], name_param) for i in region.blocks):
-                pending.remove(region)
-                fresh = [h for h in region.handlers if h not in reached]
-                reached.update(fresh)
-                stack.extend(fresh)
-    return target in reached
-
-
-def _successors_under(block: Block, name_param: str, value: str) -> List[int]:
-    successors = block.successors
-    if block.true_successor is not None and block.deciders and len(successors) == 2:
-        verdict = _evaluate(block.deciders[-1], name_param, value)
-        if verdict is not None:
-            return [s for s in successors if (s == block.true_successor) == verdict]
-    return successors
-
-
-def _may_raise(block: Block, name_param: str) -> bool:
-    """Calls, attribute reads and subscripts can raise; string methods of the name cannot."""
-    for atom in block.atoms:
-        node = atom.node
-        if isinstance(node, cst.Call):
-            func = node.func
-            if not (isinstance(func, cst.Attribute) and is_name(func.value, name_param)):
-                return True
-        elif isinstance(node, cst.Subscript) and atom.role == EVAL:
-            return True
-        elif isinstance(node, cst.Attribute) and atom.role == EVAL and not is_name(node.value, name_param):
-            return True
-    return False
-
-
-def _evaluate(test: cst.BaseExpression, name: str, value: str) -> Optional[bool]:
-    """The truth of ``test`` when variable ``name`` holds the string ``value``, if known."""
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        inner = _evaluate(test.expression, name, value)
-        return None if inner is None else not inner
-    if isinstance(test, cst.BooleanOperation):
-        left = _evaluate(test.left, name, value)
-        right = _evaluate(test.right, name, value)
-        if isinstance(test.operator, cst.And):
-            if left is False or right is False:
-                return False
-            return True if left and right else None
-        if left or right:
-            return True
-        return False if left is False and right is False else None
-    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute):
-        method = test.func.attr.value
-        if is_name(test.func.value, name) and method in ("startswith", "endswith") and test.args:
-            options = _strings(test.args[0].value)
-            if options is not None:
-                check = value.startswith if method == "startswith" else value.endswith
-                return any(check(o) for o in options)
-        return None
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
-        op = test.comparisons[0].operator
-        other = test.comparisons[0].comparator
-        if is_name(test.left, name):
-            if isinstance(op, (cst.Equal, cst.NotEqual)) and string_value(other) is not None:
-                return (string_value(other) == value) == isinstance(op, cst.Equal)
-            if isinstance(op, (cst.In, cst.NotIn)):
-                options = _strings(other)
-                if options is not None:
-                    return (value in options) == isinstance(op, cst.In)
-    return None
-
-
-def _strings(expr: cst.BaseExpression) -> Optional[List[str]]:
-    if string_value(expr) is not None:
-        return [string_value(expr)]  # type: ignore[list-item]
-    if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
-        values = [string_value(e.value) for e in expr.elements]
-        if all(v is not None for v in values):
-            return values  # type: ignore[return-value]
-    return None

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Optional, Set
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 import networkx as nx
@@ -96,7 +96,7 @@ class _NoProgress:
         scope = self.function.scope
         if name in self.unchanged:
             return True
-        if name in scope.global_names:
+        if name in scope.global_names or name in scope.nonlocal_names:
             return False
         if name in scope.bindings:
             return name in self.stable_locals
@@ -153,35 +153,64 @@ class _NoProgress:
             if atom.role in (STORE, DELETE):
                 if not isinstance(node, cst.Name):
                     return True  # attribute or item store: may be what a guard reads
-                if node.value in self.unchanged or node.value in self.function.scope.global_names:
+                declared = self.function.scope.global_names | self.function.scope.nonlocal_names
+                if node.value in self.unchanged or node.value in declared:
                     return True
             elif isinstance(node, cst.Call) and not _is_pure_call(node):
                 return True
         return False
 
     def path_to_call(self) -> Optional[List[cst.BaseExpression]]:
-        """The guards along a clean path to the self-call, or None if there is none."""
+        """The guards along a clean, feasible path to the self-call, or None.
+
+        The search is path-sensitive on the guards: nothing on a clean path changes what
+        they read, so the same test (by its text) has the same outcome each time it is
+        met; a path that takes both outcomes (``if isinstance(x, Box): x = x.data`` then
+        ``if isinstance(x, Box): f(x)`` without the assignment) cannot happen.
+        """
         cfg = self.function.cfg
         target = self.call
-        stack = [(cfg.entry, ())]
-        seen = {cfg.entry}
+        start: Tuple[int, Tuple, frozenset] = (cfg.entry, (), frozenset())
+        stack = [start]
+        seen = {(cfg.entry, frozenset())}
         while stack:
-            index, guards = stack.pop()
+            if len(seen) > _MAX_PATH_STATES:
+                return None  # too many combinations of guards to be sure: say nothing
+            index, guards, decided = stack.pop()
             block = cfg.blocks[index]
             verdict = self._kills(block, target)
             if verdict is None:
                 return list(guards)
             if verdict or index == cfg.exit:
                 continue
-            if len(block.successors) > 1 and block.deciders:
+            successors = block.successors
+            if len(successors) > 1 and block.deciders:
                 if not all(self.is_stable(d) for d in block.deciders):
                     continue
                 guards = guards + tuple(block.deciders)
-            for successor in block.successors:
-                if successor not in seen:
-                    seen.add(successor)
-                    stack.append((successor, guards))
+            for successor in successors:
+                outcome = _outcome(block, successor)
+                now = decided
+                if outcome is not None:
+                    text = source_of(block.deciders[-1], 400)
+                    if (text, not outcome) in decided:
+                        continue  # the same stable test, the other way: infeasible
+                    now = decided | {(text, outcome)}
+                if (successor, now) not in seen:
+                    seen.add((successor, now))
+                    stack.append((successor, guards, now))
         return None
+
+
+# Bound on (block, decisions) states explored by the path-sensitive search.
+_MAX_PATH_STATES = 20_000
+
+
+def _outcome(block: Block, successor: int) -> Optional[bool]:
+    """The value of the block's test that leads to ``successor`` (None: not a test)."""
+    if block.true_successor is None or not block.deciders or len(block.successors) != 2:
+        return None
+    return successor == block.true_successor
 
 
 def _is_pure_call(call: cst.Call) -> bool:
