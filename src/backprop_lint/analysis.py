@@ -19,6 +19,7 @@ from .checks.worklist import check_worklists
 from .facts import ModuleFacts
 from .findings import Finding
 from .parsing import AnalysisError, parse_source, run_with_deep_stack
+from .cache import Cache
 from .project import link, linked_files
 from .summary import FileSummary, summarise as summary_of
 
@@ -115,23 +116,66 @@ def _one_per_hundred(findings: Sequence[Finding]) -> List[Finding]:
 
 
 def analyse_project(sources: Mapping[str, str], options: Options = Options(),
-                    jobs: int = 1) -> Dict[str, List[Finding]]:
+                    jobs: int = 1, cache: Optional[Cache] = None,
+                    progress: Optional[Callable[[int], None]] = None) -> Dict[str, List[Finding]]:
     """Findings per path for files analysed together (the command's project mode).
 
-    Each file is analysed alone (in ``jobs`` processes) and leaves a summary; linking the
-    summaries adds what only the whole project shows: cycles of calls across modules
-    (reported once, on their first function in (path, line) order, with every step's path
-    in the chain) and graph walks, re-entrant calls and worklists that backward-pass code in
-    another module calls.
+    Each file is analysed alone (in ``jobs`` processes, or taken from ``cache``) and leaves
+    a summary; linking the summaries adds what only the whole project shows: cycles of
+    calls across modules (reported once, on their first function in (path, line) order,
+    with every step's path in the chain) and graph walks, re-entrant calls and worklists
+    that backward-pass code in another module calls. ``progress(n)`` is told each time n
+    more files are done.
     """
     paths = sorted(sources)
-    verdicts = project_screen({p: sources[p] for p in paths}, options) if options.screen else {}
-    tasks = [(sources[p], options, p, verdicts.get(p, True)) for p in paths]
-    results = _map(_analyse_task, tasks, jobs)
-    by_path: Dict[str, List[Finding]] = {p: list(r.findings) for p, r in zip(paths, results)}
-    for finding in link([r.summary for r in results if r.summary is not None]):
+    verdicts: Dict[str, Optional[bool]] = {p: True for p in paths}
+    if options.screen:
+        screens = _cached_map(_screen_task, "screen", paths, sources, options, jobs, cache)
+        verdicts = project_verdicts(dict(zip(paths, screens)))
+    to_analyse = [p for p in paths if verdicts[p] is not False]
+    results = dict(zip(to_analyse, _cached_map(
+        _analyse_task, "file", to_analyse, sources, options, jobs, cache, verdicts, progress)))
+    if progress is not None:
+        progress(len(paths) - len(to_analyse))
+    by_path: Dict[str, List[Finding]] = {p: list(r.findings) for p, r in results.items()}
+    for finding in link([r.summary for r in results.values() if r.summary is not None]):
         by_path.setdefault(finding.path, []).append(finding)
-    return {p: sorted(_one_per_hundred(f)) for p, f in by_path.items()}
+    return {p: sorted(_one_per_hundred(by_path.get(p, []))) for p in paths}
+
+
+def _cached_map(function, kind: str, paths: Sequence[str], sources: Mapping[str, str],
+                options: Options, jobs: int, cache: Optional[Cache],
+                verdicts: Optional[Mapping[str, Optional[bool]]] = None, progress=None) -> List:
+    """``function((source, options, path, verdict))`` for each path, through the cache."""
+    results: Dict[str, object] = {}
+    keys: Dict[str, str] = {}
+    missing = []
+    for path in paths:
+        verdict = verdicts.get(path) if verdicts is not None else None
+        if cache is not None:
+            keys[path] = cache.key(kind, sources[path], (options, verdict))
+            hit = cache.get(keys[path], path)
+            if hit is not None:
+                results[path] = hit
+                continue
+        missing.append(path)
+    if progress is not None and results:
+        progress(len(results))
+    tasks = [(sources[p], options, p, verdicts.get(p) if verdicts is not None else None) for p in missing]
+    for path, value in zip(missing, _map(function, tasks, jobs, progress)):
+        results[path] = value
+        if cache is not None:
+            cache.put(keys[path], path, value)
+    return [results[p] for p in paths]
+
+
+def _screen_task(task) -> Optional["screen.ScreenResult"]:
+    """The screen of one file; None when CPython cannot parse it."""
+    source, options, _, _ = task
+    try:
+        return screen.screen_file(ast.parse(source), options.backward_functions)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 def _analyse_task(task) -> FileResult:
@@ -139,30 +183,35 @@ def _analyse_task(task) -> FileResult:
     return analyse_file(source, options, path, summarise=True, screened=verdict)
 
 
-def _map(function, tasks, jobs: int):
+def _map(function, tasks, jobs: int, progress=None):
     if jobs <= 1 or len(tasks) < 2:
-        return [function(t) for t in tasks]
+        results = []
+        for task in tasks:
+            results.append(function(task))
+            if progress is not None:
+                progress(1)
+        return results
     import concurrent.futures
     import multiprocessing
 
     context = multiprocessing.get_context("spawn" if sys.platform == "darwin" else None)
+    chunk = max(1, min(32, len(tasks) // (jobs * 8)))
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        return list(pool.map(function, tasks, chunksize=max(1, len(tasks) // (jobs * 8))))
+        results = []
+        for result in pool.map(function, tasks, chunksize=chunk):
+            results.append(result)
+            if progress is not None:
+                progress(1)
+        return results
 
 
-def project_screen(sources: Mapping[str, str], options: Options) -> Dict[str, Optional[bool]]:
+def project_verdicts(screened: Mapping[str, Optional["screen.ScreenResult"]]) -> Dict[str, Optional[bool]]:
     """Which files project mode analyses fully: those that may hold a finding alone, those
     on a cycle of calls across files, and those that backward-pass code reaches. A file
-    CPython cannot parse is analysed, to be reported."""
-    screened: Dict[str, screen.ScreenResult] = {}
-    verdicts: Dict[str, bool] = {}
-    for path, source in sources.items():
-        try:
-            screened[path] = screen.screen_file(ast.parse(source), options.backward_functions)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            verdicts[path] = None  # analysed, so that the reason is reported
-    for path in linked_files(screened):
-        verdicts[path] = True
-    for path, result in screened.items():
-        verdicts.setdefault(path, result.local)
-    return verdicts
+    CPython cannot parse (None) is analysed, to be reported."""
+    parsed = {p: r for p, r in screened.items() if r is not None}
+    linked = linked_files(parsed)
+    return {
+        path: None if result is None else (path in linked or result.local)
+        for path, result in screened.items()
+    }

@@ -1,9 +1,9 @@
 """The ``backprop-lint`` command (also ``python -m backprop_lint``): a whole project at once.
 
-Stages: options and configuration (:mod:`.config`) -> files and their text (:mod:`.files`,
-in a process pool) -> one :func:`~backprop_lint.analysis.analyse_project` call over all of
-them (cycles across modules) -> select / ignore and ``# noqa`` (:mod:`.noqa`) -> output
-(:mod:`.reporters`) and ``--graph`` (:mod:`.graphs`).
+Stages: options and configuration (:mod:`.config`) -> files and their text (:mod:`.files`)
+-> one :func:`~backprop_lint.analysis.analyse_project` call over all of them (cycles across
+modules; it parses the files in ``--jobs`` processes) -> select / ignore and ``# noqa``
+(:mod:`.noqa`) -> output (:mod:`.reporters`) and ``--graph`` (:mod:`.graphs`).
 
 Exit status: 0 no findings, 1 findings (0 with ``--exit-zero``), 2 a usage or
 configuration error or an input that could not be checked (each one line on stderr; the
@@ -13,15 +13,14 @@ other inputs are still checked and reported).
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import contextlib
+import inspect
 import os
 import sys
-from typing import Dict, Iterator, List, Mapping, NoReturn, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
 from . import __version__
 from .config import ConfigError, CodeSelection, Settings, load_settings
-from .files import (STDIN, InputError, Mapper, Source, discover, is_excluded, load_all,
+from .files import (STDIN, InputError, Source, discover, is_excluded, load_all,
                     source_from_bytes)
 from .findings import CODES, Finding
 from .graphs import render, writer_for
@@ -29,7 +28,6 @@ from .noqa import NoqaFilter
 from .reporters import FORMATTERS, TOOL, Progress, Result, Step, explain
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-POOL_MIN_FILES = 100  # below this, starting worker processes costs more than it saves
 DEFAULT_STDIN_NAME = "stdin"
 
 
@@ -104,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "NO_COLOR is set)")
     out.add_argument("--exit-zero", action="store_true", help="exit 0 even if there are findings")
     parser.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
-                        help="processes for reading and parsing (default: all cores)")
+                        help="processes for the per-file analysis (default: all cores)")
     parser.add_argument("--explain", metavar="CODE",
                         help="print the documentation of a code (or of every code with a prefix)")
     parser.add_argument("--version", action="version", version=f"{TOOL} {__version__}")
@@ -129,22 +127,6 @@ def option_values(args: argparse.Namespace) -> Dict[str, str]:
 
 
 # -- stages ---------------------------------------------------------------------------------
-@contextlib.contextmanager
-def mapper(jobs: int, count: int) -> Iterator[Mapper]:
-    """A process pool's map where it pays; the results are the same either way."""
-    if jobs <= 1 or count < POOL_MIN_FILES:
-        yield map
-        return
-    try:
-        pool = concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, count))
-    except (OSError, NotImplementedError, ImportError):  # no process support here
-        yield map
-        return
-    chunk = max(1, count // (jobs * 8))
-    with pool:
-        yield lambda function, items: pool.map(function, items, chunksize=chunk)
-
-
 def read_stdin(name: str) -> Source:
     try:
         data = sys.stdin.buffer.read()
@@ -153,16 +135,11 @@ def read_stdin(name: str) -> Source:
     return source_from_bytes(name, data)
 
 
-def gather(paths: Sequence[str], settings: Settings, stdin_name: str, jobs: int
+def gather(paths: Sequence[str], settings: Settings, stdin_name: str
            ) -> Tuple[Dict[str, str], List[InputError]]:
     """Every input's text by path, and the inputs that could not be read."""
     files, errors = discover(paths, settings.excluded)
-    progress = Progress(len(files))
-    try:
-        with mapper(jobs, len(files)) as map_function:
-            sources = load_all(files, map_function, progress.files)
-    finally:
-        progress.close()
+    sources = load_all(files)
     texts: Dict[str, str] = {}
     use_stdin = STDIN in paths and not (
         stdin_name != DEFAULT_STDIN_NAME and is_excluded(stdin_name, settings.excluded))
@@ -177,7 +154,14 @@ def gather(paths: Sequence[str], settings: Settings, stdin_name: str, jobs: int
     return texts, sorted(errors, key=lambda e: (e.path, e.line, e.column))
 
 
-def analyse(texts: Mapping[str, str], settings: Settings) -> Dict[str, List[Finding]]:
+def _accepted(function, **keywords):
+    """The keywords ``function`` takes (the analysis API grows: jobs, progress)."""
+    parameters = inspect.signature(function).parameters
+    return {k: v for k, v in keywords.items() if k in parameters}
+
+
+def analyse(texts: Mapping[str, str], settings: Settings, jobs: int) -> Dict[str, List[Finding]]:
+    """One call over all the files: the analysis reads them in ``jobs`` processes."""
     from .analysis import Options, analyse_project  # libcst and networkx: ~0.3 s to import
 
     options = Options()
@@ -186,7 +170,8 @@ def analyse(texts: Mapping[str, str], settings: Settings) -> Dict[str, List[Find
     progress = Progress(len(texts))
     try:
         with progress.waiting(f"analysing {len(texts)} files"):
-            return analyse_project(texts, options)
+            return analyse_project(texts, options, **_accepted(
+                analyse_project, jobs=jobs, progress=progress.advance))
     finally:
         progress.close()
 
@@ -201,8 +186,7 @@ def _clamped_column(lines: Sequence[str], finding: Finding) -> int:
 def _chain(finding: Finding, path: str) -> Tuple[Step, ...]:
     """The functions on the finding's cycle in call order, each once (the last calls the
     first); a step without a path is in the finding's file."""
-    steps = tuple(Step(getattr(s, "path", "") or path, s.line, s.function)
-                  for s in finding.chain)
+    steps = tuple(Step(s.path or path, s.line, s.function) for s in finding.chain)
     if len(steps) > 1 and steps[-1] == steps[0]:  # the analysis may close the cycle itself
         steps = steps[:-1]
     return steps
@@ -296,12 +280,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (UsageError, ConfigError) as exc:
         error(f"error: {exc}")
         return EXIT_ERROR
-    texts, errors = gather(args.paths or [os.curdir], settings, args.stdin_filename,
-                           args.jobs or default_jobs())
+    texts, errors = gather(args.paths or [os.curdir], settings, args.stdin_filename)
     for problem in errors:
         error(problem.text())
     try:
-        findings = analyse(texts, settings)
+        findings = analyse(texts, settings, args.jobs or default_jobs())
     except Exception as exc:  # the analysis promises not to raise; say so if it does
         error(f"internal error {type(exc).__name__}: {exc} (please report it)")
         return EXIT_ERROR

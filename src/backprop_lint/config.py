@@ -81,7 +81,6 @@ class Settings:
     exclude: Tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: Tuple[str, ...] = ()
     backward_functions: Optional[Tuple[str, ...]] = None  # None: the analysis's default
-    files: Tuple[str, ...] = ()  # the configuration files read
 
     @property
     def excluded(self) -> Tuple[str, ...]:
@@ -143,16 +142,13 @@ def _value(key: str, raw: RawValue, layer: Layer):
 def settings_from(layers: Sequence[Layer]) -> Settings:
     """Settings from ``layers``, each replacing the options it sets in the ones before."""
     chosen: Dict[str, object] = {}
-    files: List[str] = []
     for layer in layers:
         for key, raw in layer.values.items():
             value = _value(key, raw, layer)
             if key == "select" and layer.flake8 and not value:
                 continue  # a [flake8] select naming no BPL code: not ours
             chosen[key.replace("-", "_")] = value
-        if not layer.cli:
-            files.append(layer.origin)
-    return Settings(files=tuple(files), **chosen)  # type: ignore[arg-type]
+    return Settings(**chosen)  # type: ignore[arg-type]
 
 
 # -- files ----------------------------------------------------------------------------------

@@ -13,14 +13,13 @@ one-line message about one path, and the other inputs are still read.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import errno
 import fnmatch
 import io
 import os
 import tokenize
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 #: skipped unless ``--exclude`` replaces them (flake8's defaults, plus build output).
 DEFAULT_EXCLUDE: Tuple[str, ...] = (
@@ -196,31 +195,16 @@ def _reason(exc: OSError) -> str:
     return f"cannot read: {reason[:1].lower()}{reason[1:]}"
 
 
-def syntax_error(path: str, text: str) -> Optional[InputError]:
-    """CPython's own verdict: a file it cannot parse is not checked (flake8 says E999)."""
-    try:
-        ast.parse(text, filename=path)
-    except SyntaxError as exc:
-        return InputError(path, f"not checked: syntax error: {exc.msg}",
-                          exc.lineno or 1, (exc.offset or 1))
-    except ValueError as exc:  # null bytes, on older Pythons
-        return InputError(path, f"not checked: {exc}")
-    except (RecursionError, MemoryError):
-        return None  # CPython may still compile it: the analysis decides
-    return None
-
-
 def source_from_bytes(path: str, data: bytes) -> Source:
     try:
         text = decode_source(data)
     except DecodeError as exc:
         return Source(path, error=InputError(path, str(exc)))
-    error = syntax_error(path, text)
-    return Source(path, None if error else text, error)
+    return Source(path, text)
 
 
 def load(path: str) -> Source:
-    """Read, decode and syntax-check one file (runs in worker processes)."""
+    """Read and decode one file."""
     if os.path.isdir(path):
         return Source(path, error=InputError(path, "cannot read: is a directory"))
     try:
@@ -234,14 +218,6 @@ def load(path: str) -> Source:
     return source_from_bytes(path, data)
 
 
-Mapper = Callable[[Callable[[str], Source], Sequence[str]], Iterable[Source]]
-
-
-def load_all(paths: Sequence[str], mapper: Mapper = map,
-             on_loaded: Callable[[int], None] = lambda done: None) -> List[Source]:
-    """Every file's :class:`Source`, in the order of ``paths``; ``mapper`` may be a pool's."""
-    sources = []
-    for source in mapper(load, paths):
-        sources.append(source)
-        on_loaded(len(sources))
-    return sources
+def load_all(paths: Sequence[str]) -> List[Source]:
+    """Every file's :class:`Source`, in the order of ``paths``."""
+    return [load(path) for path in paths]

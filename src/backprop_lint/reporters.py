@@ -283,58 +283,55 @@ def progress_wanted(stream: TextIO, total: int, minimum: int = 300) -> bool:
 
 
 class Progress:
-    """``backprop-lint: reading 120/800 files, 1.2 s`` on one rewritten stderr line."""
+    """``backprop-lint: analysing 800 files: 120 done, 1.2 s`` on one rewritten stderr line."""
 
     def __init__(self, total: int, stream: Optional[TextIO] = None,
                  enabled: Optional[bool] = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.total = total
+        self.done = 0
+        self.label = ""
         self.enabled = progress_wanted(self.stream, total) if enabled is None else enabled
         self.started = time.monotonic()
-        self._last = 0.0
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: Optional[threading.Thread] = None
 
-    def _write(self, text: str) -> None:
+    def _write(self) -> None:
         with self._lock:
-            self.stream.write(f"\r\033[K{TOOL}: {text}, {time.monotonic() - self.started:.1f} s")
+            elapsed = time.monotonic() - self.started
+            self.stream.write(f"\r\033[K{TOOL}: {self.label}: {self.done}/{self.total} files "
+                              f"done, {elapsed:.1f} s")
             self.stream.flush()
 
-    def files(self, done: int) -> None:
-        now = time.monotonic()
-        if self.enabled and (now - self._last > 0.1 or done == self.total):
-            self._last = now
-            self._write(f"reading {done}/{self.total} files")
+    def advance(self, count: int = 1) -> None:
+        """``count`` more files are done (called from the analysis)."""
+        self.done = min(self.total, self.done + count)
 
-    def waiting(self, label: str) -> "_Ticker":
-        """A context that shows ``label`` with the elapsed time while it runs."""
-        return _Ticker(self, label)
+    def waiting(self, label: str) -> "Progress":
+        """Use as a context: shows ``label``, the count and the elapsed time while it runs."""
+        self.label = label
+        return self
+
+    def __enter__(self) -> "Progress":
+        if self.enabled:
+            self._write()
+            self._ticker = threading.Thread(target=self._tick, daemon=True)
+            self._ticker.start()
+        return self
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.2):
+            self._write()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+            self._ticker = None
 
     def close(self) -> None:
         if self.enabled:
             with self._lock:
                 self.stream.write("\r\033[K")
                 self.stream.flush()
-
-
-class _Ticker:
-    def __init__(self, progress: Progress, label: str) -> None:
-        self.progress = progress
-        self.label = label
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.25):
-            self.progress._write(self.label)
-
-    def __enter__(self) -> "_Ticker":
-        if self.progress.enabled:
-            self.progress._write(self.label)
-            self._thread = threading.Thread(target=self._run, daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()

@@ -1,0 +1,624 @@
+"""The ``backprop-lint`` command as users run it: ``python -m backprop_lint`` in a subprocess,
+on small projects written into temporary folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import pytest
+
+from backprop_lint.findings import CODES
+from conftest import ROOT
+
+TIMEOUT = 120
+
+# One finding of each kind the tests need, at known lines.
+SPIN = "def spin(n):\n    return spin(n)\n"  # BPL101 on line 1
+COUNTDOWN = "def countdown(n):\n    if n > 0:\n        countdown(n)\n"  # BPL102 on line 1
+PING_PONG = "def ping(x):\n    return pong(x)\n\n\ndef pong(x):\n    return ping(x)\n"  # BPL103
+FINE = "def fine(n):\n    return n\n"
+
+_RESULT = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>BPL\d{3}) (?P<text>.*)$")
+
+
+def command_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """This checkout's package first on the path; no terminal-related surprises."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p)
+    for name in ("NO_COLOR", "CI", "FORCE_COLOR"):
+        env.pop(name, None)
+    env.update(extra or {})
+    return env
+
+
+def run_cli(*args: str, cwd, input: Optional[bytes] = None,
+            env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "backprop_lint", *args],
+        cwd=str(cwd), input=input, stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True, timeout=TIMEOUT, env=command_env(env),
+    )
+    result.stdout = result.stdout.decode("utf-8")
+    result.stderr = result.stderr.decode("utf-8")
+    return result
+
+
+def describe(result: subprocess.CompletedProcess) -> str:
+    return f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+
+
+def results(result: subprocess.CompletedProcess) -> List[Tuple[str, int, int, str]]:
+    """(path, line, column, code) of every text result line, in printed order."""
+    found = []
+    for line in result.stdout.splitlines():
+        match = _RESULT.match(line)
+        assert match, f"not a result line: {line!r}\n{describe(result)}"
+        found.append((match["path"], int(match["line"]), int(match["col"]), match["code"]))
+    return found
+
+
+def codes(result: subprocess.CompletedProcess) -> List[str]:
+    return [r[3] for r in results(result)]
+
+
+def write(root: Path, files: Dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+def error_lines(result: subprocess.CompletedProcess) -> List[str]:
+    return [line for line in result.stderr.splitlines() if line.strip()]
+
+
+# -- whole project ------------------------------------------------------------------------------
+CROSS_MODULE = {
+    "pkg/__init__.py": "",
+    "pkg/engine.py": """\
+        from . import ops
+
+
+        def backward(grad):
+            return ops.apply_grad(grad)
+        """,
+    "pkg/ops.py": """\
+        from .engine import backward
+
+
+        def apply_grad(grad):
+            return backward(grad)
+        """,
+}
+
+
+def test_cycle_across_modules_is_reported_once_with_both_paths(tmp_path) -> None:
+    write(tmp_path, CROSS_MODULE)
+    text = run_cli("--isolated", ".", cwd=tmp_path)
+    assert text.returncode == 1, describe(text)
+    assert results(text) == [("pkg/engine.py", 4, 1, "BPL103")], describe(text)
+    message = text.stdout.split(" BPL103 ", 1)[1]
+    assert "pkg/engine.py:4" in message and "pkg/ops.py:4" in message, describe(text)
+    as_json = json.loads(run_cli("--isolated", "--format", "json", ".", cwd=tmp_path).stdout)
+    assert len(as_json) == 1
+    chain = as_json[0]["chain"]
+    assert {step["path"] for step in chain} == {"pkg/engine.py", "pkg/ops.py"}
+    assert [(s["path"], s["line"]) for s in chain] == [("pkg/engine.py", 4), ("pkg/ops.py", 4)]
+
+
+def test_same_results_as_the_flake8_plugin_on_the_fixtures() -> None:
+    """One analysis, two front ends: on files that do not call each other, the command
+    prints what flake8 prints (paths, positions, codes, messages)."""
+    args = ("--select=BPL", "fixtures/")
+    ours = run_cli(*args, cwd=ROOT)
+    flake8 = subprocess.run([sys.executable, "-m", "flake8", *args], cwd=str(ROOT),
+                            capture_output=True, text=True, timeout=TIMEOUT,
+                            env=command_env())
+    assert ours.returncode == flake8.returncode == 1, describe(ours)
+    assert ours.stdout.splitlines() == sorted(flake8.stdout.splitlines(), key=_position)
+    assert ours.stderr == ""
+
+
+def _position(line: str):
+    match = _RESULT.match(line)
+    return (match["path"], int(match["line"]), int(match["col"]), match["code"])
+
+
+def test_output_is_sorted_and_jobs_do_not_change_it(tmp_path) -> None:
+    """Enough files for the process pool; -j1 and -j2 print the same, sorted."""
+    files = {}
+    for i in range(120):
+        body = (SPIN, COUNTDOWN, PING_PONG, FINE)[i % 4]
+        files[f"pkg{i % 3}/mod_{i:03d}.py"] = body
+    write(tmp_path, files)
+    serial = run_cli("--isolated", "-j1", ".", cwd=tmp_path)
+    parallel = run_cli("--isolated", "-j2", ".", cwd=tmp_path)
+    assert serial.returncode == parallel.returncode == 1, describe(parallel)
+    assert serial.stdout == parallel.stdout
+    found = results(serial)
+    assert found == sorted(found)
+    assert len(found) == 90  # 30 of each kind with a finding
+    assert {code for *_, code in found} == {"BPL101", "BPL102", "BPL103"}
+
+
+# -- noqa ---------------------------------------------------------------------------------------
+NOQA_SOURCE = """\
+    def silenced(n):  # noqa
+        return silenced(n)
+
+
+    def silenced_by_code(n):  # noqa: BPL101
+        return silenced_by_code(n)
+
+
+    def silenced_by_prefix(n):  # noqa:BPL1
+        return silenced_by_prefix(n)
+
+
+    def other_code(n):  # noqa: E501
+        return other_code(n)
+
+
+    def other_bpl_code(n):  # noqa: BPL2
+        return other_bpl_code(n)
+
+
+    def lower_case_code(n):  # NOQA: bpl101
+        return lower_case_code(n)
+
+
+    def long_signature(
+        n,
+        m,  # noqa: BPL101
+    ):
+        return long_signature(n, m)
+
+
+    def string_default(n, s='''
+    '''):  # noqa: BPL101
+        return string_default(n, s)
+
+
+    def loud(n):
+        return loud(n)
+"""
+
+
+def test_noqa_is_honoured_like_flake8(tmp_path) -> None:
+    write(tmp_path, {"mod.py": NOQA_SOURCE, "skipped.py": "# flake8: noqa\n" + SPIN,
+                     "not_skipped.py": SPIN + "x = 1  # flake8: noqa\n"})
+    ours = run_cli("--isolated", ".", cwd=tmp_path)
+    assert ours.returncode == 1, describe(ours)
+    reported = {(path, line) for path, line, _, _ in results(ours)}
+    names = {n: i + 1 for i, line in enumerate(textwrap.dedent(NOQA_SOURCE).splitlines())
+             for n in re.findall(r"^def (\w+)", line)}
+    # flake8 looks for noqa in the lines of the reported line's tokens: a string that spans
+    # lines joins them, the brackets of a signature do not
+    assert reported == {("mod.py", names["other_code"]), ("mod.py", names["other_bpl_code"]),
+                        ("mod.py", names["lower_case_code"]), ("mod.py", names["loud"]),
+                        ("mod.py", names["long_signature"]), ("not_skipped.py", 1)}, \
+        describe(ours)
+    flake8 = subprocess.run([sys.executable, "-m", "flake8", "--isolated", "--select=BPL", "."],
+                            cwd=str(tmp_path), capture_output=True, text=True,
+                            timeout=TIMEOUT, env=command_env())
+    theirs = {(p.lstrip("./"), int(line)) for p, line in
+              re.findall(r"^(.+?):(\d+):\d+: BPL", flake8.stdout, re.MULTILINE)}
+    assert reported == theirs, flake8.stdout
+
+
+# -- select / ignore ----------------------------------------------------------------------------
+SELECTIONS = [
+    ((), ["BPL101", "BPL102"]),
+    (("--select", "BPL101"), ["BPL101"]),
+    (("--select", "BPL1"), ["BPL101", "BPL102"]),
+    (("--select", "BPL2"), []),
+    (("--ignore", "BPL101"), ["BPL102"]),
+    (("--ignore", "BPL1"), []),
+    (("--ignore", "B"), []),  # an explicit ignore beats the implicit "everything"
+    (("--select", "BPL1", "--ignore", "BPL102"), ["BPL101"]),
+    (("--select", "BPL102", "--ignore", "BPL1"), ["BPL102"]),  # the longer prefix wins
+    (("--select", "BPL1", "--ignore", "BPL1"), []),  # a tie goes to ignore
+    (("--select", "BPL2", "--extend-select", "BPL102"), ["BPL102"]),
+    (("--ignore", "BPL", "--extend-select", "BPL101"), ["BPL101"]),
+    (("--extend-ignore", "BPL102"), ["BPL101"]),
+    (("--select", "E,W,BPL102"), ["BPL102"]),
+]
+
+
+@pytest.mark.parametrize("args,expected", SELECTIONS)
+def test_select_and_ignore_decisions(args, expected) -> None:
+    """The decision matrix, in-process (flake8's DecisionEngine rules)."""
+    from backprop_lint.cli import option_values, parse_args
+    from backprop_lint.config import load_settings
+
+    settings = load_settings(option_values(parse_args([*args, "."])), isolated=True)
+    assert [c for c in ("BPL101", "BPL102") if settings.selection(c)] == expected
+
+
+@pytest.mark.parametrize("args,expected", [SELECTIONS[0], SELECTIONS[1], SELECTIONS[4],
+                                           SELECTIONS[8], SELECTIONS[3]])
+def test_select_and_ignore(tmp_path, args, expected) -> None:
+    write(tmp_path, {"a.py": SPIN, "b.py": COUNTDOWN})
+    result = run_cli("--isolated", *args, ".", cwd=tmp_path)
+    assert codes(result) == expected, describe(result)
+    assert result.returncode == (1 if expected else 0), describe(result)
+
+
+@pytest.mark.parametrize("args", [
+    ("--select", "bpl1"), ("--ignore", "BPL-101"), ("--backward-functions", ","),
+    ("--jobs", "0"), ("--format", "xml"), ("--graph", "out.png"), ("--no-such-option",),
+])
+def test_bad_option_is_a_one_line_usage_error(tmp_path, args) -> None:
+    write(tmp_path, {"a.py": SPIN})
+    result = run_cli("--isolated", *args, ".", cwd=tmp_path)
+    assert result.returncode == 2, describe(result)
+    assert result.stdout == ""
+    lines = error_lines(result)
+    assert len(lines) == 1 and lines[0].startswith("backprop-lint: error:"), describe(result)
+    assert "Traceback" not in result.stderr
+
+
+# -- configuration ------------------------------------------------------------------------------
+def test_config_from_pyproject_toml_and_the_command_line_wins(tmp_path) -> None:
+    write(tmp_path, {
+        "pyproject.toml": """\
+            [project]
+            name = "demo"
+
+            [tool.backprop-lint]
+            ignore = ["BPL101"]
+            extend-exclude = ["generated"]
+            backward-functions = "*backward*,*walk*"
+            """,
+        "a.py": SPIN, "b.py": COUNTDOWN, "generated/c.py": SPIN,
+        "sub/d.py": SPIN,
+    })
+    result = run_cli(".", cwd=tmp_path)
+    assert codes(result) == ["BPL102"], describe(result)
+    result = run_cli("--ignore", "BPL102", ".", cwd=tmp_path)
+    assert results(result) == [("a.py", 1, 1, "BPL101"), ("sub/d.py", 1, 1, "BPL101")], \
+        describe(result)
+    # found from a sub-folder too
+    result = run_cli(".", cwd=tmp_path / "sub")
+    assert result.returncode == 0 and result.stdout == "", describe(result)
+
+
+def test_config_from_setup_cfg_flake8_section(tmp_path) -> None:
+    write(tmp_path, {
+        "setup.cfg": """\
+            [metadata]
+            name = demo
+
+            [flake8]
+            max-line-length = 100
+            select = E,F,W,C90
+            extend-ignore = BPL102, E203
+            extend-exclude = generated,build
+            """,
+        "a.py": SPIN, "b.py": COUNTDOWN, "generated/c.py": SPIN,
+    })
+    result = run_cli(".", cwd=tmp_path)
+    # select = E,F,W,C90 names no BPL code: not a reason to report nothing
+    assert results(result) == [("a.py", 1, 1, "BPL101")], describe(result)
+    result = run_cli("--extend-ignore", "", ".", cwd=tmp_path)
+    assert codes(result) == ["BPL101", "BPL102"], describe(result)
+
+
+@pytest.mark.parametrize("name", ["tox.ini", ".flake8"])
+def test_config_from_other_flake8_files(tmp_path, name) -> None:
+    write(tmp_path, {name: "[flake8]\nselect = BPL102\n", "a.py": SPIN, "b.py": COUNTDOWN})
+    result = run_cli(".", cwd=tmp_path)
+    assert codes(result) == ["BPL102"], describe(result)
+    assert codes(run_cli("--isolated", ".", cwd=tmp_path)) == ["BPL101", "BPL102"]
+
+
+@pytest.mark.parametrize("files,message", [
+    ({"pyproject.toml": "[tool.backprop-lint]\nselect = ['BPL1x']\n"}, "BPL1x"),
+    ({"pyproject.toml": "[tool.backprop-lint]\nselekt = ['BPL1']\n"}, "selekt"),
+    ({"pyproject.toml": "[tool.backprop-lint]\nselect = 3\n"}, "select"),
+    ({"pyproject.toml": "[tool.backprop-lint\n"}, "invalid TOML"),
+    ({"setup.cfg": "[flake8]\nignore = E203 # black\n"}, "'#'"),
+])
+def test_bad_config_value_is_a_one_line_error(tmp_path, files, message) -> None:
+    write(tmp_path, {"a.py": SPIN, **files})
+    result = run_cli(".", cwd=tmp_path)
+    assert result.returncode == 2, describe(result)
+    lines = error_lines(result)
+    assert len(lines) == 1 and message in lines[0], describe(result)
+    assert lines[0].startswith("backprop-lint: error: "), describe(result)
+
+
+# -- exit codes and inputs ----------------------------------------------------------------------
+def test_exit_codes(tmp_path) -> None:
+    write(tmp_path, {"bad.py": SPIN, "good.py": FINE})
+    assert run_cli("--isolated", "good.py", cwd=tmp_path).returncode == 0
+    bad = run_cli("--isolated", "bad.py", cwd=tmp_path)
+    assert bad.returncode == 1 and results(bad) == [("bad.py", 1, 1, "BPL101")], describe(bad)
+    zero = run_cli("--isolated", "--exit-zero", "bad.py", cwd=tmp_path)
+    assert zero.returncode == 0 and results(zero) == results(bad), describe(zero)
+    missing = run_cli("--isolated", "missing.py", "bad.py", "nowhere/", cwd=tmp_path)
+    assert missing.returncode == 2, describe(missing)
+    assert results(missing) == [("bad.py", 1, 1, "BPL101")]
+    assert error_lines(missing) == [
+        "backprop-lint: missing.py: no such file or directory",
+        "backprop-lint: nowhere/: no such file or directory",
+    ], describe(missing)
+    # an explicitly named file is checked whatever its name
+    (tmp_path / "script").write_text(SPIN)
+    assert codes(run_cli("--isolated", "script", cwd=tmp_path)) == ["BPL101"]
+
+
+def test_stdin(tmp_path) -> None:
+    write(tmp_path, {"pkg/model.py": FINE, "pkg/other.py": COUNTDOWN})
+    result = run_cli("--isolated", "--stdin-filename", "pkg/model.py", "-",
+                     cwd=tmp_path, input=SPIN.encode())
+    assert results(result) == [("pkg/model.py", 1, 1, "BPL101")], describe(result)
+    # flake8's option name; stdin stands for the file of that name among the others
+    result = run_cli("--isolated", "--stdin-display-name", "pkg/model.py", "-", "pkg",
+                     cwd=tmp_path, input=SPIN.encode())
+    assert results(result) == [("pkg/model.py", 1, 1, "BPL101"),
+                               ("pkg/other.py", 1, 1, "BPL102")], describe(result)
+    result = run_cli("--isolated", "-", cwd=tmp_path, input=FINE.encode())
+    assert result.returncode == 0 and result.stdout == "", describe(result)
+    result = run_cli("--isolated", "-", cwd=tmp_path, input=b"\xff\xfe not text\n")
+    assert result.returncode == 2 and error_lines(result)[0].startswith("backprop-lint: stdin:")
+
+
+def test_unreadable_and_undecodable_files_are_clean_errors(tmp_path) -> None:
+    """Tests run as root, so a file cannot be made unreadable with chmod: a broken
+    symbolic link and a link loop stand in for it."""
+    write(tmp_path, {"proj/good.py": SPIN, "proj/bad_syntax.py": "def (:\n"})
+    proj = tmp_path / "proj"
+    (proj / "broken.py").symlink_to(proj / "does-not-exist.py")
+    (proj / "self_loop.py").symlink_to(proj / "self_loop.py")
+    (proj / "latin1.py").write_bytes(b"x = '\xe9t\xe9'\n" + SPIN.encode())
+    declared = b"# -*- coding: latin-1 -*-\nx = '\xe9t\xe9'\n" + COUNTDOWN.encode()
+    (proj / "declared.py").write_bytes(declared)
+    (proj / "utf8_bom.py").write_bytes(b"\xef\xbb\xbf" + PING_PONG.encode())
+    (proj / "crlf.py").write_bytes(SPIN.replace("\n", "\r\n").encode())
+    (proj / "dir_named.py").mkdir()
+    result = run_cli("--isolated", "proj", cwd=tmp_path)
+    assert result.returncode == 2, describe(result)
+    assert results(result) == [
+        ("proj/bad_syntax.py", 1, 1, "BPL900"),  # read, but CPython cannot parse it
+        ("proj/crlf.py", 1, 1, "BPL101"),
+        ("proj/declared.py", 3, 1, "BPL102"),
+        ("proj/good.py", 1, 1, "BPL101"),
+        ("proj/utf8_bom.py", 1, 1, "BPL103"),
+    ], describe(result)
+    errors = error_lines(result)
+    assert len(errors) == 3, describe(result)
+    assert errors[0] == ("backprop-lint: proj/broken.py: cannot read: no such file or directory "
+                         "(a broken symbolic link)")
+    assert errors[1] == ("backprop-lint: proj/latin1.py: cannot decode as utf-8 (byte 0xe9 at "
+                         "line 1, column 6): declare its encoding (PEP 263) or save it as UTF-8")
+    assert errors[2].startswith("backprop-lint: proj/self_loop.py: cannot read: too many levels")
+    assert "Traceback" not in result.stderr
+
+
+def test_walk_skips_vcs_virtualenvs_caches_and_link_loops(tmp_path) -> None:
+    write(tmp_path, {
+        "src/a.py": SPIN,
+        ".git/hooks/x.py": SPIN, "__pycache__/x.py": SPIN, "build/lib/x.py": SPIN,
+        "env/pyvenv.cfg": "home = /usr/bin\n", "env/lib/site.py": SPIN,
+        "src/data.txt": SPIN, "src/pkg.egg-info/x.py": SPIN,
+    })
+    (tmp_path / "src" / "loop").symlink_to(tmp_path, target_is_directory=True)
+    (tmp_path / "src" / "again.py").symlink_to(tmp_path / "src" / "a.py")
+    result = run_cli("--isolated", ".", cwd=tmp_path)
+    assert results(result) == [("src/a.py", 1, 1, "BPL101")], describe(result)
+    # --exclude replaces the defaults (but a virtualenv is still never walked)
+    result = run_cli("--isolated", "--exclude", "src", ".", cwd=tmp_path)
+    assert {p for p, *_ in results(result)} == {
+        ".git/hooks/x.py", "__pycache__/x.py", "build/lib/x.py"}, describe(result)
+    result = run_cli("--isolated", "--extend-exclude", "a*.py", ".", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout == "", describe(result)
+
+
+# -- --explain ----------------------------------------------------------------------------------
+def test_explain_prints_the_code_documentation(tmp_path) -> None:
+    doc = CODES[0]
+    result = run_cli("--explain", doc.code.lower(), cwd=tmp_path)
+    assert result.returncode == 0, describe(result)
+    assert result.stdout.startswith(f"{doc.code}: {doc.name}\n"), result.stdout
+    assert doc.scope in result.stdout and doc.summary in result.stdout
+    assert "Wrong:" in result.stdout and "Right:" in result.stdout
+    for line in (doc.wrong + doc.right).splitlines():
+        assert line in result.stdout
+    assert result.stdout.rstrip().endswith(f"#{doc.code.lower()}")
+    every = run_cli("--explain", "BPL", cwd=tmp_path)
+    assert [line.split(":")[0] for line in every.stdout.splitlines()
+            if re.match(r"^BPL\d{3}: ", line)] == [d.code for d in CODES]
+    unknown = run_cli("--explain", "BPL999", cwd=tmp_path)
+    assert unknown.returncode == 2 and len(error_lines(unknown)) == 1, describe(unknown)
+
+
+# -- formats ------------------------------------------------------------------------------------
+def test_json_format(tmp_path) -> None:
+    write(tmp_path, {"a.py": "class C:\n    def m(self):\n        return self.m()\n",
+                     "b.py": PING_PONG})
+    result = run_cli("--isolated", "--format", "json", ".", cwd=tmp_path)
+    assert result.returncode == 1, describe(result)
+    found = json.loads(result.stdout)
+    assert [(f["path"], f["line"], f["column"], f["code"]) for f in found] == [
+        ("a.py", 2, 5, "BPL101"), ("b.py", 1, 1, "BPL103")]
+    first = found[0]
+    assert set(first) == {"path", "line", "column", "end_line", "end_column", "code",
+                          "message", "chain"}
+    assert (first["end_line"], first["end_column"]) == (2, len("    def m(self):") + 1)
+    assert first["chain"] == [{"path": "a.py", "line": 2, "function": "C.m"}]
+    assert found[1]["chain"] == [{"path": "b.py", "line": 1, "function": "ping"},
+                                 {"path": "b.py", "line": 5, "function": "pong"}]
+    text = run_cli("--isolated", ".", cwd=tmp_path)
+    assert [f"{f['path']}:{f['line']}:{f['column']}: {f['code']} {f['message']}"
+            for f in found] == text.stdout.splitlines()
+    empty = run_cli("--isolated", "--format", "json", "--select", "BPL4", ".", cwd=tmp_path)
+    assert empty.returncode == 0 and json.loads(empty.stdout) == []
+
+
+def test_github_format(tmp_path) -> None:
+    write(tmp_path, {"a, b.py": SPIN, "walk.py": """\
+        def build_topo(v, topo):
+            for child in v._prev:
+                build_topo(child, topo)
+            topo.append(v)
+        """})
+    result = run_cli("--isolated", "--format", "github", ".", cwd=tmp_path)
+    assert result.returncode == 1, describe(result)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, describe(result)
+    assert lines[0].startswith("::error file=a%2C b.py,line=1,col=1,endLine=1,endColumn=")
+    assert ",title=BPL101::infinite recursion" in lines[0]
+    assert lines[1].startswith("::warning file=walk.py,line=1,col=1,")
+    assert ",title=BPL201::" in lines[1]
+
+
+def test_output_file(tmp_path) -> None:
+    write(tmp_path, {"a.py": SPIN})
+    result = run_cli("--isolated", "--output-file", "out.txt", "--color", "always", ".",
+                     cwd=tmp_path)
+    assert result.returncode == 1 and result.stdout == "", describe(result)
+    assert (tmp_path / "out.txt").read_text().startswith("a.py:1:1: BPL101 ")
+
+
+def test_colour_only_when_asked_or_on_a_terminal(tmp_path) -> None:
+    write(tmp_path, {"a.py": SPIN})
+    piped = run_cli("--isolated", ".", cwd=tmp_path)
+    assert "\033[" not in piped.stdout
+    forced = run_cli("--isolated", "--color", "always", ".", cwd=tmp_path)
+    assert "\033[1ma.py\033[m" in forced.stdout and "\033[31mBPL101" in forced.stdout
+    out, _ = run_on_terminal(["--isolated", "."], tmp_path)
+    assert "\033[31mBPL101" in out
+    out, _ = run_on_terminal(["--isolated", "."], tmp_path, {"NO_COLOR": "1"})
+    assert "\033[" not in out and "a.py:1:1: BPL101" in out
+
+
+def run_on_terminal(args: Sequence[str], cwd: Path, env: Optional[Dict[str, str]] = None,
+                    stream: str = "stdout") -> Tuple[str, int]:
+    """Run the command with ``stream`` on a pseudo-terminal; (what it wrote there, exit)."""
+    pty = pytest.importorskip("pty")
+    leader, follower = pty.openpty()
+    other = subprocess.PIPE
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "backprop_lint", *args], cwd=str(cwd),
+            stdin=subprocess.DEVNULL, env=command_env({"TERM": "xterm", **(env or {})}),
+            stdout=follower if stream == "stdout" else other,
+            stderr=follower if stream == "stderr" else other,
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closes when the process exits
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.communicate(timeout=TIMEOUT)
+    finally:
+        os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace"), process.returncode
+
+
+def test_progress_on_a_terminal_only(tmp_path) -> None:
+    write(tmp_path, {f"m{i:03d}.py": FINE for i in range(320)})
+    shown, status = run_on_terminal(["--isolated", "."], tmp_path, stream="stderr")
+    assert status == 0
+    assert re.search(r"backprop-lint: analysing 320 files: \d+/320 files done, \d+\.\d s",
+                     shown), repr(shown)
+    hidden, _ = run_on_terminal(["--isolated", "."], tmp_path, {"CI": "true"}, stream="stderr")
+    assert hidden == ""
+    piped = run_cli("--isolated", ".", cwd=tmp_path)
+    assert piped.stderr == "" and piped.returncode == 0
+
+
+# -- --graph ------------------------------------------------------------------------------------
+def _graph_project(tmp_path: Path) -> Path:
+    write(tmp_path, {"a.py": SPIN, "b.py": PING_PONG,
+                     "c.py": "class Value:\n    @property\n    def grad(self):\n"
+                             "        return self.grad\n",
+                     "d.py": COUNTDOWN.replace("countdown", "count_down")})
+    return tmp_path
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pydot's use of pyparsing
+def test_graph_dot_parses_back(tmp_path) -> None:
+    _graph_project(tmp_path)
+    result = run_cli("--isolated", "--graph", "cycles.dot", ".", cwd=tmp_path)
+    assert result.returncode == 1, describe(result)
+    dot_text = (tmp_path / "cycles.dot").read_text()
+    assert dot_text.startswith('digraph "backprop-lint" {')
+    pydot = pytest.importorskip("pydot")  # Graphviz's grammar, in Python
+    graphs = pydot.graph_from_dot_data(dot_text)
+    assert graphs and len(graphs) == 1
+    graph = graphs[0]
+    labels = {n.get_name(): n.get_label().strip('"') for n in graph.get_nodes()
+              if n.get_label()}
+    assert set(labels.values()) == {r"spin\na.py:1", r"ping\nb.py:1", r"pong\nb.py:5",
+                                    r"Value.grad\nc.py:3", r"count_down\nd.py:1"}
+    edges = [(labels[e.get_source()], labels[e.get_destination()], e.get_color())
+             for e in graph.get_edges()]
+    red = {(u, v) for u, v, colour in edges if colour == "red"}
+    plain = {(u, v) for u, v, colour in edges if colour != "red"}
+    assert red == {(r"spin\na.py:1", r"spin\na.py:1"), (r"pong\nb.py:5", r"ping\nb.py:1"),
+                   (r"Value.grad\nc.py:3", r"Value.grad\nc.py:3"),
+                   (r"count_down\nd.py:1", r"count_down\nd.py:1")}
+    assert plain == {(r"ping\nb.py:1", r"pong\nb.py:5")}
+    assert "node [shape=box" in dot_text
+    dot = shutil.which("dot")
+    if dot:  # Graphviz itself, where installed
+        rendered = subprocess.run([dot, "-Tsvg", str(tmp_path / "cycles.dot")],
+                                  capture_output=True, text=True, timeout=60)
+        assert rendered.returncode == 0 and "<svg" in rendered.stdout, rendered.stderr
+
+
+def test_graph_mermaid(tmp_path) -> None:
+    _graph_project(tmp_path)
+    result = run_cli("--isolated", "--graph", "cycles.mmd", "--format", "json", ".",
+                     cwd=tmp_path)
+    assert result.returncode == 1, describe(result)
+    lines = (tmp_path / "cycles.mmd").read_text().splitlines()
+    assert lines[0] == "flowchart LR"
+    nodes = {}
+    edges = []
+    style = None
+    for line in lines[1:]:
+        node = re.fullmatch(r'  (n\d+)\["([^"]*)"\]', line)
+        edge = re.fullmatch(r"  (n\d+) -->(?:\|([A-Z0-9, ]+)\|)? (n\d+)", line)
+        link_style = re.fullmatch(r"  linkStyle ([\d,]+) stroke:red,stroke-width:2px,color:red",
+                                  line)
+        assert node or edge or link_style, f"not Mermaid flowchart syntax: {line!r}"
+        if node:
+            nodes[node[1]] = node[2]
+        elif edge:
+            edges.append((nodes[edge[1]], edge[2], nodes[edge[3]]))
+        else:
+            style = [int(i) for i in link_style[1].split(",")]
+    assert set(nodes.values()) == {"spin<br/>a.py:1", "ping<br/>b.py:1", "pong<br/>b.py:5",
+                                   "Value.grad<br/>c.py:3", "count_down<br/>d.py:1"}
+    red = [edges[i] for i in style]
+    assert sorted(red) == sorted([("spin<br/>a.py:1", "BPL101", "spin<br/>a.py:1"),
+                                  ("pong<br/>b.py:5", "BPL103", "ping<br/>b.py:1"),
+                                  ("Value.grad<br/>c.py:3", "BPL104", "Value.grad<br/>c.py:3"),
+                                  ("count_down<br/>d.py:1", "BPL102", "count_down<br/>d.py:1")])
+    assert [e for i, e in enumerate(edges) if i not in style] == [
+        ("ping<br/>b.py:1", None, "pong<br/>b.py:5")]
+
+
+def test_no_graph_unless_asked(tmp_path) -> None:
+    _graph_project(tmp_path)
+    before = set(os.listdir(tmp_path))
+    run_cli("--isolated", ".", cwd=tmp_path)
+    assert set(os.listdir(tmp_path)) == before
