@@ -70,7 +70,18 @@ def analyse_file(source: str, options: Options = Options(), path: str = "",
     except AnalysisError as exc:
         return FileResult([_not_analysed(path, str(exc))])
     except (Exception, RecursionError, MemoryError) as exc:  # never escape into flake8
-        return FileResult([_not_analysed(path, f"internal error {type(exc).__name__}: {exc}")])
+        return FileResult([_not_analysed(path, f"internal error {_describe(exc)}")])
+
+
+def _describe(exc: BaseException) -> str:
+    """``KeyError: ...`` in at most 200 characters; the text of an exception may itself
+    fail (the repr of a deeply nested node overflows the stack)."""
+    try:
+        text = str(exc)
+    except BaseException:  # noqa: B036 - whatever happens, BPL900 must come out
+        text = ""
+    text = " ".join(text.split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _not_analysed(path: str, reason: str) -> Finding:
@@ -103,6 +114,8 @@ def _analyse(source: str, options: Options, path: str, summarise: bool) -> FileR
 
 
 def _functions_reported(functions, findings: Sequence[Finding]):
+    if not findings:
+        return set()  # (and no positions needed)
     reported = {(f.path, f.line, f.column) for f in findings}
     return {fn for fn in functions if (fn.path, fn.line, fn.column) in reported}
 
@@ -138,7 +151,7 @@ def analyse_project(sources: Mapping[str, str], options: Options = Options(),
     if progress is not None:
         progress(len(paths) - len(to_analyse))
     by_path: Dict[str, List[Finding]] = {p: list(r.findings) for p, r in results.items()}
-    for finding in link([r.summary for r in results.values() if r.summary is not None]):
+    for finding in link([r.summary for r in results.values() if r.summary is not None], sources):
         by_path.setdefault(finding.path, []).append(finding)
     return {p: sorted(_one_per_hundred(by_path.get(p, []))) for p in paths}
 

@@ -27,7 +27,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tupl
 
 import libcst as cst
 
-from .names import dotted_name
+from .names import child_nodes, dotted_name
 
 # Roles of an atom: how the node takes part in execution.
 EVAL = "eval"  # an expression is evaluated (a Call node: the call happens)
@@ -38,32 +38,6 @@ DELETE = "delete"  # a del target
 ENTER = "enter"  # a with-item's context manager is entered (runs unknown code)
 YIELD = "yield"  # control passes to the consumer (it may stop here)
 
-_TOKEN_TYPES: Tuple[type, ...] = (
-    cst.BaseParenthesizableWhitespace,
-    cst.Comma,
-    cst.LeftParen,
-    cst.RightParen,
-    cst.LeftSquareBracket,
-    cst.RightSquareBracket,
-    cst.LeftCurlyBrace,
-    cst.RightCurlyBrace,
-    cst.Dot,
-    cst.Colon,
-    cst.AssignEqual,
-    cst.BaseBinaryOp,
-    cst.BaseBooleanOp,
-    cst.BaseCompOp,
-    cst.BaseUnaryOp,
-    cst.BaseAugOp,
-    cst.Semicolon,
-    cst.Newline,
-    cst.TrailingWhitespace,
-    cst.EmptyLine,
-    cst.Comment,
-    cst.ImportStar,
-    cst.Asynchronous,
-    cst.FormattedStringText,
-)
 
 # Builtins whose call consumes an iterable argument right away...
 CONSUMING_BUILTINS = frozenset("list tuple set frozenset dict sorted sum min max any all next".split())
@@ -730,9 +704,7 @@ def build_cfg(function: cst.FunctionDef) -> ControlFlowGraph:
 
 # -- helpers ------------------------------------------------------------------------------
 def _expression_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    for child in node.children:
-        if not isinstance(child, _TOKEN_TYPES):
-            yield child
+    return child_nodes(node)
 
 
 def _all_params(params: cst.Parameters) -> Iterator[cst.Param]:
@@ -906,7 +878,7 @@ def _pattern_captures(pattern) -> Iterator[cst.CSTNode]:
             yield node.name
         if isinstance(node, cst.MatchStar) and node.name is not None:
             yield node.name
-        stack.extend(c for c in node.children if isinstance(c, cst.CSTNode))
+        stack.extend(child_nodes(node))
 
 
 def _is_irrefutable(pattern) -> bool:

@@ -16,7 +16,7 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
 import libcst as cst
 
 from .cfg import AWAITED, ITERATED, ControlFlowGraph, build_cfg
-from .names import dotted_name, is_name
+from .names import child_nodes, dotted_name, is_name
 from .parsing import ParsedModule
 
 # Decorators after which calling the name does not run this body: the call dispatches to
@@ -72,8 +72,6 @@ class ClassFacts:
     node: cst.ClassDef
     name: str
     qualname: str
-    line: int
-    column: int
     function: Optional["FunctionFacts"]  # the function the class is defined in
     owner: Optional["ClassFacts"]  # the class the class is defined in
     scope: Scope
@@ -82,7 +80,7 @@ class ClassFacts:
     instance_attributes: Set[str] = dataclasses.field(default_factory=set)
 
     def __repr__(self) -> str:
-        return f"<class {self.qualname} l.{self.line}>"
+        return f"<class {self.qualname}>"
 
 
 @dataclasses.dataclass(eq=False)
@@ -90,8 +88,6 @@ class FunctionFacts:
     node: cst.FunctionDef
     name: str
     qualname: str
-    line: int
-    column: int
     index: int  # position in file order
     parent: Optional["FunctionFacts"]
     owner: Optional[ClassFacts]
@@ -105,6 +101,15 @@ class FunctionFacts:
     _cfg: Optional[ControlFlowGraph] = None
 
     @property
+    def line(self) -> int:
+        """The line of the ``def`` (or ``async``) keyword, decorators excluded."""
+        return self.module.position(self.node)[0]
+
+    @property
+    def column(self) -> int:
+        return self.module.position(self.node)[1]
+
+    @property
     def order(self) -> Tuple[int, int]:
         """Position in (file, line) order across a project."""
         return self.module.order, self.index
@@ -116,10 +121,10 @@ class FunctionFacts:
     @property
     def key(self) -> str:
         """Unique within its file: the qualified name and the line."""
-        return f"{self.qualname}:{self.line}"
+        return f"{self.qualname}#{self.index}"
 
     def __repr__(self) -> str:
-        return f"<function {self.qualname} l.{self.line}>"
+        return f"<function {self.qualname} #{self.index}>"
 
     @property
     def cfg(self) -> ControlFlowGraph:
@@ -405,7 +410,7 @@ class ModuleFacts:
 
 
 _OBJECT = ClassFacts(
-    node=None, name="object", qualname="object", line=0, column=0,  # type: ignore[arg-type]
+    node=None, name="object", qualname="object",  # type: ignore[arg-type]
     function=None, owner=None, scope=Scope(), bases=[],
 )
 
@@ -538,23 +543,20 @@ class _Collector:
                     inner_function = None  # a yield in a lambda makes the lambda a generator
                 else:
                     inner_function = function
-                stack.extend((c, inner_scope, inner_function, None) for c in reversed(node.children))
+                stack.extend((c, inner_scope, inner_function, None) for c in reversed(list(child_nodes(node))))
                 continue
             self.record_binding(node, scope, function, owner)
-            stack.extend((c, scope, function, owner) for c in reversed(node.children))
+            stack.extend((c, scope, function, owner) for c in reversed(list(child_nodes(node))))
 
     def add_function(self, node, scope, function, owner) -> FunctionFacts:
         facts = self.facts
         decorators = [_decorator_name(d) for d in node.decorators]
         name = node.name.value
         prefix = (owner.qualname + ".") if owner else (function.qualname + ".<locals>.") if function else ""
-        line, column = facts.position(node)
         info = FunctionFacts(
             node=node,
             name=name,
             qualname=prefix + name,
-            line=line,
-            column=column,
             index=len(facts.functions),
             parent=function,
             owner=owner,
@@ -577,11 +579,10 @@ class _Collector:
     def add_class(self, node, scope, function, owner) -> ClassFacts:
         facts = self.facts
         prefix = (owner.qualname + ".") if owner else (function.qualname + ".<locals>.") if function else ""
-        line, column = facts.position(node)
         bases = [dotted_name(arg.value) for arg in node.bases if arg.keyword is None and not arg.star]
         cls = ClassFacts(
             node=node, name=node.name.value, qualname=prefix + node.name.value,
-            line=line, column=column, function=function, owner=owner, scope=Scope(), bases=bases,
+            function=function, owner=owner, scope=Scope(), bases=bases,
         )
         scope.bind(node.name.value, node)
         facts.classes.append(cls)

@@ -12,7 +12,7 @@ import ast
 import dataclasses
 import sys
 import threading
-from typing import Callable, Mapping, TypeVar
+from typing import Callable, Mapping, Optional, TypeVar
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -62,11 +62,18 @@ def run_with_deep_stack(work: Callable[[], T]) -> T:
 @dataclasses.dataclass
 class ParsedModule:
     module: cst.Module
-    positions: Mapping[cst.CSTNode, CodeRange]
+    _positions: Optional[Mapping[cst.CSTNode, CodeRange]] = None
 
     def start(self, node: cst.CSTNode) -> "tuple[int, int]":
-        """1-based line, 0-based column of ``node``."""
-        pos = self.positions[node].start
+        """1-based line, 0-based column of ``node``.
+
+        Positions cost a full extra pass over the tree (libcst's PositionProvider); most
+        files have no finding and never ask, so they are resolved on the first question.
+        """
+        if self._positions is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)
+        pos = self._positions[node].start
         return pos.line, pos.column
 
 
@@ -97,9 +104,7 @@ def parse_source(source: str) -> ParsedModule:
             text = repaired
     else:
         raise AnalysisError("libcst cannot parse this file: too many statements it cannot read")
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
-    return ParsedModule(module, positions)
+    return ParsedModule(module)
 
 
 def _without_statement_at(text: str, line: int, replaced: set) -> "str | None":

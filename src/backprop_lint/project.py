@@ -9,6 +9,7 @@ calls into other modules are resolved through the imports each summary recorded.
 
 from __future__ import annotations
 
+import ast
 import os
 from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -114,8 +115,21 @@ def linked_files(screened: Mapping[str, "ScreenResult"]) -> Set[str]:
     return linked
 
 
+def def_positions(source: str) -> List[Tuple[int, int]]:
+    """(line, column) of every ``def`` of a file in source order: the index-th is the
+    function the analysis numbered index."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return sorted((n.lineno, n.col_offset) for n in defs)
+
+
 class Project:
-    def __init__(self, summaries: Sequence[FileSummary]):
+    def __init__(self, summaries: Sequence[FileSummary], sources: Mapping[str, str]):
+        self.sources = sources
+        self._positions: Dict[str, List[Tuple[int, int]]] = {}
         self.summaries = sorted(summaries, key=lambda s: s.path)
         self.names = ModuleNames(s.path for s in self.summaries)
         self.modules: Dict[str, FileSummary] = {s.path: s for s in self.summaries}
@@ -229,21 +243,33 @@ class Project:
         return doomed
 
     def _position(self, node: Node) -> Tuple[int, int]:
-        return self.order[node[0]], self.functions[node].line
+        return self.order[node[0]], self.functions[node].index
+
+    def place(self, node: Node) -> Tuple[int, int]:
+        """The (line, column) of a function's ``def``, read from its file's source."""
+        path = node[0]
+        if path not in self._positions:
+            self._positions[path] = def_positions(self.sources.get(path, ""))
+        positions = self._positions[path]
+        index = self.functions[node].index
+        return positions[index] if index < len(positions) else (1, 0)
 
     def _report_cycle(self, cycle: Set[Node]) -> Finding:
         first = min(cycle, key=self._position)
         path = _shortest_cycle(self.graph.subgraph(cycle), first)
         steps = [self.functions[n] for n in path]
-        names = " -> ".join(f"{f.qualname} ({p}:{f.line})" for (p, _), f in zip(path, steps))
+        lines = [self.place(n)[0] for n in path]
+        names = " -> ".join(f"{f.qualname} ({n[0]}:{line})" for n, f, line in zip(path, steps, lines))
         head = self.functions[first]
+        head_line, head_column = self.place(first)
         message = (
             f"infinite mutual recursion across modules: {names} -> {head.qualname}; each call "
             "on this cycle is made on every path, so none of them reaches a base case. Give "
             "one of them a base case that returns without calling the next."
         )
-        chain = tuple(ChainStep(f.line, f.qualname, p) for (p, _), f in zip(path + [first], steps + [head]))
-        return Finding(head.line, head.column, "BPL103", message, chain, first[0])
+        chain = tuple(ChainStep(line, f.qualname, n[0])
+                      for n, f, line in zip(path + [first], steps + [head], lines + [head_line]))
+        return Finding(head_line, head_column, "BPL103", message, chain, first[0])
 
 
 def _shortest_cycle(graph: nx.DiGraph, start: Node) -> List[Node]:
@@ -258,7 +284,7 @@ def _shortest_cycle(graph: nx.DiGraph, start: Node) -> List[Node]:
     return [start] + (best[:-1] if best else [])
 
 
-def link(summaries: Iterable[FileSummary]) -> List[Finding]:
+def link(summaries: Iterable[FileSummary], sources: Mapping[str, str]) -> List[Finding]:
     """The findings that only the whole project shows."""
-    project = Project(list(summaries))
+    project = Project(list(summaries), sources)
     return project.cross_module_cycles() + project.scoped_findings()

@@ -27,7 +27,6 @@ class CallRef:
     block: int  # the block of the caller's skeleton that makes the call
     target: str  # "local:<key>" or "import:<dotted path>" (relative ones keep their dots)
     role: str  # how the result is used: eval / iterated / awaited
-    line: int
 
 
 @dataclasses.dataclass
@@ -35,8 +34,7 @@ class FunctionSummary:
     key: str
     name: str
     qualname: str
-    line: int
-    column: int
+    index: int  # its ``def`` is the index-th of the file (positions are looked up late)
     parent: Optional[str]
     owner: Optional[str]  # the qualified name of its class
     is_generator: bool
@@ -70,13 +68,13 @@ def summarise(module: ModuleFacts, hops, roots, never_ending, conditional) -> Fi
     functions = []
     for function in module.functions:
         calls = [
-            CallRef(h.block.index, "local:" + h.callee.key, EVAL, module.line_of(h.call))
+            CallRef(h.block.index, "local:" + h.callee.key, EVAL)
             for h in hops.get(function, [])
         ]
         calls += list(_import_calls(module, function))
         functions.append(FunctionSummary(
             key=function.key, name=function.name, qualname=function.qualname,
-            line=function.line, column=function.column,
+            index=function.index,
             parent=function.parent.key if function.parent else None,
             owner=function.owner.qualname if function.owner else None,
             is_generator=function.is_generator, is_async=function.is_async,
@@ -94,4 +92,4 @@ def _import_calls(module: ModuleFacts, function: FunctionFacts):
             continue
         path = module.import_path(atom.node.func, function)
         if path is not None:
-            yield CallRef(block.index, "import:" + path, atom.role, module.line_of(atom.node))
+            yield CallRef(block.index, "import:" + path, atom.role)

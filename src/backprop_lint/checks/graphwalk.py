@@ -22,7 +22,7 @@ import libcst as cst
 
 from ..cfg import STORE, Block, ControlFlowGraph
 from ..facts import FunctionFacts, target_names
-from ..names import dotted_name, is_name, string_value
+from ..names import child_nodes, dotted_name, is_name, string_value
 from .render import source_of
 
 # Methods that hand out a container's own elements: not a step to another node.
@@ -100,7 +100,7 @@ def _own_nodes(function: cst.FunctionDef) -> Iterator[cst.CSTNode]:
         node = stack.pop()
         yield node
         if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            stack.extend(node.children)
+            stack.extend(child_nodes(node))
 
 
 # -- visited tests and records -----------------------------------------------------------

@@ -21,7 +21,7 @@ from ..cfg import DELETE, ENTER, STORE, YIELD, Block, every_path_hits
 from ..facts import FunctionFacts, ModuleFacts
 from ..findings import Finding
 from .report import at_def, label
-from ..names import dotted_name, is_name
+from ..names import child_nodes, dotted_name, is_name
 from .render import chain_text, line_list, source_of
 
 # Builtins that neither change program state nor run code of the program's own (beyond
@@ -138,7 +138,7 @@ class _NoProgress:
                                    cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
                 return False
             else:
-                stack.extend(node.children)
+                stack.extend(child_nodes(node))
         return True
 
     def _kills(self, block: Block, stop_at: Optional[cst.Call]) -> Optional[bool]:

@@ -15,7 +15,7 @@ import libcst as cst
 
 from ..facts import ClassFacts, FunctionFacts, ModuleFacts
 from ..findings import Finding, Scoped
-from ..names import dotted_name
+from ..names import child_nodes, dotted_name
 from .backward import hook_argument, hook_registrations
 from .render import source_of
 from .report import at_node
@@ -120,6 +120,6 @@ def _calls_in(root: cst.CSTNode) -> Iterator[cst.Call]:
         node = stack.pop()
         if isinstance(node, cst.Call):
             yield node
-        for child in node.children:
+        for child in child_nodes(node):
             if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 stack.append(child)

@@ -17,7 +17,7 @@ import libcst as cst
 from ..cfg import Block, ControlFlowGraph
 from ..facts import FunctionFacts, ModuleFacts, target_names
 from ..findings import Finding, Scoped
-from ..names import dotted_name, is_name
+from ..names import child_nodes, dotted_name, is_name
 from .report import at_node
 from .graphwalk import Derivation, block_test, guard_successor, unguarded_path, visited_records
 
@@ -58,7 +58,7 @@ def _own_whiles(node: cst.CSTNode) -> Iterator[cst.While]:
         if isinstance(current, cst.While):
             yield current
         if not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            stack.extend(current.children)
+            stack.extend(child_nodes(current))
 
 
 def _calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
@@ -68,7 +68,7 @@ def _calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
         if isinstance(current, cst.Call):
             yield current
         if not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            stack.extend(current.children)
+            stack.extend(child_nodes(current))
 
 
 def _worklist_name(test: cst.BaseExpression) -> Optional[str]:
@@ -130,7 +130,7 @@ def _popped_names(body: cst.CSTNode, pops: List[cst.Call]) -> Set[str]:
             for target in node.targets:
                 names.update(n.value for n in target_names(target.target))
         if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            stack.extend(node.children)
+            stack.extend(child_nodes(node))
     return names
 
 
