@@ -96,9 +96,11 @@ def _analyse(source: str, options: Options, path: str, summarise: bool) -> FileR
     findings += check_data_model([module], never_ending)
     walks = WalkGraph([module])
     scope = backward_scope([module], walks, options.backward_functions)
-    scoped = check_graph_walks(walks, scope, never_ending)
-    scoped += check_reentrant_backward([module], walks.functions)
-    scoped += check_worklists(walks.functions)
+    # alone, only backward-pass code counts; a project may bring more into scope
+    candidates = walks.functions if summarise else list(scope)
+    scoped = check_graph_walks(walks, scope, never_ending, everywhere=summarise)
+    scoped += check_reentrant_backward([module], candidates)
+    scoped += check_worklists(candidates)
     in_scope = {f.key for f in scope}
     conditional = []
     for finding, requires in scoped:

@@ -178,6 +178,7 @@ class ModuleFacts:
         self._resolved: Dict[int, Optional[Target]] = {}
         self.imports: Dict[str, str] = {}  # local name -> dotted origin
         self._by_node: Dict[int, List[Target]] = {}
+        self._mro: Dict[int, List[Optional[ClassFacts]]] = {}
         self.all_calls: List[Tuple[cst.Call, Optional[FunctionFacts]]] = []
         self.lambdas: List[Tuple[cst.Lambda, Optional[FunctionFacts]]] = []
         _Collector(self).run()
@@ -255,6 +256,12 @@ class ModuleFacts:
 
     def mro(self, cls: ClassFacts) -> List[Optional[ClassFacts]]:
         """The class and its bases, depth-first; None marks a base we cannot see."""
+        known = self._mro.get(id(cls))
+        if known is None:
+            known = self._mro[id(cls)] = self._compute_mro(cls)
+        return known
+
+    def _compute_mro(self, cls: ClassFacts) -> List[Optional[ClassFacts]]:
         order: List[Optional[ClassFacts]] = []
         seen: Set[int] = set()
         stack: List[Optional[ClassFacts]] = [cls]
@@ -476,6 +483,11 @@ def target_names(target: cst.CSTNode) -> Iterator[cst.Name]:
 
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+_BINDING_TYPES = frozenset({
+    cst.Assign, cst.AugAssign, cst.AnnAssign, cst.For, cst.CompFor, cst.NamedExpr, cst.AsName,
+    cst.Import, cst.ImportFrom, cst.Del, cst.Global, cst.Nonlocal, cst.MatchAs, cst.MatchStar,
+    cst.Yield, cst.Await,
+})
 
 
 class _Collector:
@@ -590,6 +602,8 @@ class _Collector:
         return cls
 
     def record_binding(self, node, scope: Scope, function, owner) -> None:
+        if type(node) not in _BINDING_TYPES:
+            return  # most nodes bind nothing: skip the chain of (slow, ABC) isinstance checks
         if isinstance(node, cst.Assign):
             value = node.value
             for target in node.targets:

@@ -192,9 +192,9 @@ def hook_argument(call: cst.Call) -> cst.BaseExpression:
 # -- BPL201 / BPL202 ---------------------------------------------------------------------
 def check_graph_walks(walks: WalkGraph,
                       scope: Dict[FunctionFacts, Optional[FunctionFacts]],
-                      never_ending: Set[FunctionFacts]) -> List[Scoped]:
-    """Every recursive graph walk, each counting if one of its functions is backward-pass
-    code (``scope`` only words the message)."""
+                      never_ending: Set[FunctionFacts], everywhere: bool = True) -> List[Scoped]:
+    """Recursive graph walks, each counting if one of its functions is backward-pass code;
+    all of them, or (``everywhere`` False) only those that ``scope`` already reaches."""
     findings: List[Scoped] = []
     for component in nx.strongly_connected_components(walks.graph):
         members = set(component)
@@ -202,7 +202,7 @@ def check_graph_walks(walks: WalkGraph,
             (only,) = members
             if not walks.graph.has_edge(only, only):
                 continue
-        if members & never_ending:
+        if members & never_ending or not everywhere and not any(f in scope for f in members):
             continue
         ordered = sorted(members, key=lambda f: f.order)  # sets of functions have no stable order
         hops = [h for f in ordered for h in walks.hops[f] if h.callee in members and h.neighbour is not None]
@@ -211,7 +211,7 @@ def check_graph_walks(walks: WalkGraph,
         first = min(members, key=lambda f: f.order)
         problem = _unguarded_cycle(walks, members, ordered, hops)
         if problem:
-            finding = _report_broken(walks, first, members, problem)
+            finding = _report_broken(walks, first, members, problem())
         else:
             finding = _report_deep(walks, scope, first, members)
         findings.append((finding, frozenset(f.key for f in members)))
@@ -255,7 +255,8 @@ def _node_names(walks: WalkGraph, function: FunctionFacts, members: Set[Function
 
 
 def _guard_problem(walks: WalkGraph, members: Set[FunctionFacts], hop: Hop) -> Optional[str]:
-    """None if a working visited set guards this call, else what is wrong."""
+    """None if a working visited set guards this call, else what is wrong (a function
+    writing the message: positions for its line numbers cost a pass over the tree)."""
     if any(d.rsplit(".", 1)[-1] in _CACHING_DECORATORS for d in hop.callee.decorators):
         return None
     caller = hop.caller
@@ -273,25 +274,25 @@ def _guard_problem(walks: WalkGraph, members: Set[FunctionFacts], hop: Hop) -> O
             tests.append(test)
         return guard_successor(block, test)
 
-    line = hop.caller.module.line_of(hop.call)
+    line = _LazyLine(hop)  # positions cost a pass over the tree: only for a message
     if unguarded_path(caller.cfg, hop.block, guard):
         if not tests:
-            return f"no visited set guards the recursive call at l.{line}"
-        return (f"the visited test '{_test_text(tests[0])}' does not guard the recursive "
-                f"call at l.{line}")
+            return lambda: f"no visited set guards the recursive call at l.{line}"
+        return lambda: (f"the visited test '{_test_text(tests[0])}' does not guard the "
+                        f"recursive call at l.{line}")
     for test in tests:
         if (test.container, test.key) in records:
             return _lifetime_problem(caller, hop, test.container, line)
     test = tests[0]
     recorded = sorted(k for c, k in records if c == test.container)
     if recorded:
-        return (f"the visited set tests '{_test_text(test)}' but records "
-                f"{describe_key(recorded[0])}: the keys never match")
+        return lambda: (f"the visited set tests '{_test_text(test)}' but records "
+                        f"{describe_key(recorded[0])}: the keys never match")
     recorded_other = _recorded_other_value(members, test.container)
     if recorded_other:
-        return (f"the visited set tests '{_test_text(test)}' but records "
-                f"'{recorded_other}', which is not the node being walked")
-    return f"the visited test '{_test_text(test)}' is never recorded: nothing is ever marked seen"
+        return lambda: (f"the visited set tests '{_test_text(test)}' but records "
+                        f"'{recorded_other}', which is not the node being walked")
+    return lambda: f"the visited test '{_test_text(test)}' is never recorded: nothing is ever marked seen"
 
 
 def _recorded_other_value(members: Set[FunctionFacts], container: Optional[str]) -> Optional[str]:
@@ -312,7 +313,17 @@ def _recorded_other_value(members: Set[FunctionFacts], container: Optional[str])
     return None
 
 
-def _lifetime_problem(caller: FunctionFacts, hop: Hop, container: Optional[str], line: int) -> Optional[str]:
+class _LazyLine:
+    """The line of a hop's call, looked up when a message is written."""
+
+    def __init__(self, hop: Hop):
+        self.hop = hop
+
+    def __str__(self) -> str:
+        return str(self.hop.caller.module.line_of(self.hop.call))
+
+
+def _lifetime_problem(caller: FunctionFacts, hop: Hop, container: Optional[str], line) -> Optional[str]:
     """A visited set that is a fresh local of the recursive function forgets everything
     at each call; a parameter must be handed on."""
     root = name_of_container(container)
@@ -327,12 +338,12 @@ def _lifetime_problem(caller: FunctionFacts, hop: Hop, container: Optional[str],
             is_name(value, root) or (isinstance(value, cst.Attribute) and is_name(value.value, root))
             for value in handed
         )
-        return None if passed else (
+        return None if passed else lambda: (
             f"the visited set '{container}' is not handed on by the recursive call at "
             f"l.{line}: each call starts with a new one")
     if root in caller.scope.bindings:
-        return (f"the visited set '{container}' is created anew in every call of "
-                f"'{caller.name}': it never remembers a node across the recursion")
+        return lambda: (f"the visited set '{container}' is created anew in every call of "
+                        f"'{caller.name}': it never remembers a node across the recursion")
     return None
 
 
