@@ -55,6 +55,8 @@ def analyse_file(source: str, options: Options = Options(), path: str = "",
     with the other files in view; None there: CPython may not parse it)."""
     try:
         if options.screen and screened is None:
+            if not screen.text_may_have_findings(source, options.backward_functions):
+                return FileResult([])
             if tree is None:
                 tree = ast.parse(source)
             screened = screen.may_have_findings(tree, options.backward_functions)
@@ -187,10 +189,15 @@ def _cached_map(function, kind: str, paths: Sequence[str], sources: Mapping[str,
 def _screen_task(task) -> Optional["screen.ScreenResult"]:
     """The screen of one file; None when CPython cannot parse it."""
     source, options, _, _ = task
+    if "import" not in source and not screen.text_may_have_findings(source, options.backward_functions):
+        return _NOTHING  # alone it holds nothing, and it cannot reach another file
     try:
         return screen.screen_file(ast.parse(source), options.backward_functions)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+
+
+_NOTHING = screen.ScreenResult(False, {}, {}, set(), False)
 
 
 def _analyse_task(task) -> FileResult:

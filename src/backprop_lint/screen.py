@@ -1,25 +1,30 @@
-"""A cheap, sound screen on the ``ast`` tree: can this file hold a finding at all?
+"""A cheap, sound screen: can this file hold a finding at all?
 
 libcst parses about nine times slower than ``ast``, and flake8 hands plugins the ``ast`` tree
 it has already built. Every finding of the full analysis needs one of:
 
-* a cycle of calls among the module's functions (BPL101-103). The full analysis resolves a
-  call only to a function named like the call's last identifier (``f(...)``, ``x.f(...)``)
-  or to ``__init__`` for a class of the module, so a cycle among *names* over-approximates
-  it;
+* a cycle of calls among the module's functions (BPL101-103, BPL201/202). The analysis
+  resolves a call only to a function named like the call's last identifier (``f(...)``,
+  ``x.f(...)``, ``map(self.f, ...)``) or to ``__init__`` for a class of the module, so a
+  cycle among *names* over-approximates it;
 * a method with a data-model role that uses its receiver the way the role needs
-  (BPL104/105): ``repr(self)`` in ``__repr__``, ``self.x`` in property ``x``...
+  (BPL104/105): ``repr(self)`` in ``__repr__``, ``self.x`` in property ``x``...;
+* backward-pass code (a function named by the globs, a hook, an autograd ``backward``)
+  in a file with an engine call (BPL301) or a worklist loop (BPL401/402).
 
-Both are checked by names only, so a file this screen drops has no finding (a test
-compares screened and unscreened results on real code).
+Two stages, each an over-approximation of the next: a regular-expression pass over the text
+(C speed) rules out most files; one iterative pass over the ``ast`` decides the rest. A
+test compares screened and unscreened results on real code.
 """
 
 from __future__ import annotations
 
 import ast
+import collections
 import dataclasses
 import fnmatch
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+import re
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _ACCESSOR_DECORATORS = frozenset(
@@ -27,21 +32,61 @@ _ACCESSOR_DECORATORS = frozenset(
 )
 _ATTRIBUTE_HOOKS = frozenset({"__getattr__", "__getattribute__", "__setattr__", "__delattr__"})
 _ATTRIBUTE_BUILTINS = frozenset({"getattr", "hasattr", "setattr", "delattr"})
+# methods re-entered by using self itself: len(self), repr(self), f"{self}", not self...
 _USES_RECEIVER_BARE = frozenset(
-    "__repr__ __str__ __format__ __eq__ __ne__ __len__ __getitem__ __setitem__ __delitem__ "
-    "__hash__ __bool__ __iter__ __contains__ __call__ forward".split()
+    "__repr__ __str__ __format__ __len__ __hash__ __bool__ __iter__".split()
 )
+# builtins that take self without dispatching to its data-model methods
+_NEUTRAL_CALLS = frozenset("type isinstance issubclass id super vars callable getattr setattr "
+                           "hasattr delattr".split())
+_COMPARES = {"__eq__": (ast.Eq,), "__ne__": (ast.NotEq,)}
+_SUBSCRIPTS = frozenset({"__getitem__", "__setitem__", "__delitem__"})
+_CALLS_SELF = frozenset({"__call__", "forward"})
 _CONSTRUCTORS = frozenset({"__init__", "__new__"})
+_DATA_MODEL = (_ATTRIBUTE_HOOKS | _USES_RECEIVER_BARE | set(_COMPARES) | _SUBSCRIPTS
+               | _CALLS_SELF | _CONSTRUCTORS | {"__contains__"})
 _HOOK_REGISTRATIONS = frozenset(
     "register_hook register_full_backward_hook register_backward_hook "
     "register_full_backward_pre_hook register_multi_grad_hook".split()
 )
 _POPS = frozenset({"pop", "popleft", "heappop"})
+_ENGINE = frozenset({"backward", "grad"})
+
+_CALLED = re.compile(r"([A-Za-z_]\w*)[\s\\]*\(")
+_DEFINED = re.compile(r"\b(?:def|class)[\s\\]+([A-Za-z_]\w*)[\s\\]*[(:]")
+_MAPPED = re.compile(r"\bmap[\s\\]*\([\s\\]*(?:[\w.]*\.)?([A-Za-z_]\w*)")
+_DATA_MODEL_TEXT = re.compile(
+    r"\bdef[\s\\]+(?:" + "|".join(sorted(_DATA_MODEL)) + r")\b|@[\s\\]*[\w.]*\b(?:"
+    + "|".join(sorted(_ACCESSOR_DECORATORS)) + r")\b"
+)
+_BACKWARD_TEXT = re.compile(r"\bregister_\w*hook\b|\bdef[\s\\]+backward\b")
+_WORK_TEXT = re.compile(r"\b(?:backward|grad|pop|popleft|heappop)[\s\\]*\(")
 
 
-def may_have_findings(tree: ast.AST, backward_globs: Sequence[str] = ()) -> bool:
+def text_may_have_findings(source: str, backward_globs: Sequence[str] = ()) -> bool:
+    """The regular-expression stage: False means no finding is possible."""
+    if _DATA_MODEL_TEXT.search(source):
+        return True
+    called = collections.Counter(_CALLED.findall(source))
+    defined = collections.Counter(_DEFINED.findall(source))
+    for name in _MAPPED.findall(source):
+        called[name] += 1
+    if any(called[name] > count for name, count in defined.items()):
+        return True  # some function or class of the file is called: maybe a cycle
+    if not _WORK_TEXT.search(source):
+        return False
+    patterns = [g.lower() for g in backward_globs]
+    return bool(_BACKWARD_TEXT.search(source)) or any(
+        fnmatch.fnmatchcase(name.lower(), p) for name in defined for p in patterns
+    )
+
+
+def may_have_findings(tree: ast.AST, backward_globs: Sequence[str] = (),
+                      source: Optional[str] = None) -> bool:
     """Can this file, analysed alone, hold a finding?"""
-    return screen_file(tree, backward_globs, stop_early=True).local
+    if source is not None and not text_may_have_findings(source, backward_globs):
+        return False
+    return screen_file(tree, backward_globs).local
 
 
 @dataclasses.dataclass
@@ -55,30 +100,233 @@ class ScreenResult:
     backward_code: bool  # engine calls, worklist loops or recursion: worth a scope
 
 
-def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), stop_early: bool = False) -> ScreenResult:
-    names = _NameGraph(_top_level_imports(tree))
+@dataclasses.dataclass
+class _Function:
+    """What one pass gathers about a function of the file."""
+
+    name: str
+    owner: Optional[str]  # the class whose body defines it
+    receiver: Optional[str]  # its self / cls, for a method
+    decorators: Set[str]
+    calls: Set[str] = dataclasses.field(default_factory=set)  # every called name (links)
+    # how each call names its target: ("name", f) / ("self", m) / ("super", m) /
+    # ("class", C, m) / ("other", m) - the receiver forms the analysis resolves
+    targets: Set[Tuple[str, ...]] = dataclasses.field(default_factory=set)
+    imported: Set[str] = dataclasses.field(default_factory=set)
+    data_model: bool = False
+    role: Optional[str] = None  # the receiver name, while a data-model role is looked for
+
+
+def screen_file(tree: ast.AST, backward_globs: Sequence[str] = ()) -> ScreenResult:
+    scan = _Scan(_top_level_imports(tree))
+    scan.run(tree)
     patterns = [g.lower() for g in backward_globs]
-    roots: Set[str] = set()
-    data_model = False
-    for function, owner in _functions(tree):
-        names.add_function(function)
-        if owner is not None and not data_model and _data_model_candidate(function, owner):
-            data_model = True
-            if stop_early:
-                return ScreenResult(True, {}, {}, set(), True)
-        if any(fnmatch.fnmatchcase(function.name.lower(), p) for p in patterns):
-            roots.add(function.name)
-    names.class_names = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
-    cycle = names.has_cycle()
-    local = data_model or cycle
-    if not local or not stop_early:
-        # BPL301 / BPL401 / BPL402 need backward-pass code and an engine call or a worklist
-        names.note_backward_code(tree)
-        if names.hook_registrations:
-            roots = set(names.calls)  # a hook may be any of them
-        local = local or bool(roots) and (names.engine_calls or names.worklist_loops)
-    backward_code = cycle or names.engine_calls or names.worklist_loops
-    return ScreenResult(local, names.calls, names.imported_calls, roots, backward_code)
+    roots = {f.name for f in scan.functions
+             if f.name == "backward" or any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)}
+    calls: Dict[str, Set[str]] = {}
+    imported: Dict[str, Set[str]] = {}
+    for function in scan.functions:
+        calls.setdefault(function.name, set()).update(function.calls)
+        imported.setdefault(function.name, set()).update(function.imported)
+    if scan.hook_registrations:
+        roots = set(calls)  # a hook may be any of them
+    resolver = _Resolver(scan)
+    # recursion the analysis can see by itself; graph walks also follow ``node.m()`` by name,
+    # and count only in backward-pass code
+    cycle = _has_cycle(resolver.graph(loose=False))
+    walk = bool(roots) and not cycle and _has_cycle(resolver.graph(loose=True))
+    data_model = any(f.data_model for f in scan.functions)
+    work = scan.engine_calls or scan.worklist_loops
+    local = data_model or cycle or walk or bool(roots) and work
+    loose = cycle or walk or _has_cycle(resolver.graph(loose=True))
+    return ScreenResult(local, calls, imported, roots, loose or work)
+
+
+class _Resolver:
+    """Call edges between the functions of one file, by the receiver forms the analysis
+    resolves, over-approximated by names and the class hierarchy the file shows."""
+
+    def __init__(self, scan: "_Scan"):
+        self.functions = scan.functions
+        self.bases = scan.bases
+        self.plain: Dict[str, List[int]] = {}  # name -> functions outside classes
+        self.methods: Dict[str, List[int]] = {}  # name -> methods
+        for index, function in enumerate(self.functions):
+            (self.methods if function.owner else self.plain).setdefault(function.name, []).append(index)
+        self.family: Dict[str, Set[str]] = {}
+        for name in scan.class_names:
+            self.family[name] = self.ancestors(name) | self.descendants(name)
+
+    def ancestors(self, name: str) -> Set[str]:
+        found, stack = {name}, [name]
+        while stack:
+            for base in self.bases.get(stack.pop(), ()):
+                if base not in found:
+                    found.add(base)
+                    stack.append(base)
+        return found
+
+    def descendants(self, name: str) -> Set[str]:
+        found, changed = {name}, True
+        while changed:
+            changed = False
+            for cls, bases in self.bases.items():
+                if cls not in found and found & set(bases):
+                    found.add(cls)
+                    changed = True
+        return found
+
+    def in_classes(self, method: str, classes: Set[str]) -> List[int]:
+        return [i for i in self.methods.get(method, []) if self.functions[i].owner in classes]
+
+    def graph(self, loose: bool) -> Dict[int, Set[int]]:
+        graph: Dict[int, Set[int]] = {}
+        for index, function in enumerate(self.functions):
+            edges = graph.setdefault(index, set())
+            for target in function.targets:
+                edges.update(self.resolve(function, target, loose))
+        return graph
+
+    def resolve(self, caller: _Function, target: Tuple[str, ...], loose: bool) -> List[int]:
+        kind, name = target[0], target[-1]
+        if kind == "name":
+            found = list(self.plain.get(name, []))
+            if name in self.family:  # a class: its constructor, wherever it is defined
+                found += self.in_classes("__init__", self.ancestors(name))
+            return found
+        if kind == "self" and caller.owner is not None:
+            return self.in_classes(name, self.family.get(caller.owner, {caller.owner}))
+        if kind == "super" and caller.owner is not None:
+            return self.in_classes(name, self.ancestors(caller.owner) - {caller.owner})
+        if kind == "class":
+            return self.in_classes(name, self.family.get(target[1], set()))
+        return list(self.methods.get(name, [])) if loose else []
+
+
+class _Scan:
+    """One iterative pass over the tree."""
+
+    def __init__(self, imports: Dict[str, str]):
+        self.imports = imports
+        self.functions: List[_Function] = []
+        self.class_names: Set[str] = set()
+        self.bases: Dict[str, List[str]] = {}
+        self.hook_registrations = False
+        self.engine_calls = False
+        self.worklist_loops = False
+
+    def run(self, tree: ast.AST) -> None:
+        # (node, parent, innermost function, enclosing class if node is in its body, in a while)
+        stack: List[Tuple[ast.AST, Optional[ast.AST], Optional[_Function], Optional[str], bool]]
+        stack = [(tree, None, None, None, False)]
+        while stack:
+            node, parent, function, owner, in_while = stack.pop()
+            kind = type(node)
+            if kind in (ast.FunctionDef, ast.AsyncFunctionDef):
+                inner = self.add_function(node, owner)
+                # decorators and defaults run in the enclosing function, the body in this one
+                outer_parts = node.decorator_list + [d for d in node.args.defaults + node.args.kw_defaults if d]
+                stack.extend((c, node, function, None, in_while) for c in outer_parts)
+                stack.extend((c, node, inner, None, False) for c in node.body)
+                continue
+            if kind is ast.ClassDef:
+                self.class_names.add(node.name)
+                self.bases.setdefault(node.name, []).extend(
+                    b for b in (_reference_name(base) for base in node.bases) if b)
+                stack.extend((c, node, function, None, in_while) for c in node.decorator_list + node.bases)
+                stack.extend((c, node, function, node.name, in_while) for c in node.body)
+                continue
+            if kind is ast.Call:
+                self.note_call(node, function)
+            elif kind is ast.While:
+                in_while = True
+            if function is not None and function.role is not None and not function.data_model:
+                function.data_model = _data_model_site(node, parent, function)
+            for child in ast.iter_child_nodes(node):
+                stack.append((child, node, function, None, in_while))
+            if kind is ast.Call and in_while:
+                self.worklist_loops = self.worklist_loops or _call_name(node) in _POPS
+
+    def add_function(self, node, owner: Optional[str]) -> _Function:
+        params = node.args.posonlyargs + node.args.args
+        decorators = {_decorator_name(d) for d in node.decorator_list}
+        is_method = owner is not None and "staticmethod" not in decorators
+        function = _Function(node.name, owner, params[0].arg if params and is_method else None, decorators)
+        if function.receiver is not None and (decorators & _ACCESSOR_DECORATORS or node.name in _DATA_MODEL):
+            function.role = function.receiver
+        self.functions.append(function)
+        return function
+
+    def note_call(self, node: ast.Call, function: Optional[_Function]) -> None:
+        name = _call_name(node)
+        self.engine_calls = self.engine_calls or name in _ENGINE
+        self.hook_registrations = self.hook_registrations or name in _HOOK_REGISTRATIONS
+        if function is None:
+            return
+        if name is not None:
+            function.calls.add(name)
+            function.targets.add(_target(node.func, function))
+        if name == "map" and node.args:  # map(self.visit, xs) calls visit
+            reference = node.args[0]
+            function.calls.add(_reference_name(reference) or "")
+            if isinstance(reference, (ast.Name, ast.Attribute)):
+                function.targets.add(_target(reference, function))
+        path = _import_path(node.func, self.imports)
+        if path is not None:
+            function.imported.add(path)
+
+
+def _target(func: ast.AST, caller: _Function) -> Tuple[str, ...]:
+    """How a call names what it runs (see ``_Function.targets``)."""
+    if isinstance(func, ast.Name):
+        return ("name", func.id)
+    name = func.attr  # type: ignore[attr-defined]
+    receiver = func.value  # type: ignore[attr-defined]
+    me = caller.receiver
+    if _is(receiver, me) or (
+        isinstance(receiver, ast.Call) and _is(receiver.func, "type") and receiver.args
+        and _is(receiver.args[0], me)
+    ) or (isinstance(receiver, ast.Attribute) and receiver.attr == "__class__" and _is(receiver.value, me)):
+        return ("self", name)
+    if isinstance(receiver, ast.Call) and _is(receiver.func, "super"):
+        return ("super", name)
+    if isinstance(receiver, ast.Call):
+        receiver = receiver.func  # C(...).m()
+    if isinstance(receiver, ast.Name):
+        return ("class", receiver.id, name)
+    return ("other", name)
+
+
+def _data_model_site(node: ast.AST, parent: Optional[ast.AST], function: _Function) -> bool:
+    """Could ``node`` be where this method re-enters itself through the data model?"""
+    me = function.role
+    name = function.name
+    if function.decorators & _ACCESSOR_DECORATORS:
+        return (isinstance(node, ast.Attribute) and node.attr == name and _is(node.value, me)) or (
+            isinstance(node, ast.Call) and _call_name(node) in _ATTRIBUTE_BUILTINS
+            and bool(node.args) and _is(node.args[0], me))
+    if name in _ATTRIBUTE_HOOKS:
+        return (isinstance(node, ast.Attribute) and _is(node.value, me)) or (
+            isinstance(node, ast.Call) and _call_name(node) in _ATTRIBUTE_BUILTINS)
+    if name in _CONSTRUCTORS:
+        return isinstance(node, ast.Call) and (
+            _call_name(node) in (function.owner, me, "__class__") or isinstance(node.func, ast.Call))
+    if name in _COMPARES:
+        return isinstance(node, ast.Compare) and _is(node.left, me) and isinstance(node.ops[0], _COMPARES[name])
+    if name == "__contains__":
+        return isinstance(node, ast.Compare) and any(_is(c, me) for c in node.comparators)
+    if name in _SUBSCRIPTS:
+        return isinstance(node, ast.Subscript) and _is(node.value, me)
+    if name in _CALLS_SELF:
+        return isinstance(node, ast.Call) and _is(node.func, me)
+    if name in _USES_RECEIVER_BARE:
+        return _is(node, me) and not isinstance(parent, (ast.Attribute, ast.Compare)) and not (
+            isinstance(parent, ast.Call) and _call_name(parent) in _NEUTRAL_CALLS)
+    return False
+
+
+def _is(node: ast.AST, name: Optional[str]) -> bool:
+    return type(node) is ast.Name and node.id == name  # type: ignore[attr-defined]
 
 
 def _top_level_imports(tree: ast.AST) -> Dict[str, str]:
@@ -102,35 +350,6 @@ def _top_level_imports(tree: ast.AST) -> Dict[str, str]:
         elif not isinstance(node, _FUNCTIONS + (ast.ClassDef,)):
             stack.extend(n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt))
     return imports
-
-
-def _functions(tree: ast.AST) -> Iterator[Tuple[ast.AST, Optional[ast.ClassDef]]]:
-    """Every function with the class whose body defines it (None outside a class)."""
-    stack: List[Tuple[ast.AST, Optional[ast.ClassDef]]] = [(tree, None)]
-    while stack:
-        node, owner = stack.pop()
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, _FUNCTIONS):
-                yield child, owner
-                stack.append((child, None))
-            elif isinstance(child, ast.ClassDef):
-                stack.append((child, child))
-            else:
-                stack.append((child, owner if isinstance(node, ast.ClassDef) else None))
-
-
-def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of a function's body, nested functions' bodies excluded; decorators and
-    defaults of nested functions included (they run in this function)."""
-    stack = list(function.body)  # type: ignore[attr-defined]
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, _FUNCTIONS):
-            stack.extend(node.decorator_list)
-            stack.extend(d for d in node.args.defaults + node.args.kw_defaults if d is not None)
-        else:
-            stack.extend(ast.iter_child_nodes(node))
 
 
 def _import_path(func: ast.AST, imports: Dict[str, str]) -> Optional[str]:
@@ -160,54 +379,7 @@ def _reference_name(expr: ast.AST) -> Optional[str]:
     return None
 
 
-class _NameGraph:
-    """Function names and the names their calls could run."""
-
-    def __init__(self, imports: Dict[str, str]) -> None:
-        self.imports = imports
-        self.calls: Dict[str, Set[str]] = {}
-        self.imported_calls: Dict[str, Set[str]] = {}
-        self.class_names: Set[str] = set()
-        self.hook_registrations = False
-        self.engine_calls = False
-        self.worklist_loops = False
-
-    def add_function(self, function) -> None:
-        called = self.calls.setdefault(function.name, set())
-        imported = self.imported_calls.setdefault(function.name, set())
-        for node in _own_nodes(function):
-            if isinstance(node, ast.Call):
-                name = _call_name(node)
-                if name is not None:
-                    called.add(name)
-                path = _import_path(node.func, self.imports)
-                if path is not None:
-                    imported.add(path)
-                if name == "map" and node.args:  # map(self.visit, xs) calls visit
-                    called.add(_reference_name(node.args[0]) or "")
-
-    def note_backward_code(self, tree: ast.AST) -> None:
-        """Hook registrations (module level included), engine calls, worklist loops."""
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                name = _call_name(node)
-                self.engine_calls = self.engine_calls or name in ("backward", "grad")
-                self.hook_registrations = self.hook_registrations or name in _HOOK_REGISTRATIONS
-            elif isinstance(node, ast.While):
-                self.worklist_loops = self.worklist_loops or any(
-                    isinstance(n, ast.Call) and _call_name(n) in _POPS for n in ast.walk(node)
-                )
-
-    def has_cycle(self) -> bool:
-        graph = {
-            name: {c for c in called if c in self.calls}
-            | ({"__init__"} if called & self.class_names else set())
-            for name, called in self.calls.items()
-        }
-        return _has_cycle(graph)
-
-
-def _has_cycle(graph: Dict[str, Set[str]]) -> bool:
+def _has_cycle(graph) -> bool:
     """Iterative three-colour DFS: any back edge (a self-loop included) is a cycle."""
     colour: Dict[str, int] = {}
     for root in graph:
@@ -229,48 +401,6 @@ def _has_cycle(graph: Dict[str, Set[str]]) -> bool:
                 colour[nxt] = 1
                 stack.append((nxt, iter(graph[nxt])))
     return False
-
-
-def _data_model_candidate(function, owner: ast.ClassDef) -> bool:
-    params = function.args.posonlyargs + function.args.args
-    if not params:
-        return False
-    me = params[0].arg
-    name = function.name
-    decorators = {_decorator_name(d) for d in function.decorator_list}
-    nodes = list(_own_nodes(function))
-    if decorators & _ACCESSOR_DECORATORS:
-        return any(
-            (isinstance(n, ast.Attribute) and n.attr == name)
-            or (isinstance(n, ast.Call) and _call_name(n) in _ATTRIBUTE_BUILTINS)
-            for n in nodes
-        )
-    if name in _ATTRIBUTE_HOOKS:
-        return any(
-            (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == me)
-            or (isinstance(n, ast.Call) and _call_name(n) in _ATTRIBUTE_BUILTINS)
-            for n in nodes
-        )
-    if name in _CONSTRUCTORS:
-        return any(
-            isinstance(n, ast.Call) and (
-                _call_name(n) in (owner.name, me, "type", "__class__")
-                or isinstance(n.func, ast.Call)
-            )
-            for n in nodes
-        )
-    if name in _USES_RECEIVER_BARE:
-        return _receiver_used_bare(nodes, me)
-    return False
-
-
-def _receiver_used_bare(nodes: List[ast.AST], me: str) -> bool:
-    """``self`` used other than as ``self.attr``: ``repr(self)``, ``self == x``,
-    ``self[k]``, ``x in self``, ``f"{self}"``, ``for x in self``, ``not self``..."""
-    attribute_bases = {id(n.value) for n in nodes if isinstance(n, ast.Attribute)}
-    return any(
-        isinstance(n, ast.Name) and n.id == me and id(n) not in attribute_bases for n in nodes
-    )
 
 
 def _decorator_name(decorator: ast.AST) -> str:
