@@ -48,12 +48,19 @@ def analyse_source(source: str, options: Options = Options(),
     return analyse_file(source, options, tree=tree).findings
 
 
+# a verdict of project mode's screen: CPython cannot parse the file; analyse it to say so
+UNPARSABLE = "unparsable"
+
+
 def analyse_file(source: str, options: Options = Options(), path: str = "",
                  tree: Optional[ast.AST] = None, summarise: bool = False,
-                 screened: Optional[bool] = None) -> FileResult:
+                 screened: "Optional[bool | str]" = None) -> FileResult:
     """Never raises. ``screened`` overrides the screen's verdict (project mode decides
-    with the other files in view; None there: CPython may not parse it)."""
+    with the other files in view)."""
     try:
+        if screened == UNPARSABLE:
+            compile(source, path or "<string>", "exec", ast.PyCF_ONLY_AST)  # raises it
+            screened = True
         if options.screen and screened is None:
             if not screen.text_may_have_findings(source, options.backward_functions):
                 return FileResult([])
@@ -62,8 +69,6 @@ def analyse_file(source: str, options: Options = Options(), path: str = "",
             screened = screen.may_have_findings(tree, options.backward_functions)
         if options.screen and not screened:
             return FileResult([])
-        if summarise and tree is None and screened is None:
-            compile(source, path or "<string>", "exec", ast.PyCF_ONLY_AST)  # SyntaxError first
         return run_with_deep_stack(lambda: _analyse(source, options, path, summarise))
     except SyntaxError as exc:
         if summarise:  # no flake8 around to say E999
@@ -145,7 +150,7 @@ def analyse_project(sources: Mapping[str, str], options: Options = Options(),
     more files are done.
     """
     paths = sorted(sources)
-    verdicts: Dict[str, Optional[bool]] = {p: True for p in paths}
+    verdicts: Dict[str, "bool | str"] = {p: True for p in paths}
     if options.screen:
         screens = _cached_map(_screen_task, "screen", paths, sources, options, jobs, cache)
         verdicts = project_verdicts(dict(zip(paths, screens)))
@@ -189,12 +194,13 @@ def _cached_map(function, kind: str, paths: Sequence[str], sources: Mapping[str,
 def _screen_task(task) -> Optional["screen.ScreenResult"]:
     """The screen of one file; None when CPython cannot parse it."""
     source, options, _, _ = task
-    if "import" not in source and not screen.text_may_have_findings(source, options.backward_functions):
-        return _NOTHING  # alone it holds nothing, and it cannot reach another file
     try:
-        return screen.screen_file(ast.parse(source), options.backward_functions)
+        tree = ast.parse(source)  # also tells which files CPython cannot parse
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+    if "import" not in source and not screen.text_may_have_findings(source, options.backward_functions):
+        return _NOTHING  # alone it holds nothing, and it cannot reach another file
+    return screen.screen_file(tree, options.backward_functions)
 
 
 _NOTHING = screen.ScreenResult(False, {}, {}, set(), False)
@@ -227,13 +233,13 @@ def _map(function, tasks, jobs: int, progress=None):
         return results
 
 
-def project_verdicts(screened: Mapping[str, Optional["screen.ScreenResult"]]) -> Dict[str, Optional[bool]]:
+def project_verdicts(screened: Mapping[str, Optional["screen.ScreenResult"]]) -> Dict[str, "bool | str"]:
     """Which files project mode analyses fully: those that may hold a finding alone, those
     on a cycle of calls across files, and those that backward-pass code reaches. A file
     CPython cannot parse (None) is analysed, to be reported."""
     parsed = {p: r for p, r in screened.items() if r is not None}
     linked = linked_files(parsed)
     return {
-        path: None if result is None else (path in linked or result.local)
+        path: UNPARSABLE if result is None else (path in linked or result.local)
         for path, result in screened.items()
     }

@@ -8,16 +8,15 @@ iterated, coroutines only where awaited).
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, List, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 import networkx as nx
 
-from .cfg import AWAITED, EVAL, ITERATED, Block
+from .cfg import Block
 from .facts import FunctionFacts, ModuleFacts
 from .names import is_name
 
-_CALL_ROLES = (EVAL, ITERATED, AWAITED)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,19 +24,23 @@ class CallSite:
     caller: FunctionFacts
     callee: FunctionFacts
     call: cst.Call
-    block: Block
     constructs: bool  # ``C(...)`` running ``C.__init__``: BPL104's business, not a self-call
+
+    @property
+    def block(self) -> Optional[Block]:
+        """The caller's block that makes the call (builds the caller's control-flow graph;
+        None where the call is unreachable)."""
+        return self.caller.cfg.block_of(self.call)
 
 
 def call_sites(facts: ModuleFacts, function: FunctionFacts) -> List[CallSite]:
-    """Every call in ``function`` that runs a function of this module now."""
+    """Every call in ``function`` that runs a function of this module now (no control-flow
+    graph needed: most functions never need one)."""
     sites = []
-    for block, atom in function.cfg.atoms():
-        if atom.role in _CALL_ROLES and isinstance(atom.node, cst.Call):
-            callee = facts.called_function(atom.node, atom.role, function)
-            if callee is not None:
-                constructs = facts.constructs(atom.node, function)
-                sites.append(CallSite(function, callee, atom.node, block, constructs))
+    for call, role in function.calls:
+        callee = facts.called_function(call, role, function)
+        if callee is not None:
+            sites.append(CallSite(function, callee, call, facts.constructs(call, function)))
     return sites
 
 

@@ -15,7 +15,15 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 
-from .cfg import AWAITED, ITERATED, ControlFlowGraph, build_cfg
+from .cfg import (
+    AWAITED,
+    CONSUMING_BUILTINS,
+    EVAL,
+    ITERATED,
+    LAZY_WRAPPERS,
+    ControlFlowGraph,
+    build_cfg,
+)
 from .names import child_nodes, dotted_name, is_name
 from .parsing import ParsedModule
 
@@ -97,6 +105,9 @@ class FunctionFacts:
     scope: Scope
     is_async: bool
     module: "ModuleFacts" = dataclasses.field(default=None, repr=False)  # type: ignore[assignment]
+    # the calls in its own body (not in nested functions or lambdas), with how each
+    # result is used (eval / iterated / awaited), in source order
+    calls: List[Tuple[cst.Call, str]] = dataclasses.field(default_factory=list, repr=False)
     is_generator: bool = False
     _cfg: Optional[ControlFlowGraph] = None
 
@@ -521,29 +532,33 @@ class _Collector:
     def walk(self) -> None:
         facts = self.facts
         module = facts.parsed.module
-        # (node, scope that binds names, innermost function, innermost class-owner)
-        stack: List[Tuple[cst.CSTNode, Scope, Optional[FunctionFacts], Optional[ClassFacts]]]
-        stack = [(stmt, facts.module_scope, None, None) for stmt in reversed(module.body)]
+        # (node, scope that binds names, innermost function, innermost class-owner, and how
+        # the node's value is used: a call whose result is iterated or awaited runs a
+        # generator's or coroutine's body, any other call only creates it)
+        stack: List[Tuple[cst.CSTNode, Scope, Optional[FunctionFacts], Optional[ClassFacts], str]]
+        stack = [(stmt, facts.module_scope, None, None, EVAL) for stmt in reversed(module.body)]
         while stack:
-            node, scope, function, owner = stack.pop()
+            node, scope, function, owner, role = stack.pop()
             children: List[cst.CSTNode]
             if isinstance(node, cst.FunctionDef):
                 info = self.add_function(node, scope, function, owner)
                 outer = [d.decorator for d in node.decorators]
                 outer += [p.default for p in _all_params(node.params) if p.default is not None]
                 inner = list(node.body.body)
-                stack.extend((c, info.scope, info, None) for c in reversed(inner))
-                stack.extend((c, scope, function, owner) for c in reversed(outer))
+                stack.extend((c, info.scope, info, None, EVAL) for c in reversed(inner))
+                stack.extend((c, scope, function, owner, EVAL) for c in reversed(outer))
                 continue
             if isinstance(node, cst.ClassDef):
                 cls = self.add_class(node, scope, function, owner)
                 outer = [d.decorator for d in node.decorators]
                 outer += [a.value for a in list(node.bases) + list(node.keywords)]
-                stack.extend((c, cls.scope, function, cls) for c in reversed(node.body.body))
-                stack.extend((c, scope, function, owner) for c in reversed(outer))
+                stack.extend((c, cls.scope, function, cls, EVAL) for c in reversed(node.body.body))
+                stack.extend((c, scope, function, owner, EVAL) for c in reversed(outer))
                 continue
             if isinstance(node, cst.Call):
                 facts.all_calls.append((node, function))
+                if function is not None:
+                    function.calls.append((node, role))
             elif isinstance(node, cst.Lambda):
                 facts.lambdas.append((node, function))
             if isinstance(node, (cst.Lambda,) + _COMPREHENSIONS):
@@ -555,10 +570,11 @@ class _Collector:
                     inner_function = None  # a yield in a lambda makes the lambda a generator
                 else:
                     inner_function = function
-                stack.extend((c, inner_scope, inner_function, None) for c in reversed(list(child_nodes(node))))
+                stack.extend((c, inner_scope, inner_function, None, r)
+                             for c, r in reversed(_with_roles(node, role)))
                 continue
             self.record_binding(node, scope, function, owner)
-            stack.extend((c, scope, function, owner) for c in reversed(list(child_nodes(node))))
+            stack.extend((c, scope, function, owner, r) for c, r in reversed(_with_roles(node, role)))
 
     def add_function(self, node, scope, function, owner) -> FunctionFacts:
         facts = self.facts
@@ -676,6 +692,27 @@ class _Collector:
             local = alias.asname.name.value if alias.asname is not None else name
             joined = f"{module}.{name}" if module and not module.endswith(".") else module + name
             self.facts.imports[local] = joined
+
+
+def _with_roles(node: cst.CSTNode, role: str) -> List[Tuple[cst.CSTNode, str]]:
+    """The node's children, each with how its value is used (the rules of cfg.py)."""
+    children = list(child_nodes(node))
+    kind = type(node)
+    if kind in (cst.For, cst.CompFor):
+        return [(c, ITERATED if c is node.iter else EVAL) for c in children]
+    if kind is cst.From:
+        return [(c, ITERATED) for c in children]
+    if kind is cst.Await:
+        return [(c, AWAITED if c is node.expression else EVAL) for c in children]
+    if kind is cst.Arg:
+        return [(c, role if c is node.value else EVAL) for c in children]
+    if kind is cst.Call and isinstance(node.func, cst.Name):
+        name = node.func.value
+        if name in CONSUMING_BUILTINS or name in LAZY_WRAPPERS and role == ITERATED:
+            positional = [a for a in node.args if a.keyword is None]
+            consumed = positional[:1] if name == "next" else positional
+            return [(c, ITERATED if any(c is a for a in consumed) else EVAL) for c in children]
+    return [(c, EVAL) for c in children]
 
 
 def _attribute_targets(target) -> Iterator[cst.Attribute]:

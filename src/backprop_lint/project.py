@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Seque
 import networkx as nx
 
 from .cfg import AWAITED, ITERATED, every_path_hits
+from .facts import ModuleFacts
+from .parsing import AnalysisError, parse_source, run_with_deep_stack
 from .findings import ChainStep, Finding
 from .summary import FileSummary, FunctionSummary
 
@@ -130,6 +132,7 @@ class Project:
     def __init__(self, summaries: Sequence[FileSummary], sources: Mapping[str, str]):
         self.sources = sources
         self._positions: Dict[str, List[Tuple[int, int]]] = {}
+        self._parsed: Dict[str, Optional[ModuleFacts]] = {}
         self.summaries = sorted(summaries, key=lambda s: s.path)
         self.names = ModuleNames(s.path for s in self.summaries)
         self.modules: Dict[str, FileSummary] = {s.path: s for s in self.summaries}
@@ -151,7 +154,8 @@ class Project:
                 for call in function.calls:
                     target = self.target(summary, call.target, call.role)
                     if target is not None:
-                        graph.add_edge(node, target, blocks=graph.get_edge_data(node, target, {}).get("blocks", set()) | {call.block})
+                        numbers = graph.get_edge_data(node, target, {}).get("calls", set())
+                        graph.add_edge(node, target, calls=numbers | {call.number})
         return graph
 
     def target(self, summary: FileSummary, reference: str, role: str) -> Optional[Node]:
@@ -233,14 +237,34 @@ class Project:
             node = worklist.pop()
             if node not in doomed:
                 continue
-            blocks = set()
+            numbers = set()
             for successor in self.graph.successors(node):
                 if successor in doomed:
-                    blocks |= self.graph.edges[node, successor]["blocks"]
-            if not every_path_hits(self.functions[node].skeleton, lambda b: b.index in blocks):
+                    numbers |= self.graph.edges[node, successor]["calls"]
+            cfg, blocks_of_calls = self._control_flow(node)
+            blocks = {blocks_of_calls[n] for n in numbers if blocks_of_calls.get(n) is not None}
+            if cfg is None or not every_path_hits(cfg, lambda b: b.index in blocks):
                 doomed.discard(node)
                 worklist.extend(p for p in self.graph.predecessors(node) if p in doomed)
         return doomed
+
+    def _control_flow(self, node: Node):
+        """The function's control-flow graph and the block of each of its calls, from its
+        file parsed again: only functions on a cycle across files get here."""
+        path = node[0]
+        if path not in self._parsed:
+            self._parsed[path] = _parse_quietly(self.sources.get(path, ""), path)
+        module = self._parsed[path]
+        index = self.functions[node].index
+        if module is None or index >= len(module.functions):
+            return None, {}
+        function = module.functions[index]
+        cfg = run_with_deep_stack(lambda: function.cfg)
+        blocks = {}
+        for number, (call, _) in enumerate(function.calls):
+            block = cfg.block_of(call)
+            blocks[number] = block.index if block is not None else None
+        return cfg, blocks
 
     def _position(self, node: Node) -> Tuple[int, int]:
         return self.order[node[0]], self.functions[node].index
@@ -270,6 +294,13 @@ class Project:
         chain = tuple(ChainStep(line, f.qualname, n[0])
                       for n, f, line in zip(path + [first], steps + [head], lines + [head_line]))
         return Finding(head_line, head_column, "BPL103", message, chain, first[0])
+
+
+def _parse_quietly(source: str, path: str) -> Optional[ModuleFacts]:
+    try:
+        return run_with_deep_stack(lambda: ModuleFacts(parse_source(source), path))
+    except (AnalysisError, Exception, RecursionError, MemoryError):
+        return None
 
 
 def _shortest_cycle(graph: nx.DiGraph, start: Node) -> List[Node]:

@@ -3,9 +3,10 @@
 A libcst tree costs far more memory than the source; a project of a million lines cannot
 keep them all. Each file is therefore analysed alone (in a worker process, possibly taken
 from the cache) and leaves behind a :class:`FileSummary`: its functions, their calls
-(resolved inside the file, or the dotted import path of a call into another module), the
-shape of each function's control-flow graph (blocks and edges, no atoms) and the
-backward-pass findings whose scope another file may decide. :mod:`.project` links them.
+(resolved inside the file, or the dotted import path of a call into another module, each
+numbered by its place among the function's calls) and the backward-pass findings whose
+scope another file may decide. :mod:`.project` links them; the few functions that end up
+on a cycle across files are analysed again there, for their control flow.
 """
 
 from __future__ import annotations
@@ -13,18 +14,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, List, Optional, Tuple
 
-import libcst as cst
-
-from .cfg import AWAITED, EVAL, ITERATED, Block, ControlFlowGraph
-from .facts import FunctionFacts, ModuleFacts
+from .cfg import EVAL
+from .facts import ModuleFacts
 from .findings import Finding
-
-_CALL_ROLES = (EVAL, ITERATED, AWAITED)
-
 
 @dataclasses.dataclass(frozen=True)
 class CallRef:
-    block: int  # the block of the caller's skeleton that makes the call
+    number: int  # its place among the caller's calls (FunctionFacts.calls)
     target: str  # "local:<key>" or "import:<dotted path>" (relative ones keep their dots)
     role: str  # how the result is used: eval / iterated / awaited
 
@@ -42,7 +38,6 @@ class FunctionSummary:
     root: bool  # a backward-pass root (its name matches a glob, or a registered hook)
     never_ending: bool  # already reported as BPL1xx in its file
     calls: List[CallRef]
-    skeleton: ControlFlowGraph
 
 
 @dataclasses.dataclass
@@ -53,25 +48,19 @@ class FileSummary:
     conditional: List[Tuple[Finding, frozenset]]  # counted if a function is backward-pass code
 
 
-def skeleton(cfg: ControlFlowGraph) -> ControlFlowGraph:
-    """The control-flow graph without its atoms: enough for :func:`every_path_hits`."""
-    blocks = [
-        Block(b.index, [], list(b.successors), b.predecessors, b.shielded,
-              loop_stoppable=b.loop_stoppable)
-        for b in cfg.blocks
-    ]
-    return ControlFlowGraph(blocks, cfg.entry, cfg.exit)
-
-
 def summarise(module: ModuleFacts, hops, roots, never_ending, conditional) -> FileSummary:
     """``hops``: the walk graph's calls per function (resolved inside the file)."""
     functions = []
     for function in module.functions:
-        calls = [
-            CallRef(h.block.index, "local:" + h.callee.key, EVAL)
-            for h in hops.get(function, [])
+        number = {id(call): n for n, (call, _) in enumerate(function.calls)}
+        calls = [CallRef(number[id(h.call)], "local:" + h.callee.key, EVAL)
+                 for h in hops.get(function, [])]
+        calls += [
+            CallRef(n, "import:" + path, role)
+            for n, (call, role) in enumerate(function.calls)
+            if module.resolve_call(call, function) is None
+            for path in [module.import_path(call.func, function)] if path is not None
         ]
-        calls += list(_import_calls(module, function))
         functions.append(FunctionSummary(
             key=function.key, name=function.name, qualname=function.qualname,
             index=function.index,
@@ -79,17 +68,6 @@ def summarise(module: ModuleFacts, hops, roots, never_ending, conditional) -> Fi
             owner=function.owner.qualname if function.owner else None,
             is_generator=function.is_generator, is_async=function.is_async,
             root=function in roots, never_ending=function in never_ending,
-            calls=calls, skeleton=skeleton(function.cfg),
+            calls=calls,
         ))
     return FileSummary(module.path, dict(module.imports), functions, list(conditional))
-
-
-def _import_calls(module: ModuleFacts, function: FunctionFacts):
-    for block, atom in function.cfg.atoms():
-        if atom.role not in _CALL_ROLES or not isinstance(atom.node, cst.Call):
-            continue
-        if module.resolve_call(atom.node, function) is not None:
-            continue
-        path = module.import_path(atom.node.func, function)
-        if path is not None:
-            yield CallRef(block.index, "import:" + path, atom.role)

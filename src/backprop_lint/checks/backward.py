@@ -37,7 +37,6 @@ from .graphwalk import (
 )
 from .render import chain_text, source_of
 
-_CALL_ROLES = (EVAL, ITERATED, AWAITED)
 HOOK_REGISTRATIONS = frozenset(
     "register_hook register_full_backward_hook register_backward_hook "
     "register_full_backward_pre_hook register_multi_grad_hook".split()
@@ -47,14 +46,16 @@ _CACHING_DECORATORS = frozenset({"cache", "lru_cache"})
 
 @dataclasses.dataclass(frozen=True)
 class Hop:
-    """One call of the walk graph."""
+    """One call of the walk graph, and what the callee's parameters receive."""
 
     caller: FunctionFacts
     callee: FunctionFacts
     call: cst.Call
-    block: Block
-    node_param: Optional[str] = None  # the callee parameter that receives a neighbour
-    neighbour: Optional[cst.BaseExpression] = None
+    receives: Tuple[Tuple[str, cst.BaseExpression], ...]
+
+    @property
+    def block(self) -> Optional[Block]:
+        return self.caller.cfg.block_of(self.call)
 
 
 class WalkGraph:
@@ -62,7 +63,8 @@ class WalkGraph:
         self.functions = [f for module in modules for f in module.functions]
         self.graph = nx.DiGraph()
         self.hops: Dict[FunctionFacts, List[Hop]] = {}
-        self.derivations: Dict[FunctionFacts, Derivation] = {}
+        self._derivations: Dict[FunctionFacts, Derivation] = {}
+        self._steps: Dict[int, Tuple[Optional[str], Optional[cst.BaseExpression]]] = {}
         self.methods_by_name: Dict[str, List[FunctionFacts]] = {}
         for cls in (c for module in modules for c in module.classes):
             for name, methods in cls.methods.items():
@@ -70,23 +72,35 @@ class WalkGraph:
                     self.methods_by_name.setdefault(name, []).append(methods[0])
         for function in self.functions:
             self.graph.add_node(function)
-            derivation = self.derivations[function] = Derivation(function)
-            hops = self.hops[function] = list(self._hops(function, derivation))
+            hops = self.hops[function] = [
+                Hop(function, callee, call, tuple(receives))
+                for call, role in function.calls
+                for callee, receives in self._callees(call, role, function)
+            ]
             for hop in hops:
                 self.graph.add_edge(function, hop.callee)
 
-    def _hops(self, function: FunctionFacts, derivation: Derivation) -> Iterator[Hop]:
-        for block, atom in function.cfg.atoms():
-            if atom.role not in _CALL_ROLES or not isinstance(atom.node, cst.Call):
-                continue
-            call = atom.node
-            for callee, receives in self._callees(call, atom.role, function):
-                hop = Hop(function, callee, call, block)
-                for param, expr in receives:
-                    if derivation.is_neighbour(expr):
-                        hop = dataclasses.replace(hop, node_param=param, neighbour=expr)
-                        break
-                yield hop
+    def derivation(self, function: FunctionFacts) -> Derivation:
+        if function not in self._derivations:
+            self._derivations[function] = Derivation(function)
+        return self._derivations[function]
+
+    def step(self, hop: Hop) -> Tuple[Optional[str], Optional[cst.BaseExpression]]:
+        """(the callee parameter receiving a neighbour of the caller's node, that neighbour);
+        (None, None) when the call hands on no neighbour: no step of a graph walk."""
+        key = id(hop)
+        if key not in self._steps:
+            found: Tuple[Optional[str], Optional[cst.BaseExpression]] = (None, None)
+            derivation = self.derivation(hop.caller)
+            for param, expr in hop.receives:
+                if derivation.is_neighbour(expr):
+                    found = (param, expr)
+                    break
+            self._steps[key] = found
+        return self._steps[key]
+
+    def neighbour(self, hop: Hop) -> Optional[cst.BaseExpression]:
+        return self.step(hop)[1]
 
     def _callees(self, call: cst.Call, role: str, caller: FunctionFacts):
         """(callee, [(callee parameter, expression it receives)]) for each function the
@@ -205,7 +219,7 @@ def check_graph_walks(walks: WalkGraph,
         if members & never_ending or not everywhere and not any(f in scope for f in members):
             continue
         ordered = sorted(members, key=lambda f: f.order)  # sets of functions have no stable order
-        hops = [h for f in ordered for h in walks.hops[f] if h.callee in members and h.neighbour is not None]
+        hops = [h for f in ordered for h in walks.hops[f] if h.callee in members and walks.neighbour(h) is not None]
         if not hops:
             continue  # recursion, but not over a node's neighbours
         first = min(members, key=lambda f: f.order)
@@ -242,15 +256,17 @@ def _node_names(walks: WalkGraph, function: FunctionFacts, members: Set[Function
     names = set()
     for hops in walks.hops.values():
         for hop in hops:
-            if hop.callee is function and hop.caller in members and hop.node_param:
-                names.add(hop.node_param)
+            param = walks.step(hop)[0] if hop.callee is function and hop.caller in members else None
+            if param:
+                names.add(param)
     for hop in walks.hops[function]:
-        if hop.callee in members and hop.neighbour is not None:
-            root = walks.derivations[function].neighbour_root(hop.neighbour)
+        neighbour = walks.neighbour(hop) if hop.callee in members else None
+        if neighbour is not None:
+            root = walks.derivation(function).neighbour_root(neighbour)
             if root:
                 names.add(root)
-            if isinstance(hop.neighbour, cst.Name):
-                names.add(hop.neighbour.value)
+            if isinstance(neighbour, cst.Name):
+                names.add(neighbour.value)
     return names
 
 
@@ -275,6 +291,8 @@ def _guard_problem(walks: WalkGraph, members: Set[FunctionFacts], hop: Hop) -> O
         return guard_successor(block, test)
 
     line = _LazyLine(hop)  # positions cost a pass over the tree: only for a message
+    if hop.block is None:
+        return None  # the call is never reached
     if unguarded_path(caller.cfg, hop.block, guard):
         if not tests:
             return lambda: f"no visited set guards the recursive call at l.{line}"

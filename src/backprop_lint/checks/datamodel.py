@@ -297,16 +297,16 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
 def check_data_model(modules: Sequence[ModuleFacts], skip: Set[FunctionFacts]) -> List[Finding]:
     findings = []
     for function in (f for module in modules for f in module.functions):
-        if function in skip or function.wrapped or _switches_class(function):
+        if function in skip or function.wrapped:
             continue
         facts = function.module
         found = _site_predicate(facts, function)
-        if found is not None:
+        if found is not None and not _switches_class(function):
             what, predicate = found
             if _every_path(function.cfg, predicate):
                 findings.append(_report(function, what))
                 continue
-        if function.name == "__getattr__" and function.owner is not None:
+        if function.name == "__getattr__" and function.owner is not None and not _switches_class(function):
             finding = getattr_reentry(facts, function)
             if finding is not None:
                 findings.append(finding)

@@ -52,13 +52,23 @@ def check_recursion(graph: CallGraph) -> List[Finding]:
 
 
 def _always_calls(function: FunctionFacts, sites: List[CallSite]) -> bool:
-    blocks = {site.block.index for site in sites}
+    blocks = _blocks(sites)
     return every_path_hits(function.cfg, lambda block: block.index in blocks)
+
+
+def _blocks(sites) -> Set[int]:
+    """The blocks that make these calls (an unreachable call has none)."""
+    return {s.block.index for s in sites if s.block is not None}
+
+
+def _counts(site: CallSite) -> bool:
+    """Reachable, and not in a try that catches the RecursionError it would end in."""
+    return site.block is not None and not site.block.shielded
 
 
 # -- BPL101 -------------------------------------------------------------------------------
 def _report_infinite(function: FunctionFacts, sites: List[CallSite]) -> Finding:
-    where = line_list(sorted({function.module.line_of(s.call) for s in sites if not s.block.shielded}))
+    where = line_list(sorted({function.module.line_of(s.call) for s in sites if _counts(s)}))
     kind = "coroutine " if function.is_async else "generator " if function.is_generator else ""
     message = (
         f"infinite recursion: {kind}'{function.qualname}' calls itself on every path "
@@ -71,7 +81,7 @@ def _report_infinite(function: FunctionFacts, sites: List[CallSite]) -> Finding:
 # -- BPL102 -------------------------------------------------------------------------------
 def _first_no_progress_call(function: FunctionFacts, sites: List[CallSite]):
     for site in sites:
-        if site.block.shielded:
+        if not _counts(site):
             continue
         flow = argument_flow(function, function, site.call)
         unchanged = {param for param, source in flow.items() if param == source}
@@ -278,7 +288,7 @@ def _cycle_makes_no_progress(steps: List[CallSite]) -> bool:
             name for name in step.caller.param_names()
             if name in _around_the_cycle(flows, index, name)
         }
-        if step.block.shielded or _NoProgress(step.caller, step.call, preserved).path_to_call() is None:
+        if not _counts(step) or _NoProgress(step.caller, step.call, preserved).path_to_call() is None:
             return False
     return True
 
@@ -301,7 +311,7 @@ def _doomed_functions(graph: CallGraph, component: Set[FunctionFacts]) -> Set[Fu
         function = worklist.pop()
         if function not in doomed:
             continue
-        blocks = {s.block.index for s in graph.sites[function] if s.callee in doomed}
+        blocks = _blocks(s for s in graph.sites[function] if s.callee in doomed)
         if not every_path_hits(function.cfg, lambda block: block.index in blocks):
             doomed.discard(function)
             worklist.extend(p for p in graph.graph.predecessors(function) if p in doomed)

@@ -30,15 +30,14 @@ def check_worklists(candidates: Iterable[FunctionFacts]) -> List[Scoped]:
     findings: List[Scoped] = []
     for function in candidates:
         facts = function.module
-        cfg = function.cfg
         for loop in _own_whiles(function.node):
             worklist = _worklist_name(loop.test)
-            if worklist is None or id(loop) not in cfg.loop_heads:
+            if worklist is None:
                 continue
             calls = list(_calls_in(loop.body))
             pops = [c for c in calls if _pops(c, worklist)]
-            pushes = list(_pushes(facts, function, calls, worklist))
-            if not pops or not pushes:
+            pushes = list(_pushes(facts, function, calls, worklist)) if pops else []
+            if not pushes or id(loop) not in function.cfg.loop_heads:
                 continue
             requires = frozenset({function.key})
             findings += [(f, requires) for f in _report_pop0(facts, function, pops, worklist)]
