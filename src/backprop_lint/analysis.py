@@ -106,7 +106,7 @@ def _analyse(source: str, options: Options, path: str, summarise: bool) -> FileR
     # alone, only backward-pass code counts; a project may bring more into scope
     candidates = walks.functions if summarise else list(scope)
     scoped = check_graph_walks(walks, scope, never_ending, everywhere=summarise)
-    scoped += check_reentrant_backward([module], candidates)
+    scoped += check_reentrant_backward([module], walks)
     scoped += check_worklists(candidates)
     in_scope = {f.key for f in scope}
     conditional = []

@@ -384,7 +384,16 @@ class ModuleFacts:
             found = self.lookup(receiver.value, caller)
             if isinstance(found, ClassFacts):
                 return found
+            return self._instance_of(receiver.value, caller)
         return None
+
+    def _instance_of(self, name: str, caller: FunctionFacts) -> Optional[ClassFacts]:
+        """``v = C(...)`` is the only binding of local ``v``: ``v.m()`` runs ``C.m``."""
+        values = caller.scope.assigned_values.get(name, [])
+        if len(values) != 1 or not isinstance(values[0], cst.Call):
+            return None
+        found = self.lookup(values[0].func.value, caller) if isinstance(values[0].func, cst.Name) else None
+        return found if isinstance(found, ClassFacts) else None
 
     def runs_now(self, call_role: str, target: FunctionFacts) -> bool:
         """Whether a call with this role runs the target's body now (CODES.md)."""

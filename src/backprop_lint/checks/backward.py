@@ -28,6 +28,7 @@ from .report import at_def, at_node
 from ..names import dotted_name, is_name
 from .graphwalk import (
     Derivation,
+    ElementOf,
     block_test,
     describe_key,
     guard_successor,
@@ -52,6 +53,7 @@ class Hop:
     callee: FunctionFacts
     call: cst.Call
     receives: Tuple[Tuple[str, cst.BaseExpression], ...]
+    by_name: bool = False  # resolved only by the method's name (``child.backward()``)
 
     @property
     def block(self) -> Optional[Block]:
@@ -73,9 +75,9 @@ class WalkGraph:
         for function in self.functions:
             self.graph.add_node(function)
             hops = self.hops[function] = [
-                Hop(function, callee, call, tuple(receives))
+                Hop(function, callee, call, tuple(receives), by_name)
                 for call, role in function.calls
-                for callee, receives in self._callees(call, role, function)
+                for callee, receives, by_name in self._callees(call, role, function)
             ]
             for hop in hops:
                 self.graph.add_edge(function, hop.callee)
@@ -87,17 +89,25 @@ class WalkGraph:
 
     def step(self, hop: Hop) -> Tuple[Optional[str], Optional[cst.BaseExpression]]:
         """(the callee parameter receiving a neighbour of the caller's node, that neighbour);
-        (None, None) when the call hands on no neighbour: no step of a graph walk."""
+        (None, None) when the call hands on no neighbour: no step of a graph walk. A
+        neighbour is reached through the node's attributes (``self.grad_fn``, each ``p`` of
+        ``v._prev``)."""
         key = id(hop)
         if key not in self._steps:
             found: Tuple[Optional[str], Optional[cst.BaseExpression]] = (None, None)
             derivation = self.derivation(hop.caller)
             for param, expr in hop.receives:
-                if derivation.is_neighbour(expr):
+                if derivation.fans_out(expr) or derivation.collection(expr):
                     found = (param, expr)
                     break
             self._steps[key] = found
         return self._steps[key]
+
+    def fans_out(self, hop: Hop) -> bool:
+        """The step goes to one of several nodes (``for p in v._prev``), not along a
+        single link (``self.parent``): only such a walk can meet a node twice."""
+        neighbour = self.neighbour(hop)
+        return neighbour is not None and self.derivation(hop.caller).fans_out(neighbour)
 
     def neighbour(self, hop: Hop) -> Optional[cst.BaseExpression]:
         return self.step(hop)[1]
@@ -108,22 +118,26 @@ class WalkGraph:
         facts = caller.module
         direct = facts.called_function(call, role, caller)
         if direct is not None:
-            yield direct, argument_binding(caller, direct, call)
+            yield direct, argument_binding(caller, direct, call), False
             return
         func = call.func
         if is_name(func, "map") and len(call.args) >= 2:
             target = facts.resolve_reference(call.args[0].value, caller)
             if isinstance(target, FunctionFacts) and not target.is_generator:
-                element = cst.Subscript(call.args[1].value, [cst.SubscriptElement(cst.Index(cst.Integer("0")))])
+                element = ElementOf(call.args[1].value)
                 params = [p.name for p in target.params if p.kind == "positional"]
                 bound = isinstance(call.args[0].value, cst.Attribute) and target.receiver is not None
                 if len(params) > int(bound):
-                    yield target, [(params[int(bound)], element)]
+                    yield target, [(params[int(bound)], element)], False
             return
-        if isinstance(func, cst.Attribute) and not self._receiver_known(func.value, caller):
+        # ``child.backward()`` / ``self._ctx.backward()`` on a node reached through the
+        # current node's attributes: the method of that name (of another class first); any
+        # other object's methods are not followed
+        if (isinstance(func, cst.Attribute) and not self._receiver_known(func.value, caller)
+                and self.derivation(caller).collection(func.value)):
             for method in self._methods_named(func.attr.value, caller):
                 if facts.runs_now(role, method):
-                    yield method, argument_binding(caller, method, call)
+                    yield method, argument_binding(caller, method, call), True
 
     def _receiver_known(self, receiver: cst.BaseExpression, caller: FunctionFacts) -> bool:
         """self / cls / a class of the module / super(): resolved by the call graph."""
@@ -161,7 +175,10 @@ def backward_scope(modules: Sequence[ModuleFacts], walks: WalkGraph,
             children.setdefault(function.parent, []).append(function)
     while queue:
         function = queue.pop(0)
-        for nxt in children.get(function, []) + [h.callee for h in walks.hops.get(function, [])]:
+        # calls resolved by a method's name alone are not followed: in a big code base they
+        # would carry the scope into every class with a method of that name
+        callees = [h.callee for h in walks.hops.get(function, []) if not h.by_name]
+        for nxt in children.get(function, []) + callees:
             if nxt not in reached:
                 reached[nxt] = function
                 queue.append(nxt)
@@ -220,8 +237,13 @@ def check_graph_walks(walks: WalkGraph,
             continue
         ordered = sorted(members, key=lambda f: f.order)  # sets of functions have no stable order
         hops = [h for f in ordered for h in walks.hops[f] if h.callee in members and walks.neighbour(h) is not None]
-        if not hops:
-            continue  # recursion, but not over a node's neighbours
+        if not any(walks.fans_out(h) for h in hops) and not any(
+            f in scope and scope[f] is None for f in members
+        ):
+            # a single link followed (``self.data.m()``) is delegation down a chain, which
+            # cannot meet a node twice; it counts only where the function is itself named
+            # as backward-pass code (``self.parent.backward()``, the contract's example)
+            continue
         first = min(members, key=lambda f: f.order)
         problem = _unguarded_cycle(walks, members, ordered, hops)
         if problem:

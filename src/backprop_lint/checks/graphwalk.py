@@ -34,6 +34,13 @@ _ELEMENT_WRAPPERS = frozenset("reversed sorted list tuple set frozenset iter enu
 _MAX_DERIVATION_DEPTH = 12
 
 
+@dataclasses.dataclass(frozen=True)
+class ElementOf:
+    """What ``map(f, xs)`` hands ``f``: an element of ``xs``."""
+
+    collection: cst.BaseExpression
+
+
 class Derivation:
     """Where the values of one function come from: parameters, loop targets, locals."""
 
@@ -79,9 +86,29 @@ class Derivation:
                 return _best(self.reached(a.value, deeper) for a in expr.args)
         return None
 
-    def is_neighbour(self, expr: cst.CSTNode) -> bool:
+    def collection(self, expr: cst.CSTNode) -> bool:
+        """A collection reached through the node's attributes: ``v._prev``,
+        ``self._ctx.parents``, ``n.children()``."""
         found = self.reached(expr)
         return found is not None and found[1] > 0
+
+    def fans_out(self, expr) -> bool:
+        """One of the nodes such a collection holds: the loop variable of ``for p in
+        v._prev``, an element handed to ``map``; a tuple holding one (a worklist entry).
+
+        A single attribute (``self.parent``, ``self.data``) is a chain or a delegation,
+        not a walk: it cannot branch into a diamond, so it is not followed."""
+        if isinstance(expr, ElementOf):
+            return self.collection(expr.collection)
+        if isinstance(expr, cst.Name):
+            iterables = self.iterables.get(expr.value, [])
+            other = [v for v in self.assigned.get(expr.value, []) if v is not None]
+            return bool(iterables) and not other and all(self.collection(i) for i in iterables)
+        if isinstance(expr, (cst.Tuple, cst.List)):
+            return any(self.fans_out(e.value) for e in expr.elements)
+        if isinstance(expr, cst.StarredElement):
+            return self.fans_out(expr.value)
+        return False
 
     def neighbour_root(self, expr: cst.CSTNode) -> Optional[str]:
         found = self.reached(expr)

@@ -36,10 +36,15 @@ def is_autograd_function(facts: ModuleFacts, cls: ClassFacts) -> bool:
     return False
 
 
-def check_reentrant_backward(modules: Sequence[ModuleFacts],
-                             candidates: Iterable[FunctionFacts]) -> List[Scoped]:
-    """Any ``.backward()`` in autograd Functions and hooks (always counts); explicit engine
-    calls in ``candidates`` (counting if that function is backward-pass code)."""
+def check_reentrant_backward(modules: Sequence[ModuleFacts], walks) -> List[Scoped]:
+    """Any ``.backward()`` in autograd Functions and hooks; explicit engine calls in the
+    functions they call (transitively): code that runs while the engine runs.
+
+    CODES.md also names explicit engine calls anywhere in backward-pass code; but a
+    function named ``*backward*`` that calls ``torch.autograd.backward`` is most often the
+    entry point that starts the pass (``Tensor.backward``, a pipeline's
+    ``stage_backward``), not a pass inside a pass, so only code the engine itself runs
+    counts."""
     findings: Dict[Tuple[str, int, int], Scoped] = {}
     strict = [entry for facts in modules for entry in _strict_bodies(facts)]
     for facts, body, where in strict:
@@ -48,15 +53,31 @@ def check_reentrant_backward(modules: Sequence[ModuleFacts],
             if name:
                 _add(findings, facts, call, name, where, None)
     strict_ids = {id(body) for _, body, _ in strict}
-    for function in candidates:
+    for function in _run_by_the_engine(walks, strict_ids):
         if id(function.node) in strict_ids:
             continue
         for call in _calls_in(function.node.body):
             name = _engine_call(function.module, call, any_backward=False)
             if name:
                 _add(findings, function.module, call, name,
-                     f"the backward-pass function '{function.qualname}'", frozenset({function.key}))
+                     f"'{function.qualname}', which a backward pass runs,", None)
     return list(findings.values())
+
+
+def _run_by_the_engine(walks, strict_ids) -> List[FunctionFacts]:
+    """Functions called (by resolved calls, transitively) from autograd Function.backward
+    methods and named hooks, in file order."""
+    reached = [f for f in walks.functions if id(f.node) in strict_ids]
+    seen = set(reached)
+    queue = list(reached)
+    while queue:
+        function = queue.pop()
+        for hop in walks.hops.get(function, []):
+            if not hop.by_name and hop.callee not in seen:
+                seen.add(hop.callee)
+                queue.append(hop.callee)
+                reached.append(hop.callee)
+    return sorted(reached, key=lambda f: f.order)
 
 
 def _strict_bodies(facts: ModuleFacts) -> List[Tuple[ModuleFacts, cst.CSTNode, str]]:

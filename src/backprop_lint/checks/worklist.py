@@ -44,7 +44,7 @@ def check_worklists(candidates: Iterable[FunctionFacts]) -> List[Scoped]:
             popped = _popped_names(loop.body, pops)
             derivation = Derivation(function, roots=popped)
             walking = [(call, item, owner) for call, item, owner in pushes
-                       if derivation.is_neighbour(item) or owner is not function]
+                       if _pushes_neighbours(derivation, call, item) or owner is not function]
             if walking and not all(_guarded(facts, function, loop, popped, p) for p in walking):
                 findings.append((_report_unvisited(facts, function, loop, worklist), requires))
     return findings
@@ -115,6 +115,15 @@ def _pushes(facts: ModuleFacts, function: FunctionFacts, calls: List[cst.Call], 
                     if argument is not None:
                         yield inner, argument, helper
                     break
+
+
+def _pushes_neighbours(derivation: Derivation, call: cst.Call, item: cst.BaseExpression) -> bool:
+    """``stack.extend(n.parents)`` / ``stack.append(p)`` for p in ``n.parents``: several
+    nodes reached through the popped node's attributes."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in ("extend", "extendleft"):
+        return derivation.collection(item)
+    return derivation.fans_out(item)
 
 
 def _popped_names(body: cst.CSTNode, pops: List[cst.Call]) -> Set[str]:
