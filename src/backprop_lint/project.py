@@ -154,8 +154,9 @@ class Project:
                 for call in function.calls:
                     target = self.target(summary, call.target, call.role)
                     if target is not None:
-                        numbers = graph.get_edge_data(node, target, {}).get("calls", set())
-                        graph.add_edge(node, target, calls=numbers | {call.number})
+                        data = graph.get_edge_data(node, target, {})
+                        numbers = data.get("calls", set()) | ({call.number} if call.how == "call" else set())
+                        graph.add_edge(node, target, calls=numbers)
         return graph
 
     def target(self, summary: FileSummary, reference: str, role: str) -> Optional[Node]:
@@ -196,10 +197,13 @@ class Project:
             if function.parent is not None:
                 children.setdefault((path, function.parent), []).append((path, key))
         reached = {node for node, function in self.functions.items() if function.root}
+        nested_in_root = set(reached)  # only a root's nested functions count by nesting
         queue = sorted(reached)
         while queue:
             node = queue.pop()
-            for nxt in list(self.graph.successors(node)) + children.get(node, []):
+            nested = children.get(node, []) if node in nested_in_root else []
+            nested_in_root.update(nested)
+            for nxt in list(self.graph.successors(node)) + nested:
                 if nxt not in reached:
                     reached.add(nxt)
                     queue.append(nxt)

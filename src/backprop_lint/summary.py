@@ -23,6 +23,7 @@ class CallRef:
     number: int  # its place among the caller's calls (FunctionFacts.calls)
     target: str  # "local:<key>" or "import:<dotted path>" (relative ones keep their dots)
     role: str  # how the result is used: eval / iterated / awaited
+    how: str  # "call", or "map" (``map(self.visit, xs)``: runs it only if consumed)
 
 
 @dataclasses.dataclass
@@ -53,10 +54,10 @@ def summarise(module: ModuleFacts, hops, roots, never_ending, conditional) -> Fi
     functions = []
     for function in module.functions:
         number = {id(call): n for n, (call, _) in enumerate(function.calls)}
-        calls = [CallRef(number[id(h.call)], "local:" + h.callee.key, EVAL)
-                 for h in hops.get(function, [])]
+        calls = [CallRef(number[id(h.call)], "local:" + h.callee.key, EVAL, h.how)
+                 for h in hops.get(function, []) if not h.by_name]
         calls += [
-            CallRef(n, "import:" + path, role)
+            CallRef(n, "import:" + path, role, "call")
             for n, (call, role) in enumerate(function.calls)
             if module.resolve_call(call, function) is None
             for path in [module.import_path(call.func, function)] if path is not None

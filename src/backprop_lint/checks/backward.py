@@ -29,6 +29,8 @@ from ..names import dotted_name, is_name
 from .graphwalk import (
     Derivation,
     ElementOf,
+    Nodes,
+    nodes_of,
     block_test,
     describe_key,
     guard_successor,
@@ -53,7 +55,11 @@ class Hop:
     callee: FunctionFacts
     call: cst.Call
     receives: Tuple[Tuple[str, cst.BaseExpression], ...]
-    by_name: bool = False  # resolved only by the method's name (``child.backward()``)
+    how: str = "call"  # "call" (resolved), "map" (map(self.visit, xs)), "name" (by method name)
+
+    @property
+    def by_name(self) -> bool:
+        return self.how == "name"
 
     @property
     def block(self) -> Optional[Block]:
@@ -75,9 +81,9 @@ class WalkGraph:
         for function in self.functions:
             self.graph.add_node(function)
             hops = self.hops[function] = [
-                Hop(function, callee, call, tuple(receives), by_name)
+                Hop(function, callee, call, tuple(receives), how)
                 for call, role in function.calls
-                for callee, receives, by_name in self._callees(call, role, function)
+                for callee, receives, how in self._callees(call, role, function)
             ]
             for hop in hops:
                 self.graph.add_edge(function, hop.callee)
@@ -118,7 +124,7 @@ class WalkGraph:
         facts = caller.module
         direct = facts.called_function(call, role, caller)
         if direct is not None:
-            yield direct, argument_binding(caller, direct, call), False
+            yield direct, argument_binding(caller, direct, call), "call"
             return
         func = call.func
         if is_name(func, "map") and len(call.args) >= 2:
@@ -128,7 +134,7 @@ class WalkGraph:
                 params = [p.name for p in target.params if p.kind == "positional"]
                 bound = isinstance(call.args[0].value, cst.Attribute) and target.receiver is not None
                 if len(params) > int(bound):
-                    yield target, [(params[int(bound)], element)], False
+                    yield target, [(params[int(bound)], element)], "map"
             return
         # ``child.backward()`` / ``self._ctx.backward()`` on a node reached through the
         # current node's attributes: the method of that name (of another class first); any
@@ -137,7 +143,7 @@ class WalkGraph:
                 and self.derivation(caller).collection(func.value)):
             for method in self._methods_named(func.attr.value, caller):
                 if facts.runs_now(role, method):
-                    yield method, argument_binding(caller, method, call), True
+                    yield method, argument_binding(caller, method, call), "name"
 
     def _receiver_known(self, receiver: cst.BaseExpression, caller: FunctionFacts) -> bool:
         """self / cls / a class of the module / super(): resolved by the call graph."""
@@ -173,12 +179,17 @@ def backward_scope(modules: Sequence[ModuleFacts], walks: WalkGraph,
     for function in walks.functions:
         if function.parent is not None:
             children.setdefault(function.parent, []).append(function)
+    nested_in_root = set(roots)
     while queue:
         function = queue.pop(0)
         # calls resolved by a method's name alone are not followed: in a big code base they
-        # would carry the scope into every class with a method of that name
+        # would carry the scope into every class with a method of that name; and only a
+        # root's nested functions are in scope by nesting (another function's closure runs
+        # only if it is called, and then the call brings it in)
         callees = [h.callee for h in walks.hops.get(function, []) if not h.by_name]
-        for nxt in children.get(function, []) + callees:
+        nested = children.get(function, []) if function in nested_in_root else []
+        nested_in_root.update(nested)
+        for nxt in nested + callees:
             if nxt not in reached:
                 reached[nxt] = function
                 queue.append(nxt)
@@ -272,7 +283,7 @@ def _unguarded_cycle(walks: WalkGraph, members: Set[FunctionFacts],
     return None
 
 
-def _node_names(walks: WalkGraph, function: FunctionFacts, members: Set[FunctionFacts]) -> Set[str]:
+def _node_names(walks: WalkGraph, function: FunctionFacts, members: Set[FunctionFacts]) -> Nodes:
     """The names that stand for "the current node" in a function of the walk: the
     parameters that receive neighbours, and the neighbours it hands on."""
     names = set()
@@ -289,7 +300,7 @@ def _node_names(walks: WalkGraph, function: FunctionFacts, members: Set[Function
                 names.add(root)
             if isinstance(neighbour, cst.Name):
                 names.add(neighbour.value)
-    return names
+    return nodes_of(function, names)
 
 
 def _guard_problem(walks: WalkGraph, members: Set[FunctionFacts], hop: Hop) -> Optional[str]:

@@ -16,7 +16,7 @@ Shared by the recursive walks (BPL201/202) and the worklist walks (BPL401/402).
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -131,16 +131,45 @@ def _own_nodes(function: cst.FunctionDef) -> Iterator[cst.CSTNode]:
 
 
 # -- visited tests and records -----------------------------------------------------------
-def key_form(expr: cst.CSTNode, nodes: Set[str]) -> Optional[str]:
-    """``v`` -> ``@``, ``id(v)`` -> ``id(@)``, ``v.uid`` -> ``@.uid`` for v in ``nodes``."""
+@dataclasses.dataclass(frozen=True)
+class Nodes:
+    """The names that stand for the node being walked in one function, and the locals
+    that hold a key made of it (``idx = id(v)``; ``if idx in seen``)."""
+
+    names: FrozenSet[str]
+    aliases: Mapping[str, cst.BaseExpression] = dataclasses.field(default_factory=dict)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __or__(self, more: Iterable[str]) -> "Nodes":
+        return Nodes(self.names | frozenset(more), self.aliases)
+
+
+def nodes_of(function: FunctionFacts, names: Iterable[str]) -> Nodes:
+    params = set(function.param_names())
+    aliases = {
+        name: values[0]
+        for name, values in function.scope.assigned_values.items()
+        if len(values) == 1 and values[0] is not None and name not in params
+    }
+    return Nodes(frozenset(names), aliases)
+
+
+def key_form(expr: cst.CSTNode, nodes: Nodes, depth: int = 0) -> Optional[str]:
+    """``v`` -> ``@``, ``id(v)`` -> ``id(@)``, ``v.uid`` -> ``@.uid`` for v in ``nodes``
+    (through a local that holds such a key)."""
     if isinstance(expr, cst.Name):
-        return "@" if expr.value in nodes else None
+        if expr.value in nodes:
+            return "@"
+        alias = nodes.aliases.get(expr.value)
+        return key_form(alias, nodes, depth + 1) if alias is not None and depth < 3 else None
     if isinstance(expr, cst.Attribute):
-        inner = key_form(expr.value, nodes)
+        inner = key_form(expr.value, nodes, depth)
         return f"{inner}.{expr.attr.value}" if inner else None
     if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and len(expr.args) == 1:
         if expr.func.value in ("id", "hash", "str", "repr"):
-            inner = key_form(expr.args[0].value, nodes)
+            inner = key_form(expr.args[0].value, nodes, depth)
             return f"{expr.func.value}({inner})" if inner else None
     return None
 
@@ -153,7 +182,7 @@ class VisitedTest:
     node: cst.BaseExpression
 
 
-def visited_test(test: cst.BaseExpression, nodes: Set[str]) -> Optional[VisitedTest]:
+def visited_test(test: cst.BaseExpression, nodes: Nodes) -> Optional[VisitedTest]:
     """Read a branch condition as a visited test on one of ``nodes``, if it is one."""
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         inner = visited_test(test.expression, nodes)
@@ -180,7 +209,7 @@ def visited_test(test: cst.BaseExpression, nodes: Set[str]) -> Optional[VisitedT
     return _count_test(test, nodes)
 
 
-def _count_test(test: cst.BaseExpression, nodes: Set[str]) -> Optional[VisitedTest]:
+def _count_test(test: cst.BaseExpression, nodes: Nodes) -> Optional[VisitedTest]:
     """Kahn-style counts of unprocessed users: ``deps[n] == 0`` / ``count[n] == 1`` (ready
     when true), ``deps[n] > 0`` / ``deps[n]`` (ready when false)."""
     compared = test
@@ -191,6 +220,8 @@ def _count_test(test: cst.BaseExpression, nodes: Set[str]) -> Optional[VisitedTe
             return None
         compared = test.left
         ready_when = isinstance(target.operator, (cst.Equal, cst.LessThanEqual, cst.LessThan, cst.Is))
+    if isinstance(compared, cst.Call) and is_name(compared.func, "len") and len(compared.args) == 1:
+        compared = compared.args[0].value  # ``len(users[n]) == 0``: nothing recorded for n yet
     if isinstance(compared, cst.Subscript) and len(compared.slice) == 1:
         index = compared.slice[0].slice
         if isinstance(index, cst.Index):
@@ -200,7 +231,7 @@ def _count_test(test: cst.BaseExpression, nodes: Set[str]) -> Optional[VisitedTe
     return None
 
 
-def _marker(expr: cst.BaseExpression, nodes: Set[str]) -> Optional[str]:
+def _marker(expr: cst.BaseExpression, nodes: Nodes) -> Optional[str]:
     """``node._visited`` / ``getattr(node, "seen", False)`` / ``hasattr(node, "seen")``."""
     if isinstance(expr, cst.Attribute):
         return key_form(expr, nodes) if key_form(expr, nodes) != "@" else None
@@ -216,7 +247,7 @@ def _marker(expr: cst.BaseExpression, nodes: Set[str]) -> Optional[str]:
     return None
 
 
-def visited_records(cfg: ControlFlowGraph, nodes: Set[str]) -> Set[Tuple[Optional[str], str]]:
+def visited_records(cfg: ControlFlowGraph, nodes: Nodes) -> Set[Tuple[Optional[str], str]]:
     """(container, key form) of every place the function marks one of ``nodes`` seen."""
     records = set()
     for _, atom in cfg.atoms():
@@ -236,8 +267,16 @@ def visited_records(cfg: ControlFlowGraph, nodes: Set[str]) -> Set[Tuple[Optiona
     return records
 
 
-def _call_record(call: cst.Call, nodes: Set[str]) -> Iterator[Tuple[Optional[str], str]]:
+def _call_record(call: cst.Call, nodes: Nodes) -> Iterator[Tuple[Optional[str], str]]:
     func = call.func
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Subscript):
+        # ``users[n].append(m)``: n's entry is no longer empty
+        entry = func.value
+        index = entry.slice[0].slice if len(entry.slice) == 1 else None
+        if func.attr.value in ("add", "append", "extend", "update") and isinstance(index, cst.Index):
+            key = key_form(index.value, nodes)
+            if key:
+                yield source_of(entry.value, 200), key
     if isinstance(func, cst.Attribute) and func.attr.value in ("add", "append", "setdefault") and call.args:
         key = key_form(call.args[0].value, nodes)
         if key:
@@ -277,7 +316,7 @@ def guard_successor(block: Block, test: Optional[VisitedTest]) -> Optional[int]:
     return next(s for s in block.successors if s != block.true_successor)
 
 
-def block_test(block: Block, nodes: Set[str]) -> Optional[VisitedTest]:
+def block_test(block: Block, nodes: Nodes) -> Optional[VisitedTest]:
     if block.true_successor is None or not block.deciders:
         return None
     return visited_test(block.deciders[-1], nodes)

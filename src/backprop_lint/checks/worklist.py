@@ -19,6 +19,7 @@ from ..facts import FunctionFacts, ModuleFacts, target_names
 from ..findings import Finding, Scoped
 from ..names import child_nodes, dotted_name, is_name
 from .report import at_node
+from .graphwalk import nodes_of
 from .graphwalk import Derivation, block_test, guard_successor, unguarded_path, visited_records
 
 _POPS = frozenset({"pop", "popleft", "popitem"})
@@ -146,11 +147,11 @@ def _guarded(facts: ModuleFacts, function: FunctionFacts, loop: cst.While,
              popped: Set[str], push: Tuple[cst.Call, cst.BaseExpression, FunctionFacts]) -> bool:
     call, item, owner = push
     if owner is function:
-        nodes = set(popped) | {n.value for n in target_names(item) if isinstance(n, cst.Name)}
-        nodes |= _loop_targets_of(function, item)
+        names = set(popped) | {n.value for n in target_names(item) if isinstance(n, cst.Name)}
+        nodes = nodes_of(function, names | _loop_targets_of(function, item))
         start = function.cfg.loop_heads[id(loop)]
     else:
-        nodes = set(owner.param_names())
+        nodes = nodes_of(owner, owner.param_names())
         start = None
     cfg = owner.cfg
     block = cfg.block_of(call)
