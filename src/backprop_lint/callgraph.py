@@ -80,6 +80,8 @@ class CallGraph:
                     if site.callee not in members:
                         continue
                     if site.callee is start:
+                        if function is start:
+                            continue  # a self-call is not the cycle of several functions
                         return _unwind(previous, start, site)
                     if site.callee not in seen:
                         seen.add(site.callee)
