@@ -25,7 +25,7 @@ import networkx as nx
 from ..cfg import EVAL, STORE, Atom, Block, ControlFlowGraph
 from ..facts import FunctionFacts, ModuleFacts
 from ..findings import Finding
-from ..names import dotted_name, is_name, string_value
+from ..names import child_nodes, dotted_name, is_name, string_value
 from .report import at_def
 
 
@@ -82,6 +82,12 @@ def _mangle(attr: str, class_name: str) -> str:
     return attr
 
 
+def _demangle(attr: str, class_name: str) -> str:
+    """``_C__x`` -> ``__x``: how the class body spelt a private name."""
+    prefix = f"_{class_name.lstrip('_')}__"
+    return "__" + attr[len(prefix):] if attr.startswith(prefix) and len(prefix) > 3 else attr
+
+
 class _Walker:
     def __init__(self, facts: ModuleFacts, function: FunctionFacts, me: str, name_param: str):
         self.facts = facts
@@ -115,7 +121,7 @@ class _Walker:
     def is_defined(self, attr: str) -> bool:
         if attr.startswith("__") and attr.endswith("__"):
             return True  # __dict__, __class__...: always there
-        if self.facts.class_defines(self.cls, attr):
+        if self.facts.class_defines(self.cls, attr) or self.facts.class_defines(self.cls, _demangle(attr, self.cls.name)):
             return True
         # a base we cannot see may define it, unless the class sets it on instances
         return not self.bases_known and attr not in self.instance
@@ -140,26 +146,47 @@ class _Walker:
                 yield found
 
     def walk(self, value: str, raising: Set[str]):
-        """Yield (block, read found or None) over the blocks reachable under ``value``."""
-        stack = [self.cfg.entry]
-        seen = {self.cfg.entry}
+        """Yield (block, read found or None) over the blocks reachable under ``value``.
+
+        A read reached only past a test on the name that cannot be decided (``name in
+        FIELDS`` for a computed FIELDS) is not yielded: such a test picks the names it
+        serves, and which they are is unknown."""
+        stack = [(self.cfg.entry, False)]
+        seen = {(self.cfg.entry, False)}
         while stack:
-            index = stack.pop()
+            index, uncertain = stack.pop()
             block = self.cfg.blocks[index]
             if block.shielded:
                 continue
             ends, reads = self.scan(block, value, raising)
             yield index, None
-            for read in reads:
-                yield index, read
+            if not uncertain:
+                for read in reads:
+                    yield index, read
             if ends == "stored":
                 continue
-            for successor in self.successors(block, value):
+            successors, decided = self.successors_and_certainty(block, value)
+            for successor in successors:
+                if successor in self.handlers and not (ends == "raised" or self.may_raise(block)):
+                    continue  # nothing here can raise: the handler is not entered from here
                 if ends == "raised" and successor not in self.handlers:
                     continue
-                if successor not in seen:
-                    seen.add(successor)
-                    stack.append(successor)
+                state = (successor, uncertain or not decided)
+                if state not in seen:
+                    seen.add(state)
+                    stack.append(state)
+
+    def may_raise(self, block: Block) -> bool:
+        """The operation the block ends on can raise: a call, an attribute read or a
+        subscript - but not a method of the name, a string (``name.startswith``)."""
+        if not block.atoms:
+            return False
+        node = block.atoms[-1].node
+        if isinstance(node, cst.Call):
+            func = node.func
+            return not (isinstance(func, cst.Attribute) and is_name(func.value, self.name))
+        return isinstance(node, (cst.Attribute, cst.Subscript)) and not (
+            isinstance(node, cst.Attribute) and is_name(node.value, self.name))
 
     def scan(self, block: Block, value: str, raising: Set[str]):
         """How the block ends under ``value`` (None, "raised", "stored") and the missing
@@ -208,13 +235,17 @@ class _Walker:
         node = atom.node
         return atom.role == EVAL and isinstance(node, cst.Subscript) and self.is_dict(node.value)
 
-    def successors(self, block: Block, value: str) -> List[int]:
+    def successors_and_certainty(self, block: Block, value: str) -> Tuple[List[int], bool]:
+        """The successors possible under ``value``, and False when the block's test reads
+        the name but cannot be decided."""
         successors = block.successors
         if block.true_successor is not None and block.deciders and len(successors) == 2:
-            verdict = self.evaluate(block.deciders[-1], value)
+            test = block.deciders[-1]
+            verdict = self.evaluate(test, value)
             if verdict is not None:
-                return [s for s in successors if (s == block.true_successor) == verdict]
-        return successors
+                return [s for s in successors if (s == block.true_successor) == verdict], True
+            return successors, not _reads_name(test, self.name)
+        return successors, True
 
     def evaluate(self, test: cst.BaseExpression, value: str) -> Optional[bool]:
         """The truth of ``test`` when the name holds ``value`` and the instance dictionary
@@ -273,6 +304,16 @@ class _Walker:
                 if lower is not None and (part.upper is None or upper is not None):
                     return value[lower:upper]
         return None
+
+
+def _reads_name(expr: cst.CSTNode, name: str) -> bool:
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if is_name(node, name):
+            return True
+        stack.extend(child_nodes(node))
+    return False
 
 
 def _integer(expr) -> Optional[int]:

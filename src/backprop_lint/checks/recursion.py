@@ -190,6 +190,8 @@ class _NoProgress:
             block = cfg.blocks[index]
             verdict = self._kills(block, target)
             if verdict is None:
+                if any(_inspects_method(g, target) for g in guards):
+                    return None  # ``if self.m.__func__ is Base.m``: the code asks who m is
                 return list(guards)
             if verdict or index == cfg.exit:
                 continue
@@ -210,6 +212,23 @@ class _NoProgress:
                     seen.add((successor, now))
                     stack.append((successor, guards, now))
         return None
+
+
+def _inspects_method(guard: cst.CSTNode, call: cst.Call) -> bool:
+    """The guard reads the called method as a value (``self.path_stats.__func__ is
+    SourceLoader.path_stats``, ``type(self).m is not Base.m``): it tests which override
+    runs, so the static resolution of the call cannot be trusted on this path."""
+    func = call.func
+    if not isinstance(func, cst.Attribute):
+        return False
+    wanted = func.attr.value
+    stack = [guard]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Attribute) and node.attr.value == wanted:
+            return True
+        stack.extend(child_nodes(node))
+    return False
 
 
 # Bound on (block, decisions) states explored by the path-sensitive search.
