@@ -162,3 +162,20 @@ def _is_bound_call(func: cst.Attribute, caller: FunctionFacts, callee: FunctionF
             callee.owner.name if callee.owner else None
         )
     return True
+
+
+def shortest_cycle(graph: nx.DiGraph, start) -> list:
+    """A shortest cycle through ``start`` as the list of its nodes from ``start`` on
+    (``[start]`` for a self-loop, ``[]`` for none): one BFS per successor, never an
+    enumeration of all cycles."""
+    if graph.has_edge(start, start):
+        return [start]
+    best = None
+    for successor in graph.successors(start):
+        try:
+            back = nx.shortest_path(graph, successor, start)
+        except nx.NetworkXNoPath:
+            continue
+        if best is None or len(back) < len(best):
+            best = back
+    return [start] + best[:-1] if best else []

@@ -27,7 +27,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tupl
 
 import libcst as cst
 
-from .names import child_nodes, dotted_name
+from .names import all_params, child_nodes, dotted_name
 
 # Roles of an atom: how the node takes part in execution.
 EVAL = "eval"  # an expression is evaluated (a Call node: the call happens)
@@ -562,7 +562,7 @@ class CFGBuilder:
 
     # -- expressions ------------------------------------------------------------------
     def lower_parameters(self, params: cst.Parameters, cur: Optional[int]) -> Optional[int]:
-        for param in _all_params(params):
+        for param in all_params(params):
             if param.default is not None:
                 cur = self.lower_expr(param.default, cur)
         return cur
@@ -705,16 +705,6 @@ def build_cfg(function: cst.FunctionDef) -> ControlFlowGraph:
 # -- helpers ------------------------------------------------------------------------------
 def _expression_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     return child_nodes(node)
-
-
-def _all_params(params: cst.Parameters) -> Iterator[cst.Param]:
-    yield from params.posonly_params
-    yield from params.params
-    if isinstance(params.star_arg, cst.Param):
-        yield params.star_arg
-    yield from params.kwonly_params
-    if params.star_kwarg is not None:
-        yield params.star_kwarg
 
 
 def _consuming_builtin(call: cst.Call, role: str) -> Optional[str]:

@@ -24,7 +24,7 @@ from .cfg import (
     ControlFlowGraph,
     build_cfg,
 )
-from .names import child_nodes, dotted_name, is_name
+from .names import all_params, assigned_targets, child_nodes, dotted_name, is_name
 from .parsing import ParsedModule
 
 # Decorators after which calling the name does not run this body: the call dispatches to
@@ -491,15 +491,7 @@ def _params(params: cst.Parameters) -> List[Param]:
 
 def target_names(target: cst.CSTNode) -> Iterator[cst.Name]:
     """The names an assignment target binds (not attributes or subscripts)."""
-    stack = [target]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Name):
-            yield node
-        elif isinstance(node, (cst.Tuple, cst.List)):
-            stack.extend(element.value for element in node.elements)
-        elif isinstance(node, cst.StarredElement):
-            stack.append(node.value)
+    return (node for node in assigned_targets(target) if isinstance(node, cst.Name))
 
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
@@ -552,7 +544,7 @@ class _Collector:
             if isinstance(node, cst.FunctionDef):
                 info = self.add_function(node, scope, function, owner)
                 outer = [d.decorator for d in node.decorators]
-                outer += [p.default for p in _all_params(node.params) if p.default is not None]
+                outer += [p.default for p in all_params(node.params) if p.default is not None]
                 inner = list(node.body.body)
                 stack.extend((c, info.scope, info, None, EVAL) for c in reversed(inner))
                 stack.extend((c, scope, function, owner, EVAL) for c in reversed(outer))
@@ -574,7 +566,7 @@ class _Collector:
                 # names bound there stay there (an assignment expression aside)
                 inner_scope = Scope(walrus_target=scope.walrus_target or scope)
                 if isinstance(node, cst.Lambda):
-                    for p in _all_params(node.params):
+                    for p in all_params(node.params):
                         inner_scope.bind(p.name.value, p)
                     inner_function = None  # a yield in a lambda makes the lambda a generator
                 else:
@@ -604,7 +596,7 @@ class _Collector:
             is_async=node.asynchronous is not None,
             module=facts,
         )
-        for param in _all_params(node.params):
+        for param in all_params(node.params):
             info.scope.bind(param.name.value, param)
         scope.bind(name, node)
         facts.functions.append(info)
@@ -678,7 +670,7 @@ class _Collector:
         """``self.x = ...`` in a method: x is an instance attribute of its class."""
         if function is None or function.owner is None:
             return
-        for node in _attribute_targets(target):
+        for node in (t for t in assigned_targets(target) if isinstance(t, cst.Attribute)):
             if is_name(node.value, function.receiver):
                 function.owner.instance_attributes.add(node.attr.value)
 
@@ -722,25 +714,3 @@ def _with_roles(node: cst.CSTNode, role: str) -> List[Tuple[cst.CSTNode, str]]:
             consumed = positional[:1] if name == "next" else positional
             return [(c, ITERATED if any(c is a for a in consumed) else EVAL) for c in children]
     return [(c, EVAL) for c in children]
-
-
-def _attribute_targets(target) -> Iterator[cst.Attribute]:
-    stack = [target]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Attribute):
-            yield node
-        elif isinstance(node, (cst.Tuple, cst.List)):
-            stack.extend(e.value for e in node.elements)
-        elif isinstance(node, cst.StarredElement):
-            stack.append(node.value)
-
-
-def _all_params(params: cst.Parameters):
-    yield from params.posonly_params
-    yield from params.params
-    if isinstance(params.star_arg, cst.Param):
-        yield params.star_arg
-    yield from params.kwonly_params
-    if params.star_kwarg is not None:
-        yield params.star_kwarg

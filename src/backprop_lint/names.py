@@ -67,6 +67,45 @@ def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             yield value
 
 
+_NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+def own_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """``root`` and the nodes below it that run with it: nested function, class and
+    lambda bodies excluded (the nested node itself is yielded)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if node is root or not isinstance(node, _NESTED_SCOPES):
+            stack.extend(child_nodes(node))
+
+
+def all_params(params: cst.Parameters) -> Iterator[cst.Param]:
+    """Every parameter, in order: positional-only, regular, *args, keyword-only, **kwargs."""
+    yield from params.posonly_params
+    yield from params.params
+    if isinstance(params.star_arg, cst.Param):
+        yield params.star_arg
+    yield from params.kwonly_params
+    if params.star_kwarg is not None:
+        yield params.star_kwarg
+
+
+def assigned_targets(target: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """What an assignment target stores into: names, attributes, subscripts (tuples and
+    lists unpacked, stars removed)."""
+    stack = [target]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.Tuple, cst.List)):
+            stack.extend(element.value for element in node.elements)
+        elif isinstance(node, cst.StarredElement):
+            stack.append(node.value)
+        else:
+            yield node
+
+
 def dotted_name(expr: cst.CSTNode) -> Optional[str]:
     """``a.b.c`` for a chain of attributes on a name, else None (iteratively: chains
     of thousands of attributes are legal)."""

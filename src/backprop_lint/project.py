@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Seque
 
 import networkx as nx
 
+from .callgraph import shortest_cycle
 from .cfg import AWAITED, ITERATED, every_path_hits
 from .facts import ModuleFacts
 from .parsing import AnalysisError, parse_source, run_with_deep_stack
@@ -284,7 +285,7 @@ class Project:
 
     def _report_cycle(self, cycle: Set[Node]) -> Finding:
         first = min(cycle, key=self._position)
-        path = _shortest_cycle(self.graph.subgraph(cycle), first)
+        path = shortest_cycle(self.graph.subgraph(cycle), first) or [first]
         steps = [self.functions[n] for n in path]
         lines = [self.place(n)[0] for n in path]
         names = " -> ".join(f"{f.qualname} ({n[0]}:{line})" for n, f, line in zip(path, steps, lines))
@@ -305,18 +306,6 @@ def _parse_quietly(source: str, path: str) -> Optional[ModuleFacts]:
         return run_with_deep_stack(lambda: ModuleFacts(parse_source(source), path))
     except (AnalysisError, Exception, RecursionError, MemoryError):
         return None
-
-
-def _shortest_cycle(graph: nx.DiGraph, start: Node) -> List[Node]:
-    best: Optional[List[Node]] = None
-    for successor in graph.successors(start):
-        try:
-            back = nx.shortest_path(graph, successor, start)
-        except nx.NetworkXNoPath:
-            continue
-        if best is None or len(back) < len(best):
-            best = back
-    return [start] + (best[:-1] if best else [])
 
 
 def link(summaries: Iterable[FileSummary], sources: Mapping[str, str]) -> List[Finding]:

@@ -20,7 +20,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 import libcst as cst
 import networkx as nx
 
-from ..callgraph import argument_binding
+from ..callgraph import argument_binding, shortest_cycle
 from ..cfg import AWAITED, EVAL, ITERATED, Block
 from ..facts import FunctionFacts, ModuleFacts
 from ..findings import Finding, Scoped
@@ -412,18 +412,7 @@ def _test_text(test) -> str:
 def _cycle(walks: WalkGraph, members: Set[FunctionFacts], first: FunctionFacts) -> List[FunctionFacts]:
     """``[build_topo, build_topo]`` or ``[Tensor.backward, Op.backward, Tensor.backward]``:
     a shortest way from the first function back to itself."""
-    if walks.graph.has_edge(first, first):
-        return [first, first]
-    inside = walks.graph.subgraph(members)
-    best: Optional[List[FunctionFacts]] = None
-    for successor in inside.successors(first):
-        try:
-            back = nx.shortest_path(inside, successor, first)
-        except nx.NetworkXNoPath:
-            continue
-        if best is None or len(back) < len(best):
-            best = back
-    return [first] + (best or [first])
+    return (shortest_cycle(walks.graph.subgraph(members), first) or [first]) + [first]
 
 
 def _cycle_names(walks: WalkGraph, members: Set[FunctionFacts], first: FunctionFacts) -> List[str]:

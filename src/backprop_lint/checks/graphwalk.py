@@ -22,7 +22,7 @@ import libcst as cst
 
 from ..cfg import STORE, Block, ControlFlowGraph
 from ..facts import FunctionFacts, target_names
-from ..names import child_nodes, dotted_name, is_name, string_value
+from ..names import child_nodes, dotted_name, is_name, own_nodes, string_value
 from .render import source_of
 
 # Methods that hand out a container's own elements: not a step to another node.
@@ -48,7 +48,7 @@ class Derivation:
         self.params = set(function.param_names()) if roots is None else set(roots)
         self.iterables: Dict[str, List[cst.BaseExpression]] = {}
         self.assigned = function.scope.assigned_values
-        for node in _own_nodes(function.node):
+        for node in own_nodes(function.node.body):
             if isinstance(node, (cst.For, cst.CompFor)):
                 for name in target_names(node.target):
                     self.iterables.setdefault(name.value, []).append(node.iter)
@@ -118,16 +118,6 @@ class Derivation:
 def _best(candidates: Iterable[Optional[Tuple[str, int]]]) -> Optional[Tuple[str, int]]:
     found = [c for c in candidates if c is not None]
     return max(found, key=lambda c: c[1]) if found else None
-
-
-def _own_nodes(function: cst.FunctionDef) -> Iterator[cst.CSTNode]:
-    """The nodes of a function body, nested function and class bodies excluded."""
-    stack: List[cst.CSTNode] = list(function.body.body)
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            stack.extend(child_nodes(node))
 
 
 # -- visited tests and records -----------------------------------------------------------

@@ -15,7 +15,7 @@ import libcst as cst
 
 from ..facts import ClassFacts, FunctionFacts, ModuleFacts
 from ..findings import Finding, Scoped
-from ..names import child_nodes, dotted_name
+from ..names import dotted_name, own_nodes
 from .backward import hook_argument, hook_registrations
 from .render import source_of
 from .report import at_node
@@ -98,6 +98,11 @@ def _strict_bodies(facts: ModuleFacts) -> List[Tuple[ModuleFacts, cst.CSTNode, s
     return strict
 
 
+def _calls_in(root: cst.CSTNode) -> List[cst.Call]:
+    """Calls that run in this body: not in nested functions, classes or lambdas."""
+    return [node for node in own_nodes(root) if isinstance(node, cst.Call)]
+
+
 def _add(findings, facts: ModuleFacts, call: cst.Call, name: str, where: str, requires) -> None:
     message = (
         f"re-entrant backward: {where} starts another backward pass with {name} "
@@ -132,15 +137,3 @@ def _delegates(facts: ModuleFacts, receiver: cst.BaseExpression) -> bool:
     if facts.lookup(name, None) is not None and isinstance(facts.lookup(name, None), ClassFacts):
         return True
     return last[:1].isupper() and last not in ("Tensor",)
-
-
-def _calls_in(root: cst.CSTNode) -> Iterator[cst.Call]:
-    """Calls that run in this body: not in nested functions, classes or lambdas."""
-    stack = [root] if not isinstance(root, (list, tuple)) else list(root)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Call):
-            yield node
-        for child in child_nodes(node):
-            if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                stack.append(child)

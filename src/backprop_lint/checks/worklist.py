@@ -17,7 +17,7 @@ import libcst as cst
 from ..cfg import Block, ControlFlowGraph
 from ..facts import FunctionFacts, ModuleFacts, target_names
 from ..findings import Finding, Scoped
-from ..names import child_nodes, dotted_name, is_name
+from ..names import dotted_name, is_name, own_nodes
 from .report import at_node
 from .graphwalk import nodes_of
 from .graphwalk import Derivation, block_test, guard_successor, unguarded_path, visited_records
@@ -51,24 +51,12 @@ def check_worklists(candidates: Iterable[FunctionFacts]) -> List[Scoped]:
     return findings
 
 
-def _own_whiles(node: cst.CSTNode) -> Iterator[cst.While]:
-    stack = list(node.body.body)  # type: ignore[attr-defined]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.While):
-            yield current
-        if not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            stack.extend(child_nodes(current))
+def _own_whiles(node: cst.FunctionDef) -> Iterator[cst.While]:
+    return (n for n in own_nodes(node.body) if isinstance(n, cst.While))
 
 
 def _calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Call):
-            yield current
-        if not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            stack.extend(child_nodes(current))
+    return (n for n in own_nodes(node) if isinstance(n, cst.Call))
 
 
 def _worklist_name(test: cst.BaseExpression) -> Optional[str]:
@@ -129,18 +117,15 @@ def _pushes_neighbours(derivation: Derivation, call: cst.Call, item: cst.BaseExp
 
 def _popped_names(body: cst.CSTNode, pops: List[cst.Call]) -> Set[str]:
     """Names bound from a pop: ``n = stack.pop()``, ``n, g = q.popleft()``,
-    ``_, _, f = heappop(h)``, ``for ... in`` nothing else."""
+    ``_, _, f = heappop(h)``."""
     ids = {id(p) for p in pops}
-    names: Set[str] = set()
-    stack = [body]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Assign) and id(node.value) in ids:
-            for target in node.targets:
-                names.update(n.value for n in target_names(target.target))
-        if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            stack.extend(child_nodes(node))
-    return names
+    return {
+        name.value
+        for node in own_nodes(body)
+        if isinstance(node, cst.Assign) and id(node.value) in ids
+        for target in node.targets
+        for name in target_names(target.target)
+    }
 
 
 def _guarded(facts: ModuleFacts, function: FunctionFacts, loop: cst.While,
