@@ -297,7 +297,7 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
 def check_data_model(modules: Sequence[ModuleFacts], skip: Set[FunctionFacts]) -> List[Finding]:
     findings = []
     for function in (f for module in modules for f in module.functions):
-        if function in skip or function.wrapped:
+        if function in skip or function.wrapped or _replaced_later(function):
             continue
         facts = function.module
         found = _site_predicate(facts, function)
@@ -311,6 +311,15 @@ def check_data_model(modules: Sequence[ModuleFacts], skip: Set[FunctionFacts]) -
             if finding is not None:
                 findings.append(finding)
     return findings
+
+
+def _replaced_later(function: FunctionFacts) -> bool:
+    """A later ``def`` of the same name in the class body replaces this one (property
+    accessors aside: they extend one property)."""
+    owner = function.owner
+    if owner is None or function.is_accessor:
+        return False
+    return owner.methods.get(function.name, [function])[-1] is not function
 
 
 def _switches_class(function: FunctionFacts, depth: int = 0) -> bool:

@@ -99,6 +99,7 @@ class _NoProgress:
         self.function = function
         self.call = call
         self.unchanged = unchanged
+        self._stable: Dict[int, bool] = {}
         self.stable_locals = self._stable_locals()
 
     # which names keep their value from one recursion level to the next
@@ -131,10 +132,27 @@ class _NoProgress:
         return self.stable_locals
 
     def is_stable(self, expr: cst.CSTNode) -> bool:
-        """The expression reads only names that keep their value across the recursion."""
+        """The expression reads only names that keep their value across the recursion.
+
+        Answers are kept per node: the guard ``a or b or c ...`` is met once per operand,
+        each time as the prefix before it, and must not cost quadratic time."""
+        known = self._stable.get(id(expr))
+        if known is None:
+            known = self._stable[id(expr)] = self._compute_stable(expr)
+        return known
+
+    def _compute_stable(self, expr: cst.CSTNode) -> bool:
         stack = [expr]
         while stack:
             node = stack.pop()
+            if node is not expr and id(node) in self._stable:
+                if not self._stable[id(node)]:
+                    return False
+                continue
+            if isinstance(node, cst.BooleanOperation) and node is not expr:
+                if not self.is_stable(node):
+                    return False
+                continue
             if isinstance(node, cst.Name):
                 if not self._is_stable_name(node.value):
                     return False
@@ -203,7 +221,8 @@ class _NoProgress:
             for successor in successors:
                 outcome = _outcome(block, successor)
                 now = decided
-                if outcome is not None:
+                # an ``and`` / ``or`` prefix is decided by its operands' own tests
+                if outcome is not None and not isinstance(block.deciders[-1], cst.BooleanOperation):
                     text = source_of(block.deciders[-1], 400)
                     if (text, not outcome) in decided:
                         continue  # the same stable test, the other way: infeasible
