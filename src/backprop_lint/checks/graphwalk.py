@@ -48,6 +48,9 @@ class Derivation:
         self.params = set(function.param_names()) if roots is None else set(roots)
         self.iterables: Dict[str, List[cst.BaseExpression]] = {}
         self.assigned = function.scope.assigned_values
+        # what each local name reaches, once (a chain of ``h = h.set(...)`` lines must not
+        # be followed once per path: that is exponential); None while being worked out
+        self._names: Dict[str, Optional[Tuple[str, int]]] = {}
         for node in own_nodes(function.node.body):
             if isinstance(node, (cst.For, cst.CompFor)):
                 for name in target_names(node.target):
@@ -59,12 +62,16 @@ class Derivation:
             return None
         deeper = depth + 1
         if isinstance(expr, cst.Name):
-            if expr.value in self.params:
-                return expr.value, 0
-            sources = self.iterables.get(expr.value, []) + [
-                v for v in self.assigned.get(expr.value, []) if v is not None
-            ]
-            return _best(self.reached(s, deeper) for s in sources)
+            name = expr.value
+            if name in self.params:
+                return name, 0
+            if name not in self._names:
+                self._names[name] = None  # a name defined through itself reaches nothing new
+                sources = self.iterables.get(name, []) + [
+                    v for v in self.assigned.get(name, []) if v is not None
+                ]
+                self._names[name] = _best(self.reached(s, deeper) for s in sources)
+            return self._names[name]
         if isinstance(expr, cst.Attribute):
             found = self.reached(expr.value, deeper)
             return (found[0], found[1] + 1) if found else None
