@@ -57,19 +57,18 @@ def analyse_file(source: str, options: Options = Options(), path: str = "",
                  screened: "Optional[bool | str]" = None) -> FileResult:
     """Never raises. ``screened`` overrides the screen's verdict (project mode decides
     with the other files in view)."""
+    if source.startswith("\ufeff"):
+        source = source[1:]  # a byte-order mark read as text: not part of the code
     try:
-        if screened == UNPARSABLE:
-            compile(source, path or "<string>", "exec", ast.PyCF_ONLY_AST)  # raises it
-            screened = True
-        if options.screen and screened is None:
-            if not screen.text_may_have_findings(source, options.backward_functions):
-                return FileResult([])
-            if tree is None:
-                tree = ast.parse(source)
-            screened = screen.may_have_findings(tree, options.backward_functions)
-        if options.screen and not screened:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        return FileResult([_not_analysed(path, "the text is not valid Unicode (lone surrogates)")])
+    try:
+        if options.screen and screened is None and not screen.text_may_have_findings(
+                source, options.backward_functions):
             return FileResult([])
-        return run_with_deep_stack(lambda: _analyse(source, options, path, summarise))
+        return run_with_deep_stack(lambda: _screen_and_analyse(source, options, path, tree,
+                                                               summarise, screened))
     except SyntaxError as exc:
         if summarise:  # no flake8 around to say E999
             return FileResult([_not_analysed(path, f"CPython cannot parse this file: {exc.msg} (line {exc.lineno})")])
@@ -89,6 +88,18 @@ def _describe(exc: BaseException) -> str:
         text = ""
     text = " ".join(text.split())[:200]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _screen_and_analyse(source, options, path, tree, summarise, screened) -> FileResult:
+    """In the deep-stack thread: CPython's own parse first (what it refuses is flake8's
+    E999, or the command's BPL900), the ast screen, then the analysis."""
+    if screened == UNPARSABLE or (tree is None and (options.screen or not summarise)):
+        tree = ast.parse(source)
+    if options.screen and screened is None:
+        screened = screen.may_have_findings(tree, options.backward_functions)
+    if options.screen and not screened:
+        return FileResult([])
+    return _analyse(source, options, path, summarise)
 
 
 def _not_analysed(path: str, reason: str) -> Finding:

@@ -23,7 +23,7 @@ T = TypeVar("T")
 # statements add more. 512 MiB of C stack and a limit of 200,000 frames leave a wide margin
 # while costing nothing until used (the stack is reserved, not committed).
 _STACK_BYTES = 512 * 1024 * 1024
-_RECURSION_LIMIT = 200_000
+_RECURSION_LIMIT = 1_000_000
 _deep_stack_lock = threading.Lock()
 
 

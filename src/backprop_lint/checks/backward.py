@@ -326,6 +326,8 @@ def _guard_problem(walks: WalkGraph, members: Set[FunctionFacts], hop: Hop) -> O
     line = _LazyLine(hop)  # positions cost a pass over the tree: only for a message
     if hop.block is None:
         return None  # the call is never reached
+    if not unguarded_path(caller.cfg, hop.block, guard) and not tests:
+        return None  # the call cannot be reached from the entry at all
     if unguarded_path(caller.cfg, hop.block, guard):
         if not tests:
             return lambda: f"no visited set guards the recursive call at l.{line}"
