@@ -7,7 +7,6 @@ import ast
 import os
 import re
 import shlex
-from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest

@@ -540,7 +540,6 @@ class _Collector:
         stack = [(stmt, facts.module_scope, None, None, EVAL) for stmt in reversed(module.body)]
         while stack:
             node, scope, function, owner, role = stack.pop()
-            children: List[cst.CSTNode]
             if isinstance(node, cst.FunctionDef):
                 info = self.add_function(node, scope, function, owner)
                 outer = [d.decorator for d in node.decorators]

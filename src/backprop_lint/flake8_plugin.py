@@ -9,7 +9,7 @@ on disk may be stale: it is never read). Columns are yielded 0-based; flake8 add
 from __future__ import annotations
 
 import ast
-from typing import Iterator, List, Sequence, Tuple, Type
+from typing import Iterator, Sequence, Tuple, Type
 
 from . import __version__
 from .analysis import DEFAULT_BACKWARD_GLOBS, Options, analyse_source

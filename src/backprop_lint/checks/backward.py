@@ -21,10 +21,10 @@ import libcst as cst
 import networkx as nx
 
 from ..callgraph import argument_binding, shortest_cycle
-from ..cfg import AWAITED, EVAL, ITERATED, Block
+from ..cfg import Block
 from ..facts import FunctionFacts, ModuleFacts
 from ..findings import Finding, Scoped
-from .report import at_def, at_node
+from .report import at_def
 from ..names import dotted_name, is_name
 from .graphwalk import (
     Derivation,

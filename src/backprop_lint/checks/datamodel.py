@@ -20,7 +20,7 @@ from ..facts import ClassFacts, FunctionFacts, ModuleFacts
 from ..findings import Finding
 from .getattr_reentry import getattr_reentry
 from .report import at_def
-from ..names import dotted_name, is_name, string_value
+from ..names import is_name, string_value
 
 SitePredicate = Callable[[Atom, Block], bool]
 

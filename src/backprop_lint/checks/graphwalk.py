@@ -22,7 +22,7 @@ import libcst as cst
 
 from ..cfg import STORE, Block, ControlFlowGraph
 from ..facts import FunctionFacts, target_names
-from ..names import child_nodes, dotted_name, is_name, own_nodes, string_value
+from ..names import dotted_name, is_name, own_nodes, string_value
 from .render import source_of
 
 # Methods that hand out a container's own elements: not a step to another node.

@@ -11,17 +11,17 @@
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 import networkx as nx
 
 from ..callgraph import CallGraph, CallSite, argument_flow
 from ..cfg import DELETE, ENTER, STORE, YIELD, Block, every_path_hits
-from ..facts import FunctionFacts, ModuleFacts
+from ..facts import FunctionFacts
 from ..findings import Finding
 from .report import at_def, label
-from ..names import child_nodes, dotted_name, is_name
+from ..names import child_nodes
 from .render import chain_text, line_list, source_of
 
 # Builtins that neither change program state nor run code of the program's own (beyond

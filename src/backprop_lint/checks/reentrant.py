@@ -9,12 +9,12 @@ there is usually the training step itself).
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
 from ..facts import ClassFacts, FunctionFacts, ModuleFacts
-from ..findings import Finding, Scoped
+from ..findings import Scoped
 from ..names import dotted_name, own_nodes
 from .backward import hook_argument, hook_registrations
 from .render import source_of

@@ -14,7 +14,7 @@ from typing import Iterable, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..cfg import Block, ControlFlowGraph
+from ..cfg import Block
 from ..facts import FunctionFacts, ModuleFacts, target_names
 from ..findings import Finding, Scoped
 from ..names import dotted_name, is_name, own_nodes
