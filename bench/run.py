@@ -380,8 +380,9 @@ def measure(command: Sequence[str], cwd: str, env: Optional[Dict[str, str]] = No
         log(f"FAILED (exit {child.returncode}): {' '.join(command[:3])} ...\n{tail}")
         return Measure(None, max_rss, sampler.peak, stdout,
                        f"exit {child.returncode}: {tail.splitlines()[-1] if tail else ''}")
-    return Measure(seconds, max_rss, sampler.peak, stdout,
-                   f"{len(stderr.splitlines())} lines on stderr" if stderr.strip() else "")
+    said = stderr.strip().splitlines()
+    note = f"{len(said)} lines on stderr, the first: {said[0][:160]}" if said else ""
+    return Measure(seconds, max_rss, sampler.peak, stdout, note)
 
 
 def median_of(measures: Sequence[Measure]) -> Measure:
@@ -498,7 +499,18 @@ def load() -> str:
         return "unknown"
 
 
-def machine(bare: str, plugin: str, jobs: int, load_before: str) -> List[str]:
+def checkout() -> str:
+    """The commit of the checkout, and whether the installed sources differ from it."""
+    try:
+        commit = run_quiet(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]).strip()
+        dirty = run_quiet(["git", "-C", REPO, "status", "--porcelain", "--", "src", "setup.cfg",
+                           "pyproject.toml"]).strip()
+        return commit + (" + uncommitted changes" if dirty else "")
+    except SystemExit:
+        return "unknown"
+
+
+def machine(bare: str, plugin: str, jobs: int, load_before: str, commit: str) -> List[str]:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
@@ -510,13 +522,6 @@ def machine(bare: str, plugin: str, jobs: int, load_before: str) -> List[str]:
         pass
     cores = os.cpu_count()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
-    try:
-        commit = run_quiet(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]).strip()
-        dirty = run_quiet(["git", "-C", REPO, "status", "--porcelain", "--", "src", "setup.cfg",
-                           "pyproject.toml"]).strip()
-        commit += " + uncommitted changes" if dirty else ""
-    except SystemExit:
-        commit = "unknown"
     versions = ", ".join(f"{p} {installed_version(plugin, p)}"
                          for p in ("flake8", "pyflakes", "pycodestyle", "libcst", "networkx",
                                    "backprop-lint"))
@@ -671,6 +676,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     log(f"laying out the corpus in {corpus}")
     sys.stderr.write(run_quiet(["bash", make_corpus_script(), corpus]))
     bare, plugin = prepare_venvs(cache)
+    commit, installed = checkout(), source_hash()  # what venv-plugin now holds
 
     results: Dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="work-", dir=cache) as work:
@@ -693,7 +699,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             log(f"{name}: {len(files):,} files, {sum(n for _, n in files):,} lines")
             results[name] = bench_corpus(name, root, files, work, bare, plugin, runs, args.jobs)
 
-    lines = machine(bare, plugin, args.jobs, load_before) + [""]
+    if source_hash() != installed:
+        commit += " (the sources changed while the benchmark ran: measured is this state)"
+    lines = machine(bare, plugin, args.jobs, load_before, commit) + [""]
     lines += table(results, args.jobs, runs, args.quick)
     lines += ["", "Notes:"] + notes(results, runs)
     print("\n".join(lines))
