@@ -52,6 +52,13 @@ def pytest_configure(config) -> None:
         )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache_folder(tmp_path_factory) -> None:
+    """The command caches results under $XDG_CACHE_HOME: keep the tests' runs (and the
+    processes they start, which inherit the environment) out of the user's cache."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+
+
 Flake8Runner = Callable[..., subprocess.CompletedProcess]
 
 

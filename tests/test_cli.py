@@ -622,3 +622,52 @@ def test_no_graph_unless_asked(tmp_path) -> None:
     before = set(os.listdir(tmp_path))
     run_cli("--isolated", ".", cwd=tmp_path)
     assert set(os.listdir(tmp_path)) == before
+
+
+# -- the per-file cache ----------------------------------------------------------------------
+def _cache_entries(folder: Path) -> Dict[str, float]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns
+            for p in folder.rglob("*.pickle")} if folder.exists() else {}
+
+
+def test_warm_run_reuses_the_cache_and_reports_the_same(tmp_path) -> None:
+    project, cache = tmp_path / "project", tmp_path / "cache"
+    write(project, {**CROSS_MODULE, "a.py": SPIN, "b.py": PING_PONG, "c.py": FINE})
+    cold = run_cli("--isolated", "--cache-dir", str(cache), ".", cwd=project)
+    entries = _cache_entries(cache)
+    assert cold.returncode == 1 and entries, describe(cold)
+    warm = run_cli("--isolated", "--cache-dir", str(cache), ".", cwd=project)
+    assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+    assert _cache_entries(cache) == entries  # nothing analysed again, nothing rewritten
+
+
+def test_a_changed_file_is_analysed_again(tmp_path) -> None:
+    project, cache = tmp_path / "project", tmp_path / "cache"
+    write(project, {"a.py": SPIN, "b.py": FINE})
+    first = run_cli("--isolated", "--cache-dir", str(cache), ".", cwd=project)
+    assert results(first) == [("a.py", 1, 1, "BPL101")], describe(first)
+    write(project, {"a.py": FINE, "b.py": COUNTDOWN})
+    second = run_cli("--isolated", "--cache-dir", str(cache), ".", cwd=project)
+    assert results(second) == [("b.py", 1, 1, "BPL102")], describe(second)
+
+
+def test_broken_cache_entries_are_misses(tmp_path) -> None:
+    project, cache = tmp_path / "project", tmp_path / "cache"
+    write(project, {"a.py": SPIN})
+    first = run_cli("--isolated", "--cache-dir", str(cache), ".", cwd=project)
+    for entry in cache.rglob("*.pickle"):
+        entry.write_bytes(b"not a pickle")
+    again = run_cli("--isolated", "--cache-dir", str(cache), ".", cwd=project)
+    assert (again.returncode, again.stdout, again.stderr) == (first.returncode, first.stdout, "")
+
+
+def test_no_cache_writes_nothing(tmp_path) -> None:
+    project, home = tmp_path / "project", tmp_path / "xdg"
+    write(project, {"a.py": SPIN})
+    result = run_cli("--isolated", "--no-cache", ".", cwd=project,
+                     env={"XDG_CACHE_HOME": str(home)})
+    assert results(result) == [("a.py", 1, 1, "BPL101")], describe(result)
+    assert not home.exists()
+    default = run_cli("--isolated", ".", cwd=project, env={"XDG_CACHE_HOME": str(home)})
+    assert default.stdout == result.stdout
+    assert _cache_entries(home / "backprop-lint")  # the default folder follows XDG

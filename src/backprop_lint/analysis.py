@@ -18,7 +18,7 @@ from .checks.reentrant import check_reentrant_backward
 from .checks.worklist import check_worklists
 from .facts import ModuleFacts
 from .findings import Finding
-from .parsing import AnalysisError, parse_source, run_with_deep_stack
+from .parsing import AnalysisError, blank_bodies, parse_source, run_with_deep_stack
 from .cache import Cache
 from .project import link, linked_files
 from .summary import FileSummary, summarise as summary_of
@@ -54,8 +54,9 @@ UNPARSABLE = "unparsable"
 
 def analyse_file(source: str, options: Options = Options(), path: str = "",
                  tree: Optional[ast.AST] = None, summarise: bool = False,
-                 screened: "Optional[bool | str]" = None) -> FileResult:
-    """Never raises. ``screened`` overrides the screen's verdict (project mode decides
+                 screened: object = None) -> FileResult:
+    """Never raises. ``screened`` overrides the screen's verdict: False, UNPARSABLE or a
+    :class:`screen.Plan` (project mode decides
     with the other files in view)."""
     if source.startswith("\ufeff"):
         source = source[1:]  # a byte-order mark read as text: not part of the code
@@ -92,22 +93,27 @@ def _describe(exc: BaseException) -> str:
 
 def _screen_and_analyse(source, options, path, tree, summarise, screened) -> FileResult:
     """In the deep-stack thread: CPython's own parse first (what it refuses is flake8's
-    E999, or the command's BPL900), the ast screen, then the analysis."""
+    E999, or the command's BPL900), the ast screen, then the analysis of what it kept."""
     if screened == UNPARSABLE or (tree is None and (options.screen or not summarise)):
         tree = ast.parse(source)
+    plan = screened if isinstance(screened, screen.Plan) else screen.Plan()
     if options.screen and screened is None:
-        screened = screen.may_have_findings(tree, options.backward_functions)
-    if options.screen and not screened:
+        result = screen.screen_file(tree, options.backward_functions)
+        if not result.local:
+            return FileResult([])
+        plan = result.plan()
+    if options.screen and screened is False:
         return FileResult([])
-    return _analyse(source, options, path, summarise)
+    return _analyse(source, options, path, summarise, plan)
 
 
 def _not_analysed(path: str, reason: str) -> Finding:
     return Finding(1, 0, "BPL900", f"file not analysed: {reason}", (), path)
 
 
-def _analyse(source: str, options: Options, path: str, summarise: bool) -> FileResult:
-    module = ModuleFacts(parse_source(source), path)
+def _analyse(source: str, options: Options, path: str, summarise: bool,
+             plan: "screen.Plan") -> FileResult:
+    module = ModuleFacts(parse_source(blank_bodies(source, plan.blank)), path)
     graph = CallGraph([module])
     findings = check_recursion(graph)
     never_ending = _functions_reported(graph.functions, findings)
@@ -130,7 +136,8 @@ def _analyse(source: str, options: Options, path: str, summarise: bool) -> FileR
     if not summarise:
         return FileResult(findings)
     roots = {f for f, parent in scope.items() if parent is None}
-    return FileResult(findings, summary_of(module, walks.hops, roots, never_ending, conditional))
+    return FileResult(findings, summary_of(module, walks.hops, roots, never_ending, conditional,
+                                           plan.blank))
 
 
 def _functions_reported(functions, findings: Sequence[Finding]):
@@ -161,7 +168,7 @@ def analyse_project(sources: Mapping[str, str], options: Options = Options(),
     more files are done.
     """
     paths = sorted(sources)
-    verdicts: Dict[str, "bool | str"] = {p: True for p in paths}
+    verdicts: Dict[str, object] = {p: screen.Plan() for p in paths}
     if options.screen:
         screens = _cached_map(_screen_task, "screen", paths, sources, options, jobs, cache)
         verdicts = project_verdicts(dict(zip(paths, screens)))
@@ -178,7 +185,7 @@ def analyse_project(sources: Mapping[str, str], options: Options = Options(),
 
 def _cached_map(function, kind: str, paths: Sequence[str], sources: Mapping[str, str],
                 options: Options, jobs: int, cache: Optional[Cache],
-                verdicts: Optional[Mapping[str, Optional[bool]]] = None, progress=None) -> List:
+                verdicts: Optional[Mapping[str, object]] = None, progress=None) -> List:
     """``function((source, options, path, verdict))`` for each path, through the cache."""
     results: Dict[str, object] = {}
     keys: Dict[str, str] = {}
@@ -244,13 +251,19 @@ def _map(function, tasks, jobs: int, progress=None):
         return results
 
 
-def project_verdicts(screened: Mapping[str, Optional["screen.ScreenResult"]]) -> Dict[str, "bool | str"]:
-    """Which files project mode analyses fully: those that may hold a finding alone, those
-    on a cycle of calls across files, and those that backward-pass code reaches. A file
-    CPython cannot parse (None) is analysed, to be reported."""
+def project_verdicts(screened: Mapping[str, Optional["screen.ScreenResult"]]) -> Dict[str, object]:
+    """How project mode treats each file: False (nothing to analyse), or the plan of what
+    to analyse - for files that may hold a finding alone, files on a cycle of calls across
+    files and files that backward-pass code reaches (with the functions it reaches). A
+    file CPython cannot parse is analysed, to be reported (UNPARSABLE)."""
     parsed = {p: r for p, r in screened.items() if r is not None}
     linked = linked_files(parsed)
-    return {
-        path: UNPARSABLE if result is None else (path in linked or result.local)
-        for path, result in screened.items()
-    }
+    verdicts: Dict[str, object] = {}
+    for path, result in screened.items():
+        if result is None:
+            verdicts[path] = UNPARSABLE
+        elif path in linked or result.local:
+            verdicts[path] = result.plan(linked.get(path, ()))
+        else:
+            verdicts[path] = False
+    return verdicts

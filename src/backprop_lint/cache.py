@@ -17,7 +17,7 @@ from typing import Any, Optional
 from . import __version__
 
 # Bump when the layout of cached results changes.
-_FORMAT = 1
+_FORMAT = 2
 
 
 def default_directory() -> str:

@@ -19,6 +19,7 @@ import sys
 from typing import Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
 from . import __version__
+from .cache import Cache
 from .config import ConfigError, CodeSelection, Settings, load_settings
 from .files import (STDIN, InputError, Source, discover, is_excluded, load_all,
                     source_from_bytes)
@@ -103,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--exit-zero", action="store_true", help="exit 0 even if there are findings")
     parser.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
                         help="processes for the per-file analysis (default: all cores)")
+    cached = parser.add_argument_group("cache")
+    cached.add_argument("--cache-dir", metavar="DIR",
+                        help="where per-file results are kept between runs (default: "
+                        "$XDG_CACHE_HOME/backprop-lint or ~/.cache/backprop-lint)")
+    cached.add_argument("--no-cache", action="store_true",
+                        help="neither read nor write cached results")
     parser.add_argument("--explain", metavar="CODE",
                         help="print the documentation of a code (or of every code with a prefix)")
     parser.add_argument("--version", action="version", version=f"{TOOL} {__version__}")
@@ -160,8 +167,10 @@ def _accepted(function, **keywords):
     return {k: v for k, v in keywords.items() if k in parameters}
 
 
-def analyse(texts: Mapping[str, str], settings: Settings, jobs: int) -> Dict[str, List[Finding]]:
-    """One call over all the files: the analysis reads them in ``jobs`` processes."""
+def analyse(texts: Mapping[str, str], settings: Settings, jobs: int,
+            cache: "Optional[Cache]" = None) -> Dict[str, List[Finding]]:
+    """One call over all the files: the analysis reads them in ``jobs`` processes, and
+    takes what ``cache`` holds for files seen before."""
     from .analysis import Options, analyse_project  # libcst and networkx: ~0.3 s to import
 
     options = Options()
@@ -171,7 +180,7 @@ def analyse(texts: Mapping[str, str], settings: Settings, jobs: int) -> Dict[str
     try:
         with progress.waiting(f"analysing {len(texts)} files"):
             return analyse_project(texts, options, **_accepted(
-                analyse_project, jobs=jobs, progress=progress.advance))
+                analyse_project, jobs=jobs, progress=progress.advance, cache=cache))
     finally:
         progress.close()
 
@@ -284,7 +293,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for problem in errors:
         error(problem.text())
     try:
-        findings = analyse(texts, settings, args.jobs or default_jobs())
+        cache = None if args.no_cache else Cache(args.cache_dir)
+        findings = analyse(texts, settings, args.jobs or default_jobs(), cache)
     except Exception as exc:  # the analysis promises not to raise; say so if it does
         error(f"internal error {type(exc).__name__}: {exc} (please report it)")
         return EXIT_ERROR

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 import sys
 import threading
-from typing import Callable, Mapping, Optional, TypeVar
+from typing import Callable, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -123,14 +124,43 @@ def _without_statement_at(text: str, line: int, replaced: set) -> "str | None":
     if node is None:
         return None
     replaced.add(node.lineno)
-    lines = text.splitlines(keepends=True)
-    first, last = node.lineno, node.end_lineno or node.lineno
+    lines = python_lines(text)
+    _stand_in(lines, node.lineno, node.end_lineno or node.lineno, _STAND_IN)
+    return "".join(lines)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def python_lines(text: str) -> List[str]:
+    """The lines of ``text`` as CPython and libcst count them (``\r`` alone ends a line
+    too; form feeds and other separators that ``str.splitlines`` splits on do not)."""
+    return _LINE.findall(text)
+
+
+def _stand_in(lines: List[str], first: int, last: int, statement: str) -> None:
+    """Lines ``first``..``last`` (1-based) become ``statement`` at the first line's
+    indentation followed by empty lines: every other line keeps its number."""
     original = lines[first - 1]
-    indent = original[: len(original) - len(original.lstrip())]
-    ending = "\r\n" if original.endswith("\r\n") else "\n"
-    lines[first - 1] = indent + _STAND_IN + ending
-    for index in range(first, last):
-        lines[index] = ending
+    body = original.rstrip("\r\n")
+    indent = body[: len(body) - len(body.lstrip())]
+    ending = original[len(body):] or "\n"
+    lines[first - 1] = indent + statement + ending
+    for index in range(first, min(last, len(lines))):
+        line = lines[index]
+        lines[index] = line[len(line.rstrip("\r\n")):] or "\n"
+
+
+def blank_bodies(source: str, bodies: Sequence[Tuple[int, int, int, str]]) -> str:
+    """``source`` with each function body (first line, byte column of its first
+    statement, last line, the statement standing in for it) replaced, where the body
+    starts a line of its own (a body on the ``def`` line is short: it stays)."""
+    if not bodies:
+        return source
+    lines = python_lines(source)
+    for first, column, last, statement in bodies:
+        if first <= len(lines) and not lines[first - 1].encode("utf-8", "surrogatepass")[:column].strip():
+            _stand_in(lines, first, last, statement)
     return "".join(lines)
 
 

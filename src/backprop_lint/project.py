@@ -18,7 +18,7 @@ import networkx as nx
 from .callgraph import shortest_cycle
 from .cfg import AWAITED, ITERATED, every_path_hits
 from .facts import ModuleFacts
-from .parsing import AnalysisError, parse_source, run_with_deep_stack
+from .parsing import AnalysisError, blank_bodies, parse_source, run_with_deep_stack
 from .findings import ChainStep, Finding
 from .summary import FileSummary, FunctionSummary
 
@@ -87,9 +87,10 @@ class ModuleNames:
         return ".".join(base + ([rest] if rest else [])) or None
 
 
-def linked_files(screened: Mapping[str, "ScreenResult"]) -> Set[str]:
-    """Files that project mode must analyse although alone they hold nothing: those on a
-    cycle of calls across files, and those backward-pass code reaches (by names only)."""
+def linked_files(screened: Mapping[str, "ScreenResult"]) -> Dict[str, Set[str]]:
+    """Files that project mode must analyse although alone they may hold nothing, each
+    with the functions (by name) that take part: those on a cycle of calls across files,
+    and those that backward-pass code reaches (by names only)."""
     names = ModuleNames(screened)
     graph = nx.DiGraph()
     for path, result in screened.items():
@@ -100,11 +101,11 @@ def linked_files(screened: Mapping[str, "ScreenResult"]) -> Set[str]:
                 found = names.split(path, dotted)
                 if found is not None and found[1][-1] in screened[found[0]].calls:
                     graph.add_edge((path, function), (found[0], found[1][-1]))
-    linked: Set[str] = set()
+    linked: Dict[str, Set[str]] = {}
     for component in nx.strongly_connected_components(graph):
-        files = {path for path, _ in component}
-        if len(files) > 1:
-            linked |= files
+        if len({path for path, _ in component}) > 1:
+            for path, function in component:
+                linked.setdefault(path, set()).add(function)
     roots = [(path, r) for path, result in screened.items() for r in result.roots]
     reached = set(roots)
     queue = list(roots)
@@ -114,7 +115,8 @@ def linked_files(screened: Mapping[str, "ScreenResult"]) -> Set[str]:
             if nxt not in reached:
                 reached.add(nxt)
                 queue.append(nxt)
-    linked |= {path for path, _ in reached}
+    for path, function in reached:
+        linked.setdefault(path, set()).add(function)
     return linked
 
 
@@ -258,7 +260,7 @@ class Project:
         file parsed again: only functions on a cycle across files get here."""
         path = node[0]
         if path not in self._parsed:
-            self._parsed[path] = _parse_quietly(self.sources.get(path, ""), path)
+            self._parsed[path] = _parse_quietly(self._analysed_text(path), path)
         module = self._parsed[path]
         index = self.functions[node].index
         if module is None or index >= len(module.functions):
@@ -271,6 +273,14 @@ class Project:
             blocks[number] = block.index if block is not None else None
         return cfg, blocks
 
+    def _analysed_text(self, path: str) -> str:
+        """The text the file's analysis parsed: the functions are numbered in it."""
+        source = self.sources.get(path, "")
+        if source.startswith("\ufeff"):
+            source = source[1:]
+        summary = self.modules.get(path)
+        return blank_bodies(source, summary.blank) if summary is not None else source
+
     def _position(self, node: Node) -> Tuple[int, int]:
         return self.order[node[0]], self.functions[node].index
 
@@ -278,7 +288,7 @@ class Project:
         """The (line, column) of a function's ``def``, read from its file's source."""
         path = node[0]
         if path not in self._positions:
-            self._positions[path] = def_positions(self.sources.get(path, ""))
+            self._positions[path] = def_positions(self._analysed_text(path))
         positions = self._positions[path]
         index = self.functions[node].index
         return positions[index] if index < len(positions) else (1, 0)

@@ -24,7 +24,9 @@ import collections
 import dataclasses
 import fnmatch
 import re
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+
+import networkx as nx
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _ACCESSOR_DECORATORS = frozenset(
@@ -89,6 +91,27 @@ def may_have_findings(tree: ast.AST, backward_globs: Sequence[str] = (),
     return screen_file(tree, backward_globs).local
 
 
+# A function's body as (first line, column of its first statement in UTF-8 bytes, last line,
+# the statement that stands in for it)
+Body = Tuple[int, int, int, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What the full analysis needs of a file it analyses: the bodies it may leave out.
+
+    Most functions of a file that can hold a finding take no part in it. Their bodies are
+    blanked before libcst parses the file (line numbers kept), which is where the time
+    goes. A body is kept when the function is backward-pass code or has a data-model site
+    (with all they call), is on a cycle of resolved calls, or holds something the
+    module's facts read from every body: ``global`` / ``nonlocal``, a nested class, a hook
+    registration, its receiver rebound or its attributes set other than by assignment. A
+    blanked method that assigns attributes of its instance keeps that much, as one
+    ``self.a = self.b = None``."""
+
+    blank: Tuple[Body, ...] = ()
+
+
 @dataclasses.dataclass
 class ScreenResult:
     """What the screen learnt of one file; project mode links these across files."""
@@ -98,6 +121,29 @@ class ScreenResult:
     imported_calls: Dict[str, Set[str]]  # function name -> dotted import paths it calls
     roots: Set[str]  # functions that are backward-pass roots (every one, with hooks)
     backward_code: bool  # engine calls, worklist loops or recursion: worth a scope
+    # every function in file order: (name, index of the enclosing function or -1, body)
+    bodies: Tuple[Tuple[str, int, Body], ...] = ()
+    keep: FrozenSet[int] = frozenset()  # the functions whose bodies the analysis needs
+
+    def plan(self, also_needed: Iterable[str] = ()) -> Plan:
+        """The plan for analysing this file; ``also_needed`` names functions that other
+        files' code reaches (project mode)."""
+        needed = set(also_needed)
+        keep = set(self.keep) | {i for i, (name, _, _) in enumerate(self.bodies) if name in needed}
+        holds_kept = set()
+        for index in keep:
+            while index >= 0 and index not in holds_kept:
+                holds_kept.add(index)
+                index = self.bodies[index][1]
+        blank = []
+        blanked = set()
+        for index, (_, parent, body) in enumerate(self.bodies):
+            if parent in blanked:
+                blanked.add(index)  # gone with its enclosing body
+            elif index not in holds_kept:
+                blanked.add(index)
+                blank.append(body)
+        return Plan(tuple(blank))
 
 
 @dataclasses.dataclass
@@ -115,6 +161,13 @@ class _Function:
     imported: Set[str] = dataclasses.field(default_factory=set)
     data_model: bool = False
     role: Optional[str] = None  # the receiver name, while a data-model role is looked for
+    index: int = 0
+    parent: int = -1  # the enclosing function's index
+    node: Optional[ast.AST] = None
+    # holds what the module's facts read from every body (see Plan): never blanked
+    anchored: bool = False
+    attributes: Set[str] = dataclasses.field(default_factory=set)  # ``self.x = ...`` sets
+    work: bool = False  # an engine call or a pop in a while loop
 
 
 def screen_file(tree: ast.AST, backward_globs: Sequence[str] = ()) -> ScreenResult:
@@ -133,13 +186,45 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = ()) -> ScreenResu
     resolver = _Resolver(scan)
     # recursion the analysis can see by itself; graph walks also follow ``node.m()`` by name,
     # and count only in backward-pass code
-    cycle = _has_cycle(resolver.graph(loose=False))
-    walk = bool(roots) and not cycle and _has_cycle(resolver.graph(loose=True))
+    strict_graph, loose_graph = resolver.graph(loose=False), resolver.graph(loose=True)
+    cycle = _has_cycle(strict_graph)
+    loose = cycle or _has_cycle(loose_graph)
+    walk = bool(roots) and loose
     data_model = any(f.data_model for f in scan.functions)
     work = scan.engine_calls or scan.worklist_loops
     local = data_model or cycle or walk or bool(roots) and work
-    loose = cycle or walk or _has_cycle(resolver.graph(loose=True))
-    return ScreenResult(local, calls, imported, roots, loose or work)
+    bodies = tuple((f.name, f.parent, _body_of(f)) for f in scan.functions)
+    return ScreenResult(local, calls, imported, roots, loose or work, bodies,
+                        _needed_bodies(scan.functions, strict_graph, loose_graph, roots))
+
+
+def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
+                   loose: Dict[int, Set[int]], roots: Set[str]) -> FrozenSet[int]:
+    """The functions whose bodies the analysis reads (see :class:`Plan`): backward-pass
+    roots and all they call (BPL2xx-4xx count only there; project mode adds what other
+    files' roots reach), methods with a data-model site and all they call (BPL104/105
+    follow ``self.m()``), functions on a cycle of resolved calls (BPL1xx) and the
+    anchored ones."""
+    reaching = {f.index for f in functions if f.data_model or f.name in roots}
+    needed, stack = set(reaching), list(reaching)
+    while stack:
+        for callee in loose.get(stack.pop(), ()):
+            if callee not in needed:
+                needed.add(callee)
+                stack.append(callee)
+    needed |= _on_cycles(strict)
+    needed |= {f.index for f in functions if f.anchored}
+    return frozenset(needed)
+
+
+def _on_cycles(graph: Dict[int, Set[int]]) -> Set[int]:
+    """Nodes on a cycle, a self-loop included."""
+    digraph = nx.DiGraph(graph)
+    found = set(nx.nodes_with_selfloops(digraph))
+    for component in nx.strongly_connected_components(digraph):
+        if len(component) > 1:
+            found |= component
+    return found
 
 
 class _Resolver:
@@ -223,7 +308,7 @@ class _Scan:
             node, parent, function, owner, in_while = stack.pop()
             kind = type(node)
             if kind in (ast.FunctionDef, ast.AsyncFunctionDef):
-                inner = self.add_function(node, owner)
+                inner = self.add_function(node, owner, function)
                 # decorators and defaults run in the enclosing function, the body in this one
                 outer_parts = node.decorator_list + [d for d in node.args.defaults + node.args.kw_defaults if d]
                 stack.extend((c, node, function, None, in_while) for c in outer_parts)
@@ -233,36 +318,52 @@ class _Scan:
                 self.class_names.add(node.name)
                 self.bases.setdefault(node.name, []).extend(
                     b for b in (_reference_name(base) for base in node.bases) if b)
+                if function is not None:
+                    function.anchored = True  # a class inside a function: the module's facts
                 stack.extend((c, node, function, None, in_while) for c in node.decorator_list + node.bases)
                 stack.extend((c, node, function, node.name, in_while) for c in node.body)
                 continue
             if kind is ast.Call:
-                self.note_call(node, function)
+                self.note_call(node, function, in_while)
             elif kind is ast.While:
                 in_while = True
+            elif function is not None and function.receiver is not None and kind in _ASSIGNMENTS:
+                function.attributes.update(_attributes_set(node, function.receiver))
+            elif function is not None and (kind is ast.Global or kind is ast.Nonlocal or (
+                    kind is ast.Attribute and type(node.ctx) is ast.Store
+                    and _is(node.value, function.receiver) and node.attr not in function.attributes
+            ) or (kind is ast.Name and node.id == function.receiver and type(node.ctx) is not ast.Load)):
+                function.anchored = True  # rebinds an outer name or its receiver
             if function is not None and function.role is not None and not function.data_model:
                 function.data_model = _data_model_site(node, parent, function)
             for child in ast.iter_child_nodes(node):
                 stack.append((child, node, function, None, in_while))
-            if kind is ast.Call and in_while:
-                self.worklist_loops = self.worklist_loops or _call_name(node) in _POPS
 
-    def add_function(self, node, owner: Optional[str]) -> _Function:
+    def add_function(self, node, owner: Optional[str], outer: Optional[_Function]) -> _Function:
         params = node.args.posonlyargs + node.args.args
         decorators = {_decorator_name(d) for d in node.decorator_list}
         is_method = owner is not None and "staticmethod" not in decorators
         function = _Function(node.name, owner, params[0].arg if params and is_method else None, decorators)
+        function.index = len(self.functions)
+        function.parent = outer.index if outer is not None else -1
+        function.node = node
         if function.receiver is not None and (decorators & _ACCESSOR_DECORATORS or node.name in _DATA_MODEL):
             function.role = function.receiver
         self.functions.append(function)
         return function
 
-    def note_call(self, node: ast.Call, function: Optional[_Function]) -> None:
+    def note_call(self, node: ast.Call, function: Optional[_Function], in_while: bool) -> None:
         name = _call_name(node)
-        self.engine_calls = self.engine_calls or name in _ENGINE
-        self.hook_registrations = self.hook_registrations or name in _HOOK_REGISTRATIONS
+        engine = name in _ENGINE
+        popped = in_while and name in _POPS
+        registers = name in _HOOK_REGISTRATIONS
+        self.engine_calls = self.engine_calls or engine
+        self.worklist_loops = self.worklist_loops or popped
+        self.hook_registrations = self.hook_registrations or registers
         if function is None:
             return
+        function.work = function.work or engine or popped
+        function.anchored = function.anchored or registers
         if name is not None:
             function.calls.add(name)
             function.targets.add(_target(node.func, function))
@@ -274,6 +375,37 @@ class _Scan:
         path = _import_path(node.func, self.imports)
         if path is not None:
             function.imported.add(path)
+
+
+_ASSIGNMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign)
+
+
+def _attributes_set(node, receiver: str) -> List[str]:
+    """``a`` and ``b`` for ``self.a = self.b, c = ...`` (targets unpacked)."""
+    stack = list(node.targets) if type(node) is ast.Assign else [node.target]
+    found = []
+    while stack:
+        target = stack.pop()
+        if isinstance(target, (ast.Tuple, ast.List)):
+            stack.extend(target.elts)
+        elif isinstance(target, ast.Starred):
+            stack.append(target.value)
+        elif isinstance(target, ast.Attribute) and _is(target.value, receiver):
+            found.append(target.attr)
+    return found
+
+
+def _body_of(function: _Function) -> Body:
+    node = function.node
+    first = node.body[0]
+    last = node.end_lineno or first.lineno
+    stand_in = "pass"
+    if function.attributes:  # what the module's facts read of it: its instance attributes
+        stand_in = " = ".join(f"{function.receiver}.{a}" for a in sorted(function.attributes)) + " = None"
+    decorators = getattr(first, "decorator_list", None)
+    if decorators:  # a decorated statement starts at its first ``@``, on a line of its own
+        return (min(d.lineno for d in decorators), 0, last, stand_in)
+    return (first.lineno, first.col_offset, last, stand_in)
 
 
 def _target(func: ast.AST, caller: _Function) -> Tuple[str, ...]:

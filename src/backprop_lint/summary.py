@@ -47,9 +47,10 @@ class FileSummary:
     imports: Dict[str, str]
     functions: List[FunctionSummary]
     conditional: List[Tuple[Finding, frozenset]]  # counted if a function is backward-pass code
+    blank: Tuple[Tuple[int, int, int, str], ...] = ()  # the bodies its analysis left out (screen.Plan)
 
 
-def summarise(module: ModuleFacts, hops, roots, never_ending, conditional) -> FileSummary:
+def summarise(module: ModuleFacts, hops, roots, never_ending, conditional, blank=()) -> FileSummary:
     """``hops``: the walk graph's calls per function (resolved inside the file)."""
     functions = []
     for function in module.functions:
@@ -71,4 +72,4 @@ def summarise(module: ModuleFacts, hops, roots, never_ending, conditional) -> Fi
             root=function in roots, never_ending=function in never_ending,
             calls=calls,
         ))
-    return FileSummary(module.path, dict(module.imports), functions, list(conditional))
+    return FileSummary(module.path, dict(module.imports), functions, list(conditional), tuple(blank))
