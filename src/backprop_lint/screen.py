@@ -124,6 +124,7 @@ class ScreenResult:
     # every function in file order: (name, index of the enclosing function or -1, body)
     bodies: Tuple[Tuple[str, int, Body], ...] = ()
     keep: FrozenSet[int] = frozenset()  # the functions whose bodies the analysis needs
+    skeleton: Tuple[Body, ...] = ()  # stand-ins for long statements outside functions
 
     def plan(self, also_needed: Iterable[str] = ()) -> Plan:
         """The plan for analysing this file; ``also_needed`` names functions that other
@@ -143,7 +144,7 @@ class ScreenResult:
             elif index not in holds_kept:
                 blanked.add(index)
                 blank.append(body)
-        return Plan(tuple(blank))
+        return Plan(tuple(blank) + self.skeleton)
 
 
 @dataclasses.dataclass
@@ -195,26 +196,44 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = ()) -> ScreenResu
     local = data_model or cycle or walk or bool(roots) and work
     bodies = tuple((f.name, f.parent, _body_of(f)) for f in scan.functions)
     return ScreenResult(local, calls, imported, roots, loose or work, bodies,
-                        _needed_bodies(scan.functions, strict_graph, loose_graph, roots))
+                        _needed_bodies(scan.functions, strict_graph, loose_graph, roots),
+                        _skeleton(tree, {f.name for f in scan.functions} | scan.class_names,
+                                  scan.lines_to_keep))
 
 
 def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
                    loose: Dict[int, Set[int]], roots: Set[str]) -> FrozenSet[int]:
-    """The functions whose bodies the analysis reads (see :class:`Plan`): backward-pass
-    roots and all they call (BPL2xx-4xx count only there; project mode adds what other
-    files' roots reach), methods with a data-model site and all they call (BPL104/105
-    follow ``self.m()``), functions on a cycle of resolved calls (BPL1xx) and the
-    anchored ones."""
-    reaching = {f.index for f in functions if f.data_model or f.name in roots}
-    needed, stack = set(reaching), list(reaching)
-    while stack:
-        for callee in loose.get(stack.pop(), ()):
-            if callee not in needed:
-                needed.add(callee)
-                stack.append(callee)
+    """The functions whose bodies the analysis reads (see :class:`Plan`): methods with a
+    data-model site and all they call (BPL104/105 follow ``self.m()``), functions on a
+    cycle of resolved calls (BPL1xx), the anchored ones, and the backward-pass code on a
+    way from a root to what BPL2xx-4xx judge there: a walk (a cycle of the loose graph),
+    an engine call or a worklist. Project mode adds what other files' roots reach."""
+    needed = _reached({f.index for f in functions if f.data_model}, loose)
     needed |= _on_cycles(strict)
     needed |= {f.index for f in functions if f.anchored}
-    return frozenset(needed)
+    # a root's nested functions are in scope with it: nesting counts as a call here
+    calls = {i: set(callees) for i, callees in loose.items()}
+    for function in functions:
+        if function.parent >= 0:
+            calls.setdefault(function.parent, set()).add(function.index)
+    in_scope = _reached({f.index for f in functions if f.name in roots}, calls)
+    judged = (_on_cycles(loose) | {f.index for f in functions if f.work}) & in_scope
+    callers: Dict[int, Set[int]] = {}
+    for caller in in_scope:
+        for callee in calls.get(caller, ()):
+            callers.setdefault(callee, set()).add(caller)
+    return frozenset(needed | _reached(judged, callers))
+
+
+def _reached(start: Set[int], graph: Dict[int, Set[int]]) -> Set[int]:
+    """``start`` and every node reachable from it."""
+    reached, stack = set(start), list(start)
+    while stack:
+        for nxt in graph.get(stack.pop(), ()):
+            if nxt not in reached:
+                reached.add(nxt)
+                stack.append(nxt)
+    return reached
 
 
 def _on_cycles(graph: Dict[int, Set[int]]) -> Set[int]:
@@ -283,8 +302,10 @@ class _Resolver:
             return self.in_classes(name, self.family.get(caller.owner, {caller.owner}))
         if kind == "super" and caller.owner is not None:
             return self.in_classes(name, self.ancestors(caller.owner) - {caller.owner})
-        if kind == "class":
-            return self.in_classes(name, self.family.get(target[1], set()))
+        if kind == "class" and target[1] in self.family:
+            return self.in_classes(name, self.family[target[1]])
+        if kind == "class":  # ``v.m()``: v may be ``C(...)`` of any class here
+            return list(self.methods.get(name, []))
         return list(self.methods.get(name, [])) if loose else []
 
 
@@ -299,6 +320,8 @@ class _Scan:
         self.hook_registrations = False
         self.engine_calls = False
         self.worklist_loops = False
+        # lines outside functions that the skeleton keeps as they are
+        self.lines_to_keep: Set[int] = set()
 
     def run(self, tree: ast.AST) -> None:
         # (node, parent, innermost function, enclosing class if node is in its body, in a while)
@@ -327,6 +350,8 @@ class _Scan:
                 self.note_call(node, function, in_while)
             elif kind is ast.While:
                 in_while = True
+            elif kind is ast.NamedExpr and function is None:
+                self.lines_to_keep.add(node.lineno)  # binds in the module or class scope
             elif function is not None and function.receiver is not None and kind in _ASSIGNMENTS:
                 function.attributes.update(_attributes_set(node, function.receiver))
             elif function is not None and (kind is ast.Global or kind is ast.Nonlocal or (
@@ -361,6 +386,8 @@ class _Scan:
         self.worklist_loops = self.worklist_loops or popped
         self.hook_registrations = self.hook_registrations or registers
         if function is None:
+            if registers:
+                self.lines_to_keep.add(node.lineno)
             return
         function.work = function.work or engine or popped
         function.anchored = function.anchored or registers
@@ -396,16 +423,82 @@ def _attributes_set(node, receiver: str) -> List[str]:
 
 
 def _body_of(function: _Function) -> Body:
+    """What stands in for the function when its body is not needed: its body, or - outside
+    functions, where no call in its signature is a call of a function we analyse - its
+    whole ``def`` line and body, with the first parameter kept (the receiver)."""
     node = function.node
     first = node.body[0]
     last = node.end_lineno or first.lineno
     stand_in = "pass"
     if function.attributes:  # what the module's facts read of it: its instance attributes
         stand_in = " = ".join(f"{function.receiver}.{a}" for a in sorted(function.attributes)) + " = None"
+    if function.parent < 0:
+        params = node.args.posonlyargs + node.args.args
+        header = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
+        receiver = params[0].arg if params else ""
+        return (node.lineno, node.col_offset, last, f"{header} {node.name}({receiver}): {stand_in}")
     decorators = getattr(first, "decorator_list", None)
     if decorators:  # a decorated statement starts at its first ``@``, on a line of its own
         return (min(d.lineno for d in decorators), 0, last, stand_in)
     return (first.lineno, first.col_offset, last, stand_in)
+
+
+_SIMPLE = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr)
+_BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try) + tuple(
+    getattr(ast, name) for name in ("TryStar",) if hasattr(ast, name))
+
+
+def _skeleton(tree: ast.AST, defined: Set[str], lines_to_keep: Set[int]) -> Tuple[Body, ...]:
+    """Stand-ins for statements of two lines or more outside functions - tables of data,
+    long docstrings, registrations: the analysis reads only the names they bind, so
+    ``a = b = None`` keeps those (``pass`` if none). A statement binding the name of a
+    function or class stays (``f = cache(f)`` decides whether ``f`` is rebound), as do
+    statements on ``lines_to_keep`` (assignment expressions, hook registrations)."""
+    stand_ins = []
+    bodies = [getattr(tree, "body", [])]
+    while bodies:
+        body = bodies.pop()
+        for position, statement in enumerate(body):
+            if isinstance(statement, ast.ClassDef) or isinstance(statement, _BLOCKS):
+                bodies.extend(_blocks_of(statement))
+                continue
+            first, last = statement.lineno, statement.end_lineno or statement.lineno
+            if not isinstance(statement, _SIMPLE) or last == first:
+                continue
+            shares_a_line = (position > 0 and (body[position - 1].end_lineno or 0) >= first) or (
+                position + 1 < len(body) and body[position + 1].lineno <= last)
+            names = _bound_names(statement)
+            if shares_a_line or names is None or defined & set(names) or any(
+                    first <= line <= last for line in lines_to_keep):
+                continue
+            text = " = ".join(names) + " = None" if names else "pass"
+            stand_ins.append((first, statement.col_offset, last, text))
+    return tuple(stand_ins)
+
+
+def _blocks_of(statement: ast.stmt) -> List[List[ast.stmt]]:
+    blocks = [statement.body, getattr(statement, "orelse", []), getattr(statement, "finalbody", [])]
+    blocks += [handler.body for handler in getattr(statement, "handlers", [])]
+    return [b for b in blocks if b]
+
+
+def _bound_names(statement: ast.stmt) -> Optional[List[str]]:
+    """The names an assignment binds, in order (None: it also binds elsewhere, by ``:=``)."""
+    names = []
+    targets = statement.targets if isinstance(statement, ast.Assign) else (
+        [] if isinstance(statement, ast.Expr) else [statement.target])
+    stack = list(reversed(targets))
+    while stack:
+        target = stack.pop()
+        if isinstance(target, (ast.Tuple, ast.List)):
+            stack.extend(reversed(target.elts))
+        elif isinstance(target, ast.Starred):
+            stack.append(target.value)
+        elif isinstance(target, ast.Name):
+            names.append(target.id)
+    if isinstance(statement, ast.AnnAssign) and statement.value is None:
+        return None  # ``x: int`` binds nothing in a class; keep it as it is
+    return names
 
 
 def _target(func: ast.AST, caller: _Function) -> Tuple[str, ...]:
