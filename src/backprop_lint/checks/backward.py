@@ -248,12 +248,13 @@ def check_graph_walks(walks: WalkGraph,
             continue
         ordered = sorted(members, key=lambda f: f.order)  # sets of functions have no stable order
         hops = [h for f in ordered for h in walks.hops[f] if h.callee in members and walks.neighbour(h) is not None]
-        if not any(walks.fans_out(h) for h in hops) and not any(
+        if not any(walks.fans_out(h) for h in hops) and not (any(
             f in scope and scope[f] is None for f in members
-        ):
+        ) and _node_goes_round(walks, members, hops)):
             # a single link followed (``self.data.m()``) is delegation down a chain, which
             # cannot meet a node twice; it counts only where the function is itself named
             # as backward-pass code (``self.parent.backward()``, the contract's example)
+            # and the node itself goes round the cycle
             continue
         first = min(members, key=lambda f: f.order)
         problem = _unguarded_cycle(walks, members, ordered, hops)
@@ -263,6 +264,21 @@ def check_graph_walks(walks: WalkGraph,
             finding = _report_deep(walks, scope, first, members)
         findings.append((finding, frozenset(f.key for f in members)))
     return findings
+
+
+def _node_goes_round(walks: WalkGraph, members: Set[FunctionFacts], steps: List[Hop]) -> bool:
+    """Some step comes back to its caller along calls that each hand on the node or a
+    neighbour of it. A cycle that makes a new object on the way (``spec =
+    spec_from_loader(name, self)``, then ``_load(spec)``) walks no graph: it builds one."""
+    carried = nx.DiGraph()
+    for function in members:
+        names = _node_names(walks, function, members)
+        for hop in walks.hops[function]:
+            if hop.callee in members and (walks.neighbour(hop) is not None or any(
+                    isinstance(expr, cst.Name) and expr.value in names for _, expr in hop.receives)):
+                carried.add_edge(hop.caller, hop.callee)
+    return any(carried.has_node(hop.callee) and nx.has_path(carried, hop.callee, hop.caller)
+               for hop in steps)
 
 
 def _unguarded_cycle(walks: WalkGraph, members: Set[FunctionFacts],
