@@ -362,7 +362,7 @@ class _Scan:
             if function is not None and function.role is not None and not function.data_model:
                 function.data_model = _data_model_site(node, parent, function)
             for child in ast.iter_child_nodes(node):
-                stack.append((child, node, function, None, in_while))
+                stack.append((child, node, function, owner, in_while))  # ifs in a class body
 
     def add_function(self, node, owner: Optional[str], outer: Optional[_Function]) -> _Function:
         params = node.args.posonlyargs + node.args.args
