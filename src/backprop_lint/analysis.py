@@ -94,8 +94,8 @@ def _describe(exc: BaseException) -> str:
 def _screen_and_analyse(source, options, path, tree, summarise, screened) -> FileResult:
     """In the deep-stack thread: CPython's own parse first (what it refuses is flake8's
     E999, or the command's BPL900), the ast screen, then the analysis of what it kept."""
-    if screened == UNPARSABLE or (tree is None and (options.screen or not summarise)):
-        tree = ast.parse(source)
+    if screened == UNPARSABLE or (tree is None and screened is None and (options.screen or not summarise)):
+        tree = ast.parse(source)  # (project mode's screen has parsed the others already)
     plan = screened if isinstance(screened, screen.Plan) else screen.Plan()
     if options.screen and screened is None:
         result = screen.screen_file(tree, options.backward_functions)
@@ -221,7 +221,7 @@ def _screen_task(task) -> Optional["screen.ScreenResult"]:
     return screen.screen_file(tree, options.backward_functions)
 
 
-_NOTHING = screen.ScreenResult(False, {}, {}, set(), False)
+_NOTHING = screen.ScreenResult(False, {}, {}, set(), set())
 
 
 def _analyse_task(task) -> FileResult:

@@ -106,18 +106,24 @@ def linked_files(screened: Mapping[str, "ScreenResult"]) -> Dict[str, Set[str]]:
         if len({path for path, _ in component}) > 1:
             for path, function in component:
                 linked.setdefault(path, set()).add(function)
-    roots = [(path, r) for path, result in screened.items() for r in result.roots]
-    reached = set(roots)
-    queue = list(roots)
+    # backward-pass code matters where it leads from a root to what is judged there
+    roots = {(path, r) for path, result in screened.items() for r in result.roots}
+    in_scope = graph.subgraph(_reachable(graph, roots))
+    judged = {(path, f) for path, f in in_scope if f in screened[path].judged}
+    for path, function in _reachable(in_scope.reverse(copy=False), judged):
+        linked.setdefault(path, set()).add(function)
+    return linked
+
+
+def _reachable(graph: nx.DiGraph, start: Set[Tuple[str, str]]) -> Set[Tuple[str, str]]:
+    reached = {node for node in start if node in graph}
+    queue = list(reached)
     while queue:
-        node = queue.pop()
-        for nxt in graph.successors(node) if node in graph else ():
+        for nxt in graph.successors(queue.pop()):
             if nxt not in reached:
                 reached.add(nxt)
                 queue.append(nxt)
-    for path, function in reached:
-        linked.setdefault(path, set()).add(function)
-    return linked
+    return reached
 
 
 def def_positions(source: str) -> List[Tuple[int, int]]:

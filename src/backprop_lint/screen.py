@@ -120,7 +120,9 @@ class ScreenResult:
     calls: Dict[str, Set[str]]  # function name -> names it calls
     imported_calls: Dict[str, Set[str]]  # function name -> dotted import paths it calls
     roots: Set[str]  # functions that are backward-pass roots (every one, with hooks)
-    backward_code: bool  # engine calls, worklist loops or recursion: worth a scope
+    # functions that BPL2xx-4xx judge once in scope: on a cycle of the loose call graph (a
+    # walk), or with an engine call or a worklist
+    judged: Set[str]
     # every function in file order: (name, index of the enclosing function or -1, body)
     bodies: Tuple[Tuple[str, int, Body], ...] = ()
     keep: FrozenSet[int] = frozenset()  # the functions whose bodies the analysis needs
@@ -168,6 +170,7 @@ class _Function:
     # holds what the module's facts read from every body (see Plan): never blanked
     anchored: bool = False
     attributes: Set[str] = dataclasses.field(default_factory=set)  # ``self.x = ...`` sets
+    instances: Dict[str, Set[str]] = dataclasses.field(default_factory=dict)  # v = C(...)
     work: bool = False  # an engine call or a pop in a while loop
 
 
@@ -195,7 +198,9 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = ()) -> ScreenResu
     work = scan.engine_calls or scan.worklist_loops
     local = data_model or cycle or walk or bool(roots) and work
     bodies = tuple((f.name, f.parent, _body_of(f)) for f in scan.functions)
-    return ScreenResult(local, calls, imported, roots, loose or work, bodies,
+    judged = {scan.functions[i].name for i in _on_cycles(loose_graph)}
+    judged |= {f.name for f in scan.functions if f.work}
+    return ScreenResult(local, calls, imported, roots, judged, bodies,
                         _needed_bodies(scan.functions, strict_graph, loose_graph, roots),
                         _skeleton(tree, {f.name for f in scan.functions} | scan.class_names,
                                   scan.lines_to_keep))
@@ -302,11 +307,13 @@ class _Resolver:
             return self.in_classes(name, self.family.get(caller.owner, {caller.owner}))
         if kind == "super" and caller.owner is not None:
             return self.in_classes(name, self.ancestors(caller.owner) - {caller.owner})
-        if kind == "class" and target[1] in self.family:
-            return self.in_classes(name, self.family[target[1]])
-        if kind == "class":  # ``v.m()``: v may be ``C(...)`` of any class here
-            return list(self.methods.get(name, []))
-        return list(self.methods.get(name, [])) if loose else []
+        by_name = list(self.methods.get(name, [])) if loose else []
+        if kind == "class":  # ``C.m()``, or ``v.m()`` after ``v = C(...)``
+            classes = set(self.family.get(target[1], ()))
+            for cls in caller.instances.get(target[1], ()):
+                classes |= self.family.get(cls, set())
+            return self.in_classes(name, classes) + by_name
+        return by_name
 
 
 class _Scan:
@@ -352,8 +359,10 @@ class _Scan:
                 in_while = True
             elif kind is ast.NamedExpr and function is None:
                 self.lines_to_keep.add(node.lineno)  # binds in the module or class scope
-            elif function is not None and function.receiver is not None and kind in _ASSIGNMENTS:
-                function.attributes.update(_attributes_set(node, function.receiver))
+            elif function is not None and kind in _ASSIGNMENTS:
+                _note_instance(node, function)
+                if function.receiver is not None:
+                    function.attributes.update(_attributes_set(node, function.receiver))
             elif function is not None and (kind is ast.Global or kind is ast.Nonlocal or (
                     kind is ast.Attribute and type(node.ctx) is ast.Store
                     and _is(node.value, function.receiver) and node.attr not in function.attributes
@@ -405,6 +414,16 @@ class _Scan:
 
 
 _ASSIGNMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign)
+
+
+def _note_instance(node, function: _Function) -> None:
+    """``v = C(...)``: the call graph resolves ``v.m()`` to ``C.m`` (facts._instance_of)."""
+    value = getattr(node, "value", None)
+    if type(value) is ast.Call and type(value.func) is ast.Name:
+        targets = node.targets if type(node) is ast.Assign else [node.target]
+        for target in targets:
+            if type(target) is ast.Name:
+                function.instances.setdefault(target.id, set()).add(value.func.id)
 
 
 def _attributes_set(node, receiver: str) -> List[str]:
