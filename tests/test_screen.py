@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import sys
 import sysconfig
 from pathlib import Path
 from typing import Dict, List
@@ -94,3 +95,22 @@ def test_plan_keeps_the_file_valid_python_with_its_line_numbers(path: Path) -> N
 
 def _top_level_defs(tree: ast.Module) -> List[tuple]:
     return [(n.name, n.lineno) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+
+
+@pytest.mark.parametrize("source", [
+    "def élan(n):\n    return élan(n)\n",  # identifiers need not start in ASCII
+    "def f(n):\n    return f (n)\n",  # a space before the parenthesis
+    "def f(n):\n    return f\\\n(n)\n",  # a continued line
+    "class Graph:\n    def backprop(self, node):\n        return list(map(self.backprop, node._prev))\n",
+])
+def test_text_stage_keeps_what_the_analysis_reports(source: str) -> None:
+    found = analyse_source(source, Options(screen=False))
+    assert found, "the case should hold a finding"
+    assert _as_data(analyse_source(source, Options(screen=True))) == _as_data(found)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="PEP 695 type parameters need 3.12")
+def test_text_stage_keeps_generic_functions() -> None:
+    source = "def f[T](n: T) -> T:\n    return f(n)\n"
+    found = analyse_source(source, Options(screen=False))
+    assert _as_data(analyse_source(source, Options(screen=True))) == _as_data(found)

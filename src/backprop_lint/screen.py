@@ -54,9 +54,11 @@ _HOOK_REGISTRATIONS = frozenset(
 _POPS = frozenset({"pop", "popleft", "heappop"})
 _ENGINE = frozenset({"backward", "grad"})
 
-_CALLED = re.compile(r"([A-Za-z_]\w*)[\s\\]*\(")
-_DEFINED = re.compile(r"\b(?:def|class)[\s\\]+([A-Za-z_]\w*)[\s\\]*[(:]")
-_MAPPED = re.compile(r"\bmap[\s\\]*\([\s\\]*(?:[\w.]*\.)?([A-Za-z_]\w*)")
+# identifiers as Python reads them (``\w`` is Unicode); each matched from its first letter
+_CALLED = re.compile(r"\b(?!\d)(\w+)[\s\\]*\(")
+_DEFINED = re.compile(r"\b(?:def|class)[\s\\]+(?!\d)(\w+)[\s\\]*[(:\[]")
+_GENERIC = re.compile(r"\bdef[\s\\]+(?!\d)(\w+)[\s\\]*\[")
+_MAPPED = re.compile(r"\bmap[\s\\]*\([\s\\]*(?:[\w.]*\.)?(?!\d)(\w+)")
 _DATA_MODEL_TEXT = re.compile(
     r"\bdef[\s\\]+(?:" + "|".join(sorted(_DATA_MODEL)) + r")\b|@[\s\\]*[\w.]*\b(?:"
     + "|".join(sorted(_ACCESSOR_DECORATORS)) + r")\b"
@@ -71,8 +73,8 @@ def text_may_have_findings(source: str, backward_globs: Sequence[str] = ()) -> b
         return True
     called = collections.Counter(_CALLED.findall(source))
     defined = collections.Counter(_DEFINED.findall(source))
-    for name in _MAPPED.findall(source):
-        called[name] += 1
+    for name in _MAPPED.findall(source) + _GENERIC.findall(source):
+        called[name] += 1  # (a generic ``def f[T](...)`` line has no ``f(`` to count)
     if any(called[name] > count for name, count in defined.items()):
         return True  # some function or class of the file is called: maybe a cycle
     if not _WORK_TEXT.search(source):
@@ -365,13 +367,24 @@ class _Scan:
                     function.attributes.update(_attributes_set(node, function.receiver))
             elif function is not None and (kind is ast.Global or kind is ast.Nonlocal or (
                     kind is ast.Attribute and type(node.ctx) is ast.Store
-                    and _is(node.value, function.receiver) and node.attr not in function.attributes
-            ) or (kind is ast.Name and node.id == function.receiver and type(node.ctx) is not ast.Load)):
-                function.anchored = True  # rebinds an outer name or its receiver
+                    and _is(node.value, function.receiver) and node.attr not in function.attributes)):
+                function.anchored = True  # rebinds an outer name, or sets an attribute unusually
             if function is not None and function.role is not None and not function.data_model:
                 function.data_model = _data_model_site(node, parent, function)
-            for child in ast.iter_child_nodes(node):
-                stack.append((child, node, function, owner, in_while))  # ifs in a class body
+            for field in _FIELDS.get(kind) or _fields_of(kind):
+                value = getattr(node, field)
+                for child in value if type(value) is list else (value,):
+                    if type(child) is ast.Name:  # a third of all nodes: decided here
+                        if function is not None:
+                            self.note_name(child, node, function)
+                    elif type(child) in _WALKED:
+                        stack.append((child, node, function, owner, in_while))  # ifs in a class body
+
+    def note_name(self, node: ast.Name, parent: ast.AST, function: _Function) -> None:
+        if node.id == function.receiver and type(node.ctx) is not ast.Load:
+            function.anchored = True  # the receiver rebound: the facts then have none
+        if function.role is not None and not function.data_model:
+            function.data_model = _data_model_site(node, parent, function)
 
     def add_function(self, node, owner: Optional[str], outer: Optional[_Function]) -> _Function:
         params = node.args.posonlyargs + node.args.args
@@ -439,6 +452,28 @@ def _attributes_set(node, receiver: str) -> List[str]:
         elif isinstance(target, ast.Attribute) and _is(target.value, receiver):
             found.append(target.attr)
     return found
+
+
+def _node_classes(base: type) -> Set[type]:
+    found = set()
+    for sub in base.__subclasses__():
+        found.add(sub)
+        found |= _node_classes(sub)
+    return found
+
+
+# What the scan descends into: every node but the leaves that hold nothing it reads
+# (contexts, operators, constants) - half of all nodes; ``ast.iter_child_nodes`` would
+# visit them all, through a generator per node.
+_LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+_WALKED = frozenset(c for c in _node_classes(ast.AST)
+                    if not issubclass(c, _LEAVES) and c is not ast.Constant and c is not ast.Name)
+_FIELDS: Dict[type, Tuple[str, ...]] = {}
+
+
+def _fields_of(kind: type) -> Tuple[str, ...]:
+    fields = _FIELDS[kind] = tuple(f for f in kind._fields if f not in ("ctx", "op", "ops"))
+    return fields
 
 
 def _body_of(function: _Function) -> Body:
