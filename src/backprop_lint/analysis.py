@@ -94,7 +94,7 @@ def _describe(exc: BaseException) -> str:
 def _screen_and_analyse(source, options, path, tree, summarise, screened) -> FileResult:
     """In the deep-stack thread: CPython's own parse first (what it refuses is flake8's
     E999, or the command's BPL900), the ast screen, then the analysis of what it kept."""
-    if screened == UNPARSABLE or (tree is None and screened is None and (options.screen or not summarise)):
+    if tree is None and (screened is None or screened == UNPARSABLE or not options.screen):
         tree = ast.parse(source)  # (project mode's screen has parsed the others already)
     plan = screened if isinstance(screened, screen.Plan) else screen.Plan()
     if options.screen and screened is None:
