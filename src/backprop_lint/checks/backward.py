@@ -246,6 +246,8 @@ def check_graph_walks(walks: WalkGraph,
                 continue
         if members & never_ending or not everywhere and not any(f in scope for f in members):
             continue
+        if _recurses_into_its_argument(walks, members):
+            continue
         ordered = sorted(members, key=lambda f: f.order)  # sets of functions have no stable order
         hops = [h for f in ordered for h in walks.hops[f] if h.callee in members and walks.neighbour(h) is not None]
         if not any(walks.fans_out(h) for h in hops) and not (any(
@@ -264,6 +266,22 @@ def check_graph_walks(walks: WalkGraph,
             finding = _report_deep(walks, scope, first, members)
         findings.append((finding, frozenset(f.key for f in members)))
     return findings
+
+
+def _recurses_into_its_argument(walks: WalkGraph, members: Set[FunctionFacts]) -> bool:
+    """The recursion also descends into the elements of its own argument (``for item in
+    var: f(item)``): nested data, ``_nested_map`` style, not a graph; its attribute steps
+    (``for item in var.items``) descend through wrapped containers of the same tree."""
+    for function in members:
+        derivation = walks.derivation(function)
+        for hop in walks.hops[function]:
+            if hop.callee is not function:
+                continue
+            for param, expr in hop.receives:
+                if isinstance(expr, cst.Name) and expr.value not in derivation.params and any(
+                        derivation.reached(s) == (param, 0) for s in derivation.iterables.get(expr.value, [])):
+                    return True
+    return False
 
 
 def _node_goes_round(walks: WalkGraph, members: Set[FunctionFacts], steps: List[Hop]) -> bool:
