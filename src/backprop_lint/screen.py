@@ -211,11 +211,12 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = ()) -> ScreenResu
 def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
                    loose: Dict[int, Set[int]], roots: Set[str]) -> FrozenSet[int]:
     """The functions whose bodies the analysis reads (see :class:`Plan`): methods with a
-    data-model site and all they call (BPL104/105 follow ``self.m()``), functions on a
+    data-model site and all they call by resolved calls (BPL104/105 follow ``self.m()``
+    looking for a ``self.__class__ = ...``), functions on a
     cycle of resolved calls (BPL1xx), the anchored ones, and the backward-pass code on a
     way from a root to what BPL2xx-4xx judge there: a walk (a cycle of the loose graph),
     an engine call or a worklist. Project mode adds what other files' roots reach."""
-    needed = _reached({f.index for f in functions if f.data_model}, loose)
+    needed = _reached({f.index for f in functions if f.data_model}, strict)
     needed |= _on_cycles(strict)
     needed |= {f.index for f in functions if f.anchored}
     # a root's nested functions are in scope with it: nesting counts as a call here
