@@ -762,65 +762,32 @@ def test_match_case_without_call_does_not_hit():
 
 
 # -- short-circuit and conditional expressions ---------------------------------------------
-def test_and_right_operand_may_not_run():
-    assert not hits("def f(n):\n    return n and f(n)\n")
-
-
-def test_or_right_operand_may_not_run():
-    assert not hits("def f(n):\n    return n or f(n)\n")
-
-
-def test_and_left_operand_always_runs():
-    assert hits("def f(n):\n    return f(n) and n\n")
-
-
-def test_or_left_operand_always_runs():
-    assert hits("def f(n):\n    return f(n) or n\n")
-
-
-def test_conditional_expression_one_branch_does_not_hit():
-    assert not hits("def f(n):\n    return f(n - 1) if n else 0\n")
-
-
-def test_conditional_expression_both_branches_hit():
-    assert hits("def f(n):\n    return f(n - 1) if n else f(n)\n")
-
-
-def test_conditional_expression_test_always_runs():
-    assert hits("def f(n):\n    return 1 if f(n) else 0\n")
+@pytest.mark.parametrize("source, every_path_calls", [
+    pytest.param("def f(n):\n    return n and f(n)\n", False, id="and-right-operand-may-not-run"),
+    pytest.param("def f(n):\n    return n or f(n)\n", False, id="or-right-operand-may-not-run"),
+    pytest.param("def f(n):\n    return f(n) and n\n", True, id="and-left-operand-always-runs"),
+    pytest.param("def f(n):\n    return f(n) or n\n", True, id="or-left-operand-always-runs"),
+    pytest.param("def f(n):\n    return f(n - 1) if n else 0\n", False, id="conditional-expression-one-branch-does-not-hit"),
+    pytest.param("def f(n):\n    return f(n - 1) if n else f(n)\n", True, id="conditional-expression-both-branches-hit"),
+    pytest.param("def f(n):\n    return 1 if f(n) else 0\n", True, id="conditional-expression-test-always-runs"),
+])
+def test_match(source: str, every_path_calls: bool) -> None:
+    assert hits(source) is every_path_calls
 
 
 # -- comprehensions -----------------------------------------------------------------------
-def test_list_comprehension_first_iterable_is_eager():
-    assert hits("def f(xs):\n    return [x for x in f(xs)]\n")
-
-
-def test_list_comprehension_element_may_run_zero_times():
-    assert not hits("def f(xs):\n    return [f(x) for x in xs]\n")
-
-
-def test_list_comprehension_second_iterable_may_run_zero_times():
-    assert not hits("def f(xs):\n    return [y for x in xs for y in f(x)]\n")
-
-
-def test_list_comprehension_condition_may_run_zero_times():
-    assert not hits("def f(xs):\n    return [x for x in xs if f(x)]\n")
-
-
-def test_dict_comprehension_value_may_run_zero_times():
-    assert not hits("def f(xs):\n    return {x: f(x) for x in xs}\n")
-
-
-def test_set_comprehension_first_iterable_is_eager():
-    assert hits("def f(xs):\n    return {x for x in f(xs)}\n")
-
-
-def test_generator_expression_first_iterable_is_eager():
-    assert hits("def f(xs):\n    return (x for x in f(xs))\n")
-
-
-def test_generator_expression_element_may_never_run():
-    assert not hits("def f(xs):\n    return sum(f(x) for x in xs)\n")
+@pytest.mark.parametrize("source, every_path_calls", [
+    pytest.param("def f(xs):\n    return [x for x in f(xs)]\n", True, id="list-comprehension-first-iterable-is-eager"),
+    pytest.param("def f(xs):\n    return [f(x) for x in xs]\n", False, id="list-comprehension-element-may-run-zero-times"),
+    pytest.param("def f(xs):\n    return [y for x in xs for y in f(x)]\n", False, id="list-comprehension-second-iterable-may-run-zero-times"),
+    pytest.param("def f(xs):\n    return [x for x in xs if f(x)]\n", False, id="list-comprehension-condition-may-run-zero-times"),
+    pytest.param("def f(xs):\n    return {x: f(x) for x in xs}\n", False, id="dict-comprehension-value-may-run-zero-times"),
+    pytest.param("def f(xs):\n    return {x for x in f(xs)}\n", True, id="set-comprehension-first-iterable-is-eager"),
+    pytest.param("def f(xs):\n    return (x for x in f(xs))\n", True, id="generator-expression-first-iterable-is-eager"),
+    pytest.param("def f(xs):\n    return sum(f(x) for x in xs)\n", False, id="generator-expression-element-may-never-run"),
+])
+def test_comprehensions(source: str, every_path_calls: bool) -> None:
+    assert hits(source) is every_path_calls
 
 
 # -- lambdas, nested defs and classes --------------------------------------------------------
