@@ -767,9 +767,12 @@ def test_match_case_without_call_does_not_hit():
     pytest.param("def f(n):\n    return n or f(n)\n", False, id="or-right-operand-may-not-run"),
     pytest.param("def f(n):\n    return f(n) and n\n", True, id="and-left-operand-always-runs"),
     pytest.param("def f(n):\n    return f(n) or n\n", True, id="or-left-operand-always-runs"),
-    pytest.param("def f(n):\n    return f(n - 1) if n else 0\n", False, id="conditional-expression-one-branch-does-not-hit"),
-    pytest.param("def f(n):\n    return f(n - 1) if n else f(n)\n", True, id="conditional-expression-both-branches-hit"),
-    pytest.param("def f(n):\n    return 1 if f(n) else 0\n", True, id="conditional-expression-test-always-runs"),
+    pytest.param("def f(n):\n    return f(n - 1) if n else 0\n", False,
+                 id="conditional-expression-one-branch-does-not-hit"),
+    pytest.param("def f(n):\n    return f(n - 1) if n else f(n)\n", True,
+                 id="conditional-expression-both-branches-hit"),
+    pytest.param("def f(n):\n    return 1 if f(n) else 0\n", True,
+                 id="conditional-expression-test-always-runs"),
 ])
 def test_match(source: str, every_path_calls: bool) -> None:
     assert hits(source) is every_path_calls
@@ -777,14 +780,22 @@ def test_match(source: str, every_path_calls: bool) -> None:
 
 # -- comprehensions -----------------------------------------------------------------------
 @pytest.mark.parametrize("source, every_path_calls", [
-    pytest.param("def f(xs):\n    return [x for x in f(xs)]\n", True, id="list-comprehension-first-iterable-is-eager"),
-    pytest.param("def f(xs):\n    return [f(x) for x in xs]\n", False, id="list-comprehension-element-may-run-zero-times"),
-    pytest.param("def f(xs):\n    return [y for x in xs for y in f(x)]\n", False, id="list-comprehension-second-iterable-may-run-zero-times"),
-    pytest.param("def f(xs):\n    return [x for x in xs if f(x)]\n", False, id="list-comprehension-condition-may-run-zero-times"),
-    pytest.param("def f(xs):\n    return {x: f(x) for x in xs}\n", False, id="dict-comprehension-value-may-run-zero-times"),
-    pytest.param("def f(xs):\n    return {x for x in f(xs)}\n", True, id="set-comprehension-first-iterable-is-eager"),
-    pytest.param("def f(xs):\n    return (x for x in f(xs))\n", True, id="generator-expression-first-iterable-is-eager"),
-    pytest.param("def f(xs):\n    return sum(f(x) for x in xs)\n", False, id="generator-expression-element-may-never-run"),
+    pytest.param("def f(xs):\n    return [x for x in f(xs)]\n", True,
+                 id="list-comprehension-first-iterable-is-eager"),
+    pytest.param("def f(xs):\n    return [f(x) for x in xs]\n", False,
+                 id="list-comprehension-element-may-run-zero-times"),
+    pytest.param("def f(xs):\n    return [y for x in xs for y in f(x)]\n", False,
+                 id="list-comprehension-second-iterable-may-run-zero-times"),
+    pytest.param("def f(xs):\n    return [x for x in xs if f(x)]\n", False,
+                 id="list-comprehension-condition-may-run-zero-times"),
+    pytest.param("def f(xs):\n    return {x: f(x) for x in xs}\n", False,
+                 id="dict-comprehension-value-may-run-zero-times"),
+    pytest.param("def f(xs):\n    return {x for x in f(xs)}\n", True,
+                 id="set-comprehension-first-iterable-is-eager"),
+    pytest.param("def f(xs):\n    return (x for x in f(xs))\n", True,
+                 id="generator-expression-first-iterable-is-eager"),
+    pytest.param("def f(xs):\n    return sum(f(x) for x in xs)\n", False,
+                 id="generator-expression-element-may-never-run"),
 ])
 def test_comprehensions(source: str, every_path_calls: bool) -> None:
     assert hits(source) is every_path_calls

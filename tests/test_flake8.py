@@ -100,7 +100,7 @@ def test_stdin_buffer_wins_over_the_file_on_disk(tmp_path: Path, run_flake8) -> 
     result = run_flake8("--isolated", "--select=BPL", "--stdin-display-name=node.py", "-",
                         cwd=tmp_path, input=BPL101_SOURCE)
     assert result.returncode == 1, describe(result)
-    assert [l.split(": ")[0] for l in output_lines(result)] == ["node.py:5:5"]
+    assert [line.split(": ")[0] for line in output_lines(result)] == ["node.py:5:5"]
 
 
 # -- (c) parallel runs -----------------------------------------------------------------------
@@ -156,7 +156,7 @@ def test_noqa(tmp_path: Path, run_flake8) -> None:
     (tmp_path / "noqa.py").write_text(source)
     result = run_flake8("--isolated", "--select=BPL", "noqa.py", cwd=tmp_path)
     assert result.returncode == 1, describe(result)
-    assert [l.split(" ")[0] for l in output_lines(result)] == [
+    assert [line.split(" ")[0] for line in output_lines(result)] == [
         "noqa.py:9:1:", "noqa.py:13:1:"], describe(result)
     # and --disable-noqa shows all four
     result = run_flake8("--isolated", "--select=BPL", "--disable-noqa", "noqa.py", cwd=tmp_path)
@@ -341,7 +341,7 @@ def test_deep_expressions_stock_flake8(tmp_path: Path, run_flake8) -> None:
     text = result.stdout + result.stderr
     assert "BPL900" not in text and "backprop-lint" not in text, describe(result)
     lines = output_lines(result)
-    if any(l.startswith("deep.py:1:1: BPL101 ") for l in lines):
+    if any(line.startswith("deep.py:1:1: BPL101 ") for line in lines):
         assert len(lines) == 1, describe(result)
     else:
         assert '"pyflakes[F]" failed during execution due to RecursionError' in text, describe(result)
@@ -372,3 +372,11 @@ def test_version_lists_the_plugin(tmp_path: Path, run_flake8) -> None:
     assert result.returncode == 0, describe(result)
     # argparse wraps the line at the terminal's width: compare with whitespace collapsed
     assert f"backprop-lint: {backprop_lint.__version__}" in " ".join(result.stdout.split())
+
+
+def test_our_own_sources_pass_flake8_and_backprop_lint(run_flake8) -> None:
+    """The project's code, tests and benchmarks pass flake8 with its own configuration
+    (setup.cfg), the plugin included: the walks in the checker itself are held to BPL2xx-4xx."""
+    root = Path(__file__).resolve().parent.parent
+    result = run_flake8("--extend-select=BPL", "src", "tests", "bench", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -18,7 +18,6 @@ from .facts import FunctionFacts, ModuleFacts
 from .names import is_name
 
 
-
 @dataclasses.dataclass(frozen=True)
 class CallSite:
     caller: FunctionFacts

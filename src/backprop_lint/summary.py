@@ -18,6 +18,7 @@ from .cfg import EVAL
 from .facts import ModuleFacts
 from .findings import Finding
 
+
 @dataclasses.dataclass(frozen=True)
 class CallRef:
     number: int  # its place among the caller's calls (FunctionFacts.calls)

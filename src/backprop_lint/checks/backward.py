@@ -13,6 +13,7 @@ BPL201.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import fnmatch
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
@@ -174,14 +175,14 @@ def backward_scope(modules: Sequence[ModuleFacts], walks: WalkGraph,
     roots = [f for f in walks.functions if any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)]
     roots += [f for module in modules for f in registered_hooks(module) if f not in roots]
     reached: Dict[FunctionFacts, Optional[FunctionFacts]] = {f: None for f in roots}
-    queue = list(roots)
+    queue = collections.deque(roots)  # breadth first: each function's shortest way in
     children: Dict[FunctionFacts, List[FunctionFacts]] = {}
     for function in walks.functions:
         if function.parent is not None:
             children.setdefault(function.parent, []).append(function)
     nested_in_root = set(roots)
     while queue:
-        function = queue.pop(0)
+        function = queue.popleft()
         # calls resolved by a method's name alone are not followed: in a big code base they
         # would carry the scope into every class with a method of that name; and only a
         # root's nested functions are in scope by nesting (another function's closure runs

@@ -121,7 +121,8 @@ class _Walker:
     def is_defined(self, attr: str) -> bool:
         if attr.startswith("__") and attr.endswith("__"):
             return True  # __dict__, __class__...: always there
-        if self.facts.class_defines(self.cls, attr) or self.facts.class_defines(self.cls, _demangle(attr, self.cls.name)):
+        if self.facts.class_defines(self.cls, attr) or self.facts.class_defines(
+                self.cls, _demangle(attr, self.cls.name)):
             return True
         # a base we cannot see may define it, unless the class sets it on instances
         return not self.bases_known and attr not in self.instance
