@@ -28,7 +28,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import pytest
 
-from backprop_lint.analysis import Options, analyse_source
+from backprop_lint.analysis import Options, analyse_project, analyse_source
 from backprop_lint.findings import CODE_DOCS
 from conftest import DEEP_FLAKE8, FIXTURES, FLAKE8_TIMEOUT
 
@@ -602,3 +602,20 @@ def test_same_findings_across_two_runs() -> None:
     second = [analyse_source(s, Options()) for s in sources]
     assert first == second
     assert sum(map(len, first)) > 0
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("source", ["def f(n):\n    return f(n)\n", "def f(:\n", "x = 1\n"])
+def test_the_host_garbage_collector_setting_is_restored(enabled: bool, source: str) -> None:
+    """The analysis pauses the cyclic collector while it works (flake8 runs us in its own
+    process): whatever the file, the host's setting comes back as it was."""
+    import gc
+
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        analyse_source(source, Options())
+        analyse_project({"a.py": source}, Options())
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
