@@ -20,7 +20,7 @@ from .checks.reentrant import check_reentrant_backward
 from .checks.worklist import check_worklists
 from .facts import ModuleFacts
 from .findings import Finding
-from .parsing import AnalysisError, blank_bodies, parse_source, run_with_deep_stack
+from .parsing import AnalysisError, parse_planned, run_with_deep_stack
 from .cache import Cache
 from .project import link, linked_files
 from .summary import FileSummary, summarise as summary_of
@@ -131,7 +131,7 @@ def _not_analysed(path: str, reason: str) -> Finding:
 
 def _analyse(source: str, options: Options, path: str, summarise: bool,
              plan: "screen.Plan") -> FileResult:
-    module = ModuleFacts(parse_source(blank_bodies(source, plan.blank)), path)
+    module = ModuleFacts(parse_planned(source, plan.blank), path)
     graph = CallGraph([module])
     findings = check_recursion(graph)
     never_ending = _functions_reported(graph.functions, findings)

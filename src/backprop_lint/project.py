@@ -18,7 +18,7 @@ import networkx as nx
 from .callgraph import shortest_cycle
 from .cfg import AWAITED, ITERATED, every_path_hits
 from .facts import ModuleFacts
-from .parsing import AnalysisError, blank_bodies, parse_source, run_with_deep_stack
+from .parsing import AnalysisError, parse_planned, planned_text, run_with_deep_stack
 from .findings import ChainStep, Finding
 from .summary import FileSummary, FunctionSummary
 
@@ -126,15 +126,16 @@ def _reachable(graph: nx.DiGraph, start: Set[Tuple[str, str]]) -> Set[Tuple[str,
     return reached
 
 
-def def_positions(source: str) -> List[Tuple[int, int]]:
-    """(line, column) of every ``def`` of a file in source order: the index-th is the
-    function the analysis numbered index."""
+def def_positions(source: str, blank: Sequence[Tuple[int, int, int, str]] = ()) -> List[Tuple[int, int]]:
+    """(line, column) of every ``def`` the analysis saw in a file (the text its plan left),
+    in source order: the index-th is the function the analysis numbered index."""
+    planned = planned_text(source, blank)
     try:
-        tree = ast.parse(source)
+        tree = ast.parse(planned.text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    return sorted((n.lineno, n.col_offset) for n in defs)
+    return sorted((planned.source_line(n.lineno), n.col_offset) for n in defs)
 
 
 class Project:
@@ -266,7 +267,7 @@ class Project:
         file parsed again: only functions on a cycle across files get here."""
         path = node[0]
         if path not in self._parsed:
-            self._parsed[path] = _parse_quietly(self._analysed_text(path), path)
+            self._parsed[path] = _parse_quietly(*self._source_and_plan(path), path)
         module = self._parsed[path]
         index = self.functions[node].index
         if module is None or index >= len(module.functions):
@@ -279,13 +280,14 @@ class Project:
             blocks[number] = block.index if block is not None else None
         return cfg, blocks
 
-    def _analysed_text(self, path: str) -> str:
-        """The text the file's analysis parsed: the functions are numbered in it."""
+    def _source_and_plan(self, path: str) -> Tuple[str, Tuple[Tuple[int, int, int, str], ...]]:
+        """The file's text and the bodies its analysis left out: the functions are numbered
+        in what remains."""
         source = self.sources.get(path, "")
         if source.startswith("\ufeff"):
             source = source[1:]
         summary = self.modules.get(path)
-        return blank_bodies(source, summary.blank) if summary is not None else source
+        return source, summary.blank if summary is not None else ()
 
     def _position(self, node: Node) -> Tuple[int, int]:
         return self.order[node[0]], self.functions[node].index
@@ -294,7 +296,7 @@ class Project:
         """The (line, column) of a function's ``def``, read from its file's source."""
         path = node[0]
         if path not in self._positions:
-            self._positions[path] = def_positions(self._analysed_text(path))
+            self._positions[path] = def_positions(*self._source_and_plan(path))
         positions = self._positions[path]
         index = self.functions[node].index
         return positions[index] if index < len(positions) else (1, 0)
@@ -317,9 +319,9 @@ class Project:
         return Finding(head_line, head_column, "BPL103", message, chain, first[0])
 
 
-def _parse_quietly(source: str, path: str) -> Optional[ModuleFacts]:
+def _parse_quietly(source: str, blank, path: str) -> Optional[ModuleFacts]:
     try:
-        return run_with_deep_stack(lambda: ModuleFacts(parse_source(source), path))
+        return run_with_deep_stack(lambda: ModuleFacts(parse_planned(source, blank), path))
     except (AnalysisError, Exception, RecursionError, MemoryError):
         return None
 
