@@ -20,7 +20,7 @@ from typing import Dict, List
 import pytest
 
 from backprop_lint.analysis import Options, analyse_project, analyse_source
-from backprop_lint.parsing import planned_text
+from backprop_lint.parsing import parse_planned, planned_text
 from backprop_lint.screen import screen_file
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -115,3 +115,23 @@ def test_text_stage_keeps_generic_functions() -> None:
     source = "def f[T](n: T) -> T:\n    return f(n)\n"
     found = analyse_source(source, Options(screen=False))
     assert _as_data(analyse_source(source, Options(screen=True))) == _as_data(found)
+
+
+def test_planned_text_maps_lines_back_to_the_source() -> None:
+    source = ("import os\r\n\r\ndef unused(a):\r\n    x = 1\r\n    y = 2\r\n    return x + y\r\n\r\n"
+              "def spin(n):\r\n    return spin(n)\r\n")
+    planned = planned_text(source, [(4, 4, 6, "pass")])
+    assert planned.text.count("\n") == source.count("\n") - 2
+    assert [planned.source_line(i) for i in (1, 4, 5, 6, 7)] == [1, 4, 7, 8, 9]
+    found = parse_planned(source, [(4, 4, 6, "pass")])
+    spin = [n for n in found.module.body if getattr(getattr(n, "name", None), "value", "") == "spin"][0]
+    assert found.start(spin) == (8, 0)
+
+
+def test_a_plan_libcst_refuses_falls_back_to_the_whole_source() -> None:
+    """A stand-in that breaks the text (a plan with a bug) costs speed, never a result."""
+    source = "def f(n):\n    return f(n)\n\n\ndef g():\n    return 1\n"
+    broken = [(6, 4, 6, "return (")]
+    parsed = parse_planned(source, broken)
+    assert parsed.line_map is None
+    assert parsed.module.code == source
