@@ -103,13 +103,14 @@ class Plan:
     """What the full analysis needs of a file it analyses: the bodies it may leave out.
 
     Most functions of a file that can hold a finding take no part in it. Their bodies are
-    blanked before libcst parses the file (line numbers kept), which is where the time
-    goes. A body is kept when the function is backward-pass code or has a data-model site
-    (with all they call), is on a cycle of resolved calls, or holds something the
-    module's facts read from every body: ``global`` / ``nonlocal``, a nested class, a hook
-    registration, its receiver rebound or its attributes set other than by assignment. A
-    blanked method that assigns attributes of its instance keeps that much, as one
-    ``self.a = self.b = None``."""
+    left out before libcst parses the file, which is where the time goes (parsing.py's
+    planned_text: one-line stand-ins, positions mapped back to source lines). A body is
+    kept when the function is backward-pass code on a way to what BPL2xx-4xx judge or has
+    a data-model site (with what they call), is on a cycle of resolved calls, or holds
+    something the module's facts read from every body: ``global`` / ``nonlocal``, a
+    nested class, a hook registration, its receiver rebound or its attributes set other
+    than by assignment. A method left out that assigns attributes of its instance keeps
+    that much, as one ``self.a = self.b = None``."""
 
     blank: Tuple[Body, ...] = ()
 
