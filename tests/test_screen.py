@@ -104,14 +104,14 @@ def _top_level_defs(tree: ast.Module) -> List[tuple]:
     "def f(n):\n    return f\\\n(n)\n",  # a continued line
     "class Graph:\n    def backprop(self, node):\n        return list(map(self.backprop, node._prev))\n",
 ])
-def test_text_stage_keeps_what_the_analysis_reports(source: str) -> None:
+def test_screen_keeps_what_the_analysis_reports(source: str) -> None:
     found = analyse_source(source, Options(screen=False))
     assert found, "the case should hold a finding"
     assert _as_data(analyse_source(source, Options(screen=True))) == _as_data(found)
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="PEP 695 type parameters need 3.12")
-def test_text_stage_keeps_generic_functions() -> None:
+def test_screen_keeps_generic_functions() -> None:
     source = "def f[T](n: T) -> T:\n    return f(n)\n"
     found = analyse_source(source, Options(screen=False))
     assert _as_data(analyse_source(source, Options(screen=True))) == _as_data(found)

@@ -67,9 +67,6 @@ def analyse_file(source: str, options: Options = Options(), path: str = "",
     except UnicodeEncodeError:
         return FileResult([_not_analysed(path, "the text is not valid Unicode (lone surrogates)")])
     try:
-        if options.screen and screened is None and not screen.text_may_have_findings(
-                source, options.backward_functions):
-            return FileResult([])
         with _collector_paused():
             return run_with_deep_stack(lambda: _screen_and_analyse(source, options, path, tree,
                                                                    summarise, screened))
@@ -235,12 +232,7 @@ def _screen_task(task) -> Optional["screen.ScreenResult"]:
             tree = ast.parse(source)  # also tells which files CPython cannot parse
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-        if "import" not in source and not screen.text_may_have_findings(source, options.backward_functions):
-            return _NOTHING  # alone it holds nothing, and it cannot reach another file
         return screen.screen_file(tree, options.backward_functions)
-
-
-_NOTHING = screen.ScreenResult(False, {}, {}, set(), set())
 
 
 def _analyse_task(task) -> FileResult:
