@@ -23,6 +23,10 @@ T = TypeVar("T")
 # A 2,500-term expression needs ~3 frames per term in libcst's visitors; nested
 # statements add more. 512 MiB of C stack and a limit of 200,000 frames leave a wide margin
 # while costing nothing until used (the stack is reserved, not committed).
+# A stand-in: (first line, byte column where the replaced code starts, last line, the
+# statement that replaces it); screen.Plan makes them
+StandIn = Tuple[int, int, int, str]
+
 _STACK_BYTES = 512 * 1024 * 1024
 _RECURSION_LIMIT = 1_000_000
 _deep_stack_lock = threading.Lock()
@@ -77,7 +81,7 @@ class ParsedModule:
             wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
             self._positions = wrapper.resolve(PositionProvider)
         pos = self._positions[node].start
-        return (self.line_map[pos.line - 1] if self.line_map else pos.line), pos.column
+        return _source_line(self.line_map, pos.line), pos.column
 
 
 _MAX_REPAIRS = 10
@@ -140,14 +144,22 @@ def python_lines(text: str) -> List[str]:
     return _LINE.findall(text)
 
 
+def _replace_line(lines: List[str], line: int, statement: str) -> None:
+    """Line ``line`` (1-based) becomes ``statement`` at its indentation, same ending."""
+    original = lines[line - 1]
+    body = original.rstrip("\r\n")
+    indent = body[: len(body) - len(body.lstrip())]
+    lines[line - 1] = indent + statement + (original[len(body):] or "\n")
+
+
+def _source_line(line_map: Optional[Tuple[int, ...]], line: int) -> int:
+    return line_map[line - 1] if line_map is not None and 0 < line <= len(line_map) else line
+
+
 def _stand_in(lines: List[str], first: int, last: int, statement: str) -> None:
     """Lines ``first``..``last`` (1-based) become ``statement`` at the first line's
     indentation followed by empty lines: every other line keeps its number."""
-    original = lines[first - 1]
-    body = original.rstrip("\r\n")
-    indent = body[: len(body) - len(body.lstrip())]
-    ending = original[len(body):] or "\n"
-    lines[first - 1] = indent + statement + ending
+    _replace_line(lines, first, statement)
     for index in range(first, min(last, len(lines))):
         line = lines[index]
         lines[index] = line[len(line.rstrip("\r\n")):] or "\n"
@@ -162,10 +174,10 @@ class PlannedText:
     lines: Optional[Tuple[int, ...]] = None
 
     def source_line(self, line: int) -> int:
-        return self.lines[line - 1] if self.lines is not None and 0 < line <= len(self.lines) else line
+        return _source_line(self.lines, line)
 
 
-def planned_text(source: str, bodies: Sequence[Tuple[int, int, int, str]]) -> PlannedText:
+def planned_text(source: str, bodies: Sequence[StandIn]) -> PlannedText:
     """``source`` with each function body or statement (first line, byte column where it
     starts, last line, the statement standing in for it) replaced by its one-line stand-in,
     where it starts a line of its own (a body on the ``def`` line is short: it stays). The
@@ -177,13 +189,13 @@ def planned_text(source: str, bodies: Sequence[Tuple[int, int, int, str]]) -> Pl
     left_out = set()
     for first, column, last, statement in bodies:
         if first <= len(lines) and not lines[first - 1].encode("utf-8", "surrogatepass")[:column].strip():
-            _stand_in(lines, first, last, statement)
+            _replace_line(lines, first, statement)
             left_out.update(range(first, min(last, len(lines))))  # 0-based: lines after the first
     kept = [index for index in range(len(lines)) if index not in left_out]
     return PlannedText("".join(lines[i] for i in kept), tuple(i + 1 for i in kept))
 
 
-def parse_planned(source: str, bodies: Sequence[Tuple[int, int, int, str]]) -> ParsedModule:
+def parse_planned(source: str, bodies: Sequence[StandIn]) -> ParsedModule:
     """:func:`parse_source` of the planned text, positions in the source's lines. Should
     libcst refuse the planned text, the whole source is parsed (and refused, or analysed)
     exactly as without a plan."""

@@ -18,7 +18,7 @@ import networkx as nx
 from .callgraph import shortest_cycle
 from .cfg import AWAITED, ITERATED, every_path_hits
 from .facts import ModuleFacts
-from .parsing import AnalysisError, parse_planned, planned_text, run_with_deep_stack
+from .parsing import AnalysisError, StandIn, parse_planned, planned_text, run_with_deep_stack
 from .findings import ChainStep, Finding
 from .summary import FileSummary, FunctionSummary
 
@@ -126,7 +126,7 @@ def _reachable(graph: nx.DiGraph, start: Set[Tuple[str, str]]) -> Set[Tuple[str,
     return reached
 
 
-def def_positions(source: str, blank: Sequence[Tuple[int, int, int, str]] = ()) -> List[Tuple[int, int]]:
+def def_positions(source: str, blank: Sequence[StandIn] = ()) -> List[Tuple[int, int]]:
     """(line, column) of every ``def`` the analysis saw in a file (the text its plan left),
     in source order: the index-th is the function the analysis numbered index."""
     planned = planned_text(source, blank)
@@ -280,7 +280,7 @@ class Project:
             blocks[number] = block.index if block is not None else None
         return cfg, blocks
 
-    def _source_and_plan(self, path: str) -> Tuple[str, Tuple[Tuple[int, int, int, str], ...]]:
+    def _source_and_plan(self, path: str) -> Tuple[str, Tuple[StandIn, ...]]:
         """The file's text and the bodies its analysis left out: the functions are numbered
         in what remains."""
         source = self.sources.get(path, "")

@@ -27,6 +27,8 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tup
 
 import networkx as nx
 
+from .parsing import StandIn
+
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _ACCESSOR_DECORATORS = frozenset(
     "property cached_property abstractproperty setter getter deleter".split()
@@ -53,9 +55,8 @@ _HOOK_REGISTRATIONS = frozenset(
 _POPS = frozenset({"pop", "popleft", "heappop"})
 _ENGINE = frozenset({"backward", "grad"})
 
-# A function's body as (first line, column of its first statement in UTF-8 bytes, last line,
-# the statement that stands in for it)
-Body = Tuple[int, int, int, str]
+# what stands in for a function's body or a long statement (parsing.planned_text)
+Body = StandIn
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,23 +155,25 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = ()) -> ScreenResu
     # recursion the analysis can see by itself; graph walks also follow ``node.m()`` by name,
     # and count only in backward-pass code
     strict_graph, loose_graph = resolver.graph(loose=False), resolver.graph(loose=True)
-    cycle = _has_cycle(strict_graph)
-    loose = cycle or _has_cycle(loose_graph)
-    walk = bool(roots) and loose
+    strict_cycles, loose_cycles = _on_cycles(strict_graph), _on_cycles(loose_graph)
+    cycle = bool(strict_cycles)
+    walk = bool(roots) and bool(loose_cycles)
     data_model = any(f.data_model for f in scan.functions)
     work = scan.engine_calls or scan.worklist_loops
     local = data_model or cycle or walk or bool(roots) and work
     bodies = tuple((f.name, f.parent, _body_of(f)) for f in scan.functions)
-    judged = {scan.functions[i].name for i in _on_cycles(loose_graph)}
+    judged = {scan.functions[i].name for i in loose_cycles}
     judged |= {f.name for f in scan.functions if f.work}
-    return ScreenResult(local, calls, imported, roots, judged, bodies,
-                        _needed_bodies(scan.functions, strict_graph, loose_graph, roots),
+    needed = _needed_bodies(scan.functions, strict_graph, loose_graph, strict_cycles,
+                            loose_cycles, roots)
+    return ScreenResult(local, calls, imported, roots, judged, bodies, needed,
                         _skeleton(tree, {f.name for f in scan.functions} | scan.class_names,
                                   scan.lines_to_keep))
 
 
 def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
-                   loose: Dict[int, Set[int]], roots: Set[str]) -> FrozenSet[int]:
+                   loose: Dict[int, Set[int]], strict_cycles: Set[int], loose_cycles: Set[int],
+                   roots: Set[str]) -> FrozenSet[int]:
     """The functions whose bodies the analysis reads (see :class:`Plan`): methods with a
     data-model site and all they call by resolved calls (BPL104/105 follow ``self.m()``
     looking for a ``self.__class__ = ...``), functions on a
@@ -178,7 +181,7 @@ def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
     way from a root to what BPL2xx-4xx judge there: a walk (a cycle of the loose graph),
     an engine call or a worklist. Project mode adds what other files' roots reach."""
     needed = _reached({f.index for f in functions if f.data_model}, strict)
-    needed |= _on_cycles(strict)
+    needed |= strict_cycles
     needed |= {f.index for f in functions if f.anchored}
     # a root's nested functions are in scope with it: nesting counts as a call here
     calls = {i: set(callees) for i, callees in loose.items()}
@@ -186,7 +189,7 @@ def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
         if function.parent >= 0:
             calls.setdefault(function.parent, set()).add(function.index)
     in_scope = _reached({f.index for f in functions if f.name in roots}, calls)
-    judged = (_on_cycles(loose) | {f.index for f in functions if f.work}) & in_scope
+    judged = (loose_cycles | {f.index for f in functions if f.work}) & in_scope
     callers: Dict[int, Set[int]] = {}
     for caller in in_scope:
         for callee in calls.get(caller, ()):
@@ -333,7 +336,8 @@ class _Scan:
                 function.anchored = True  # rebinds an outer name, or sets an attribute unusually
             if function is not None and function.role is not None and not function.data_model:
                 function.data_model = _data_model_site(node, parent, function)
-            for field in _FIELDS.get(kind) or _fields_of(kind):
+            fields = _FIELDS.get(kind)
+            for field in _fields_of(kind) if fields is None else fields:
                 value = getattr(node, field)
                 for child in value if type(value) is list else (value,):
                     if type(child) is ast.Name:  # a third of all nodes: decided here
@@ -391,29 +395,45 @@ class _Scan:
 _ASSIGNMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign)
 
 
+def _targets_of(statement: ast.stmt) -> List[ast.expr]:
+    """What an assignment statement assigns to, as written (none for an expression)."""
+    if type(statement) is ast.Assign:
+        return statement.targets
+    return [statement.target] if type(statement) in (ast.AugAssign, ast.AnnAssign) else []
+
+
+def _stored(statement: ast.stmt) -> List[ast.expr]:
+    """The targets of an assignment, tuples and lists unpacked, stars removed, in order."""
+    found = []
+    stack = list(reversed(_targets_of(statement)))
+    while stack:
+        target = stack.pop()
+        if isinstance(target, (ast.Tuple, ast.List)):
+            stack.extend(reversed(target.elts))
+        elif isinstance(target, ast.Starred):
+            stack.append(target.value)
+        else:
+            found.append(target)
+    return found
+
+
 def _note_instance(node, function: _Function) -> None:
     """``v = C(...)``: the call graph resolves ``v.m()`` to ``C.m`` (facts._instance_of)."""
     value = getattr(node, "value", None)
     if type(value) is ast.Call and type(value.func) is ast.Name:
-        targets = node.targets if type(node) is ast.Assign else [node.target]
-        for target in targets:
+        for target in _targets_of(node):
             if type(target) is ast.Name:
                 function.instances.setdefault(target.id, set()).add(value.func.id)
 
 
 def _attributes_set(node, receiver: str) -> List[str]:
-    """``a`` and ``b`` for ``self.a = self.b, c = ...`` (targets unpacked)."""
-    stack = list(node.targets) if type(node) is ast.Assign else [node.target]
-    found = []
-    while stack:
-        target = stack.pop()
-        if isinstance(target, (ast.Tuple, ast.List)):
-            stack.extend(target.elts)
-        elif isinstance(target, ast.Starred):
-            stack.append(target.value)
-        elif isinstance(target, ast.Attribute) and _is(target.value, receiver):
-            found.append(target.attr)
-    return found
+    """``a`` and ``b`` for ``self.a = self.b, c = ...``."""
+    return [t.attr for t in _stored(node) if isinstance(t, ast.Attribute) and _is(t.value, receiver)]
+
+
+def _set_to_none(targets: List[str]) -> str:
+    """One statement that binds ``targets`` as the original did: ``a = self.b = None``."""
+    return " = ".join(targets) + " = None" if targets else "pass"
 
 
 def _node_classes(base: type) -> Set[type]:
@@ -445,9 +465,8 @@ def _body_of(function: _Function) -> Body:
     node = function.node
     first = node.body[0]
     last = node.end_lineno or first.lineno
-    stand_in = "pass"
-    if function.attributes:  # what the module's facts read of it: its instance attributes
-        stand_in = " = ".join(f"{function.receiver}.{a}" for a in sorted(function.attributes)) + " = None"
+    # what the module's facts read of it: the attributes it sets on its instance
+    stand_in = _set_to_none([f"{function.receiver}.{a}" for a in sorted(function.attributes)])
     if function.parent < 0:
         params = node.args.posonlyargs + node.args.args
         header = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
@@ -487,8 +506,7 @@ def _skeleton(tree: ast.AST, defined: Set[str], lines_to_keep: Set[int]) -> Tupl
             if shares_a_line or names is None or defined & set(names) or any(
                     first <= line <= last for line in lines_to_keep):
                 continue
-            text = " = ".join(names) + " = None" if names else "pass"
-            stand_ins.append((first, statement.col_offset, last, text))
+            stand_ins.append((first, statement.col_offset, last, _set_to_none(names)))
     return tuple(stand_ins)
 
 
@@ -499,22 +517,11 @@ def _blocks_of(statement: ast.stmt) -> List[List[ast.stmt]]:
 
 
 def _bound_names(statement: ast.stmt) -> Optional[List[str]]:
-    """The names an assignment binds, in order (None: it also binds elsewhere, by ``:=``)."""
-    names = []
-    targets = statement.targets if isinstance(statement, ast.Assign) else (
-        [] if isinstance(statement, ast.Expr) else [statement.target])
-    stack = list(reversed(targets))
-    while stack:
-        target = stack.pop()
-        if isinstance(target, (ast.Tuple, ast.List)):
-            stack.extend(reversed(target.elts))
-        elif isinstance(target, ast.Starred):
-            stack.append(target.value)
-        elif isinstance(target, ast.Name):
-            names.append(target.id)
+    """The names an assignment binds, in order (None for ``x: int``, which binds nothing
+    in a class: kept as it is)."""
     if isinstance(statement, ast.AnnAssign) and statement.value is None:
-        return None  # ``x: int`` binds nothing in a class; keep it as it is
-    return names
+        return None
+    return [t.id for t in _stored(statement) if isinstance(t, ast.Name)]
 
 
 def _target(func: ast.AST, caller: _Function) -> Tuple[str, ...]:
@@ -618,30 +625,6 @@ def _reference_name(expr: ast.AST) -> Optional[str]:
     if isinstance(expr, ast.Attribute):
         return expr.attr
     return None
-
-
-def _has_cycle(graph) -> bool:
-    """Iterative three-colour DFS: any back edge (a self-loop included) is a cycle."""
-    colour: Dict[str, int] = {}
-    for root in graph:
-        if root in colour:
-            continue
-        colour[root] = 1
-        stack = [(root, iter(graph[root]))]
-        while stack:
-            node, successors = stack[-1]
-            nxt = next(successors, None)
-            if nxt is None:
-                colour[node] = 2
-                stack.pop()
-            elif nxt not in graph:
-                continue
-            elif colour.get(nxt) == 1:
-                return True
-            elif nxt not in colour:
-                colour[nxt] = 1
-                stack.append((nxt, iter(graph[nxt])))
-    return False
 
 
 def _decorator_name(decorator: ast.AST) -> str:

@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Tuple
 from .cfg import EVAL
 from .facts import ModuleFacts
 from .findings import Finding
+from .parsing import StandIn
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +49,7 @@ class FileSummary:
     imports: Dict[str, str]
     functions: List[FunctionSummary]
     conditional: List[Tuple[Finding, frozenset]]  # counted if a function is backward-pass code
-    blank: Tuple[Tuple[int, int, int, str], ...] = ()  # the bodies its analysis left out (screen.Plan)
+    blank: Tuple[StandIn, ...] = ()  # the bodies its analysis left out (screen.Plan)
 
 
 def summarise(module: ModuleFacts, hops, roots, never_ending, conditional, blank=()) -> FileSummary:
