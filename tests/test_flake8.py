@@ -380,3 +380,35 @@ def test_our_own_sources_pass_flake8_and_backprop_lint(run_flake8) -> None:
     root = Path(__file__).resolve().parent.parent
     result = run_flake8("--extend-select=BPL", "src", "tests", "bench", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Alone, a file without backward-pass code skips BPL2xx-4xx (and the walk graph they need):
+# the globs decide what is backward-pass code, except for autograd Functions, whose
+# backward is judged (BPL301) whatever the globs say.
+WALK_AND_REENTRANT = textwrap.dedent("""\
+    import torch
+
+
+    class Twice(torch.autograd.Function):
+        @staticmethod
+        def backward(ctx, grad):
+            ctx.saved.backward()
+            return grad
+
+
+    def walk_grads(node):
+        for parent in node.parents:
+            walk_grads(parent)
+""")
+
+
+@pytest.mark.parametrize("globs, expected", [
+    (("*walk*",), ["BPL201", "BPL301"]),
+    (("*nothing*",), ["BPL301"]),
+    (DEFAULT_BACKWARD_GLOBS, ["BPL301"]),
+])
+def test_backward_pass_code_decides_what_is_judged(globs, expected) -> None:
+    findings = analyse_source(WALK_AND_REENTRANT, Options(backward_functions=globs))
+    assert sorted(f.code for f in findings) == expected
+    unscreened = analyse_source(WALK_AND_REENTRANT, Options(backward_functions=globs, screen=False))
+    assert [(f.line, f.code) for f in findings] == [(f.line, f.code) for f in unscreened]

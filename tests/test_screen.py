@@ -14,6 +14,7 @@ import ast
 import dataclasses
 import sys
 import sysconfig
+import textwrap
 from pathlib import Path
 from typing import Dict, List
 
@@ -121,11 +122,35 @@ def test_planned_text_maps_lines_back_to_the_source() -> None:
     source = ("import os\r\n\r\ndef unused(a):\r\n    x = 1\r\n    y = 2\r\n    return x + y\r\n\r\n"
               "def spin(n):\r\n    return spin(n)\r\n")
     planned = planned_text(source, [(4, 4, 6, "pass")])
-    assert planned.text.count("\n") == source.count("\n") - 2
-    assert [planned.source_line(i) for i in (1, 4, 5, 6, 7)] == [1, 4, 7, 8, 9]
+    # the body's other lines and the empty lines are left out
+    assert planned.text == "import os\r\ndef unused(a):\r\n    pass\r\ndef spin(n):\r\n    return spin(n)\r\n"
+    assert [planned.source_line(i) for i in range(1, 6)] == [1, 3, 4, 8, 9]
     found = parse_planned(source, [(4, 4, 6, "pass")])
     spin = [n for n in found.module.body if getattr(getattr(n, "name", None), "value", "") == "spin"][0]
     assert found.start(spin) == (8, 0)
+
+
+def test_planned_text_leaves_out_comments_but_not_a_continued_line() -> None:
+    source = textwrap.dedent('''\
+        def f(n):
+            # a comment
+            x = n \\
+
+            s = """a
+
+            # ends here"""
+            return f(x)
+
+
+        def g():
+            return 1
+    ''')
+    planned = planned_text(source, [(12, 4, 12, "pass")])
+    # the empty line after ``x = n \\`` stays (leaving it out would join ``s = ...`` to
+    # it), and so does the comment-like line that ends the string
+    assert planned.lines == (1, 3, 4, 5, 7, 8, 11, 12)
+    assert ast.dump(ast.parse(planned.text).body[0].body[2]) == ast.dump(
+        ast.parse("return f(x)").body[0])
 
 
 def test_a_plan_libcst_refuses_falls_back_to_the_whole_source() -> None:

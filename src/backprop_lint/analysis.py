@@ -13,10 +13,10 @@ from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, 
 
 from . import screen
 from .callgraph import CallGraph
-from .checks.backward import WalkGraph, backward_scope, check_graph_walks
+from .checks.backward import WalkGraph, backward_roots, backward_scope, check_graph_walks
 from .checks.datamodel import check_data_model
 from .checks.recursion import check_recursion
-from .checks.reentrant import check_reentrant_backward
+from .checks.reentrant import check_reentrant_backward, engine_run_bodies
 from .checks.worklist import check_worklists
 from .facts import ModuleFacts
 from .findings import Finding
@@ -133,6 +133,10 @@ def _analyse(source: str, options: Options, path: str, summarise: bool,
     findings = check_recursion(graph)
     never_ending = _functions_reported(graph.functions, findings)
     findings += check_data_model([module], never_ending)
+    if not summarise and not backward_roots([module], options.backward_functions) and not engine_run_bodies(module):
+        # alone, BPL2xx-4xx judge only backward-pass code (and autograd Functions'
+        # backward methods, whatever the globs): none here, no walk graph to build
+        return FileResult(sorted(_one_per_hundred(findings)))
     walks = WalkGraph([module])
     scope = backward_scope([module], walks, options.backward_functions)
     # alone, only backward-pass code counts; a project may bring more into scope
@@ -228,11 +232,16 @@ def _screen_task(task) -> Optional["screen.ScreenResult"]:
     """The screen of one file; None when CPython cannot parse it."""
     source, options, _, _ = task
     with _collector_paused():
-        try:
-            tree = ast.parse(source)  # also tells which files CPython cannot parse
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return None
-        return screen.screen_file(tree, options.backward_functions)
+        # the tree must be gone before the collector resumes: it would scan it all
+        return _screen_source(source, options)
+
+
+def _screen_source(source: str, options: Options) -> Optional["screen.ScreenResult"]:
+    try:
+        tree = ast.parse(source)  # also tells which files CPython cannot parse
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return screen.screen_file(tree, options.backward_functions)
 
 
 def _analyse_task(task) -> FileResult:

@@ -114,11 +114,11 @@ class FunctionFacts:
     @property
     def line(self) -> int:
         """The line of the ``def`` (or ``async``) keyword, decorators excluded."""
-        return self.module.position(self.node)[0]
+        return self.module.def_position(self)[0]
 
     @property
     def column(self) -> int:
-        return self.module.position(self.node)[1]
+        return self.module.def_position(self)[1]
 
     @property
     def order(self) -> Tuple[int, int]:
@@ -418,11 +418,18 @@ class ModuleFacts:
     def constructs(self, call: cst.Call, caller: FunctionFacts) -> bool:
         return isinstance(self.resolve_call(call, caller), ClassFacts)
 
-    def position(self, node: cst.CSTNode) -> Tuple[int, int]:
-        return self.parsed.start(node)
+    def position(self, node: cst.CSTNode, within: Optional[FunctionFacts] = None) -> Tuple[int, int]:
+        """(line, column) of ``node``; ``within``, the function whose body holds it, makes
+        the answer cheap (positions of that function alone)."""
+        if within is None:
+            return self.parsed.start(node)
+        return self.parsed.start_within(node, within.node, within.index, len(self.functions))
 
-    def line_of(self, node: cst.CSTNode) -> int:
-        return self.parsed.start(node)[0]
+    def line_of(self, node: cst.CSTNode, within: Optional[FunctionFacts] = None) -> int:
+        return self.position(node, within)[0]
+
+    def def_position(self, function: FunctionFacts) -> Tuple[int, int]:
+        return self.parsed.def_start(function.index, len(self.functions), function.node)
 
     def absolute(self, dotted: Optional[str]) -> Optional[str]:
         """A dotted name with its first part replaced by what the module imported there:

@@ -9,7 +9,6 @@ calls into other modules are resolved through the imports each summary recorded.
 
 from __future__ import annotations
 
-import ast
 import os
 from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -18,7 +17,7 @@ import networkx as nx
 from .callgraph import shortest_cycle
 from .cfg import AWAITED, ITERATED, every_path_hits
 from .facts import ModuleFacts
-from .parsing import AnalysisError, StandIn, parse_planned, planned_text, run_with_deep_stack
+from .parsing import AnalysisError, StandIn, def_starts, parse_planned, planned_text, run_with_deep_stack
 from .findings import ChainStep, Finding
 from .summary import FileSummary, FunctionSummary
 
@@ -130,12 +129,7 @@ def def_positions(source: str, blank: Sequence[StandIn] = ()) -> List[Tuple[int,
     """(line, column) of every ``def`` the analysis saw in a file (the text its plan left),
     in source order: the index-th is the function the analysis numbered index."""
     planned = planned_text(source, blank)
-    try:
-        tree = ast.parse(planned.text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
-    defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    return sorted((planned.source_line(n.lineno), n.col_offset) for n in defs)
+    return [(planned.source_line(line), column) for line, column in def_starts(planned.text)]
 
 
 class Project:

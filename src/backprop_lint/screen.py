@@ -210,6 +210,8 @@ def _reached(start: Set[int], graph: Dict[int, Set[int]]) -> Set[int]:
 
 def _on_cycles(graph: Dict[int, Set[int]]) -> Set[int]:
     """Nodes on a cycle, a self-loop included."""
+    if not any(graph.values()):
+        return set()  # no call between the file's functions (a networkx graph costs more)
     digraph = nx.DiGraph(graph)
     found = set(nx.nodes_with_selfloops(digraph))
     for component in nx.strongly_connected_components(digraph):

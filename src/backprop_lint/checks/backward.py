@@ -171,9 +171,7 @@ def backward_scope(modules: Sequence[ModuleFacts], walks: WalkGraph,
                    globs: Sequence[str]) -> Dict[FunctionFacts, Optional[FunctionFacts]]:
     """Backward-pass functions, each with the function it was reached from (None for the
     roots: names matching the globs and registered hooks)."""
-    patterns = [g.lower() for g in globs]
-    roots = [f for f in walks.functions if any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)]
-    roots += [f for module in modules for f in registered_hooks(module) if f not in roots]
+    roots = backward_roots(modules, globs)
     reached: Dict[FunctionFacts, Optional[FunctionFacts]] = {f: None for f in roots}
     queue = collections.deque(roots)  # breadth first: each function's shortest way in
     children: Dict[FunctionFacts, List[FunctionFacts]] = {}
@@ -195,6 +193,14 @@ def backward_scope(modules: Sequence[ModuleFacts], walks: WalkGraph,
                 reached[nxt] = function
                 queue.append(nxt)
     return reached
+
+
+def backward_roots(modules: Sequence[ModuleFacts], globs: Sequence[str]) -> List[FunctionFacts]:
+    """Functions named by the globs, then registered hooks, in file order."""
+    patterns = [g.lower() for g in globs]
+    roots = [f for module in modules for f in module.functions
+             if any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)]
+    return roots + [f for module in modules for f in registered_hooks(module) if f not in roots]
 
 
 def registered_hooks(facts: ModuleFacts) -> List[FunctionFacts]:
@@ -408,7 +414,7 @@ class _LazyLine:
         self.hop = hop
 
     def __str__(self) -> str:
-        return str(self.hop.caller.module.line_of(self.hop.call))
+        return str(self.hop.caller.module.line_of(self.hop.call, self.hop.caller))
 
 
 def _lifetime_problem(caller: FunctionFacts, hop: Hop, container: Optional[str], line) -> Optional[str]:

@@ -62,7 +62,7 @@ def getattr_reentry(facts: ModuleFacts, function: FunctionFacts) -> Optional[Fin
 
 def _report(facts: ModuleFacts, function: FunctionFacts, cycle: List[str], reads) -> Finding:
     steps = list(zip(cycle, cycle[1:] + cycle[:1]))
-    line = facts.line_of(reads[steps[0]])
+    line = facts.line_of(reads[steps[0]], function)
     chain = ", whose lookup reads ".join(f"self.{b}" for _, b in steps)
     message = (
         f"__getattr__ can re-enter itself: '{function.qualname}' reads {chain} (l.{line}), "

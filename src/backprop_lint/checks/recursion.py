@@ -68,7 +68,7 @@ def _counts(site: CallSite) -> bool:
 
 # -- BPL101 -------------------------------------------------------------------------------
 def _report_infinite(function: FunctionFacts, sites: List[CallSite]) -> Finding:
-    where = line_list(sorted({function.module.line_of(s.call) for s in sites if _counts(s)}))
+    where = line_list(sorted({function.module.line_of(s.call, function) for s in sites if _counts(s)}))
     kind = "coroutine " if function.is_async else "generator " if function.is_generator else ""
     message = (
         f"infinite recursion: {kind}'{function.qualname}' calls itself on every path "
@@ -272,11 +272,11 @@ def _is_pure_call(call: cst.Call) -> bool:
 
 def _report_no_progress(function: FunctionFacts, site: CallSite, unchanged: Set[str],
                         guards: List[cst.BaseExpression]) -> Finding:
-    call_line = function.module.line_of(site.call)
+    call_line = function.module.line_of(site.call, function)
     passed = ", ".join(f"'{n}'" for n in sorted(unchanged)) or "no argument"
     if guards:
         guard = guards[-1]
-        reason = (f"the guard '{source_of(guard)}' (l.{function.module.line_of(guard)}) reads only "
+        reason = (f"the guard '{source_of(guard)}' (l.{function.module.line_of(guard, function)}) reads only "
                   f"state that the call at l.{call_line} passes on unchanged ({passed})")
     else:
         reason = (f"the call at l.{call_line} passes on {passed} unchanged and nothing "
@@ -361,7 +361,7 @@ def _report_cycle(graph: CallGraph, cycle: Set[FunctionFacts], why: str,
     first = min(cycle, key=lambda f: f.order)
     steps = steps or graph.witness_cycle(cycle, first)
     names = [label(s.caller, first) for s in steps] + [first.qualname]
-    calls = line_list([s.caller.module.line_of(s.call) for s in steps])
+    calls = line_list([s.caller.module.line_of(s.call, s.caller) for s in steps])
     message = (
         f"infinite mutual recursion: {chain_text(names)}; each call on this cycle "
         f"({calls}) {why}, so none of them reaches a base case. "

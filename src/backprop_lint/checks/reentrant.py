@@ -46,13 +46,13 @@ def check_reentrant_backward(modules: Sequence[ModuleFacts], walks) -> List[Scop
     ``stage_backward``), not a pass inside a pass, so only code the engine itself runs
     counts."""
     findings: Dict[Tuple[str, int, int], Scoped] = {}
-    strict = [entry for facts in modules for entry in _strict_bodies(facts)]
-    for facts, body, where in strict:
+    strict = [entry for facts in modules for entry in engine_run_bodies(facts)]
+    for facts, body, where, within in strict:
         for call in _calls_in(body):
             name = _engine_call(facts, call, any_backward=True)
             if name:
-                _add(findings, facts, call, name, where, None)
-    strict_ids = {id(body) for _, body, _ in strict}
+                _add(findings, facts, call, name, where, within)
+    strict_ids = {id(body) for _, body, _, _ in strict}
     for function in _run_by_the_engine(walks, strict_ids):
         if id(function.node) in strict_ids:
             continue
@@ -60,7 +60,7 @@ def check_reentrant_backward(modules: Sequence[ModuleFacts], walks) -> List[Scop
             name = _engine_call(function.module, call, any_backward=False)
             if name:
                 _add(findings, function.module, call, name,
-                     f"'{function.qualname}', which a backward pass runs,", None)
+                     f"'{function.qualname}', which a backward pass runs,", function)
     return list(findings.values())
 
 
@@ -80,21 +80,21 @@ def _run_by_the_engine(walks, strict_ids) -> List[FunctionFacts]:
     return sorted(reached, key=lambda f: f.order)
 
 
-def _strict_bodies(facts: ModuleFacts) -> List[Tuple[ModuleFacts, cst.CSTNode, str]]:
-    """autograd Function.backward methods and hooks (module, body, description): any
-    ``.backward()`` there starts the engine again."""
+def engine_run_bodies(facts: ModuleFacts) -> List[Tuple[ModuleFacts, cst.CSTNode, str, Optional[FunctionFacts]]]:
+    """autograd Function.backward methods and hooks (module, body, description, the
+    function that holds the body): any ``.backward()`` there starts the engine again."""
     strict = []
     for function in facts.functions:
         if function.name == "backward" and function.owner and is_autograd_function(facts, function.owner):
-            strict.append((facts, function.node, f"the autograd Function '{function.qualname}'"))
+            strict.append((facts, function.node, f"the autograd Function '{function.qualname}'", function))
     for call, caller in hook_registrations(facts):
         hook = hook_argument(call)
         if isinstance(hook, cst.Lambda):
-            strict.append((facts, hook.body, "a backward hook (lambda)"))
+            strict.append((facts, hook.body, "a backward hook (lambda)", caller))
             continue
         target = facts.resolve_reference(hook, caller)
         if isinstance(target, FunctionFacts):
-            strict.append((target.module, target.node, f"the backward hook '{target.qualname}'"))
+            strict.append((target.module, target.node, f"the backward hook '{target.qualname}'", target))
     return strict
 
 
@@ -103,15 +103,16 @@ def _calls_in(root: cst.CSTNode) -> List[cst.Call]:
     return [node for node in own_nodes(root) if isinstance(node, cst.Call)]
 
 
-def _add(findings, facts: ModuleFacts, call: cst.Call, name: str, where: str, requires) -> None:
+def _add(findings, facts: ModuleFacts, call: cst.Call, name: str, where: str,
+         within: Optional[FunctionFacts]) -> None:
     message = (
         f"re-entrant backward: {where} starts another backward pass with {name} "
         f"('{source_of(call)}'); the engine re-enters itself, so each level nests another "
         "pass (deep recursion, gradients accumulated twice). Compute the gradient directly, "
         "or call it outside the backward pass."
     )
-    finding = at_node(facts, call, "BPL301", message)
-    findings.setdefault((finding.path, finding.line, finding.column), (finding, requires))
+    finding = at_node(facts, call, "BPL301", message, within)
+    findings.setdefault((finding.path, finding.line, finding.column), (finding, None))
 
 
 def _engine_call(facts: ModuleFacts, call: cst.Call, any_backward: bool) -> Optional[str]:

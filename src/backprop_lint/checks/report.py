@@ -21,8 +21,10 @@ def at_def(function: FunctionFacts, code: str, message: str,
     return Finding(function.line, function.column, code, message, steps, function.path)
 
 
-def at_node(module: ModuleFacts, node: cst.CSTNode, code: str, message: str) -> Finding:
-    line, column = module.position(node)
+def at_node(module: ModuleFacts, node: cst.CSTNode, code: str, message: str,
+            within: Optional[FunctionFacts] = None) -> Finding:
+    """A finding on ``node``, in the body of ``within`` if that is known."""
+    line, column = module.position(node, within)
     return Finding(line, column, code, message, (), module.path)
 
 

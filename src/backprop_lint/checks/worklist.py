@@ -178,7 +178,7 @@ def _report_pop0(facts: ModuleFacts, function: FunctionFacts, pops: List[cst.Cal
                 "moves every remaining element on each pop, so the walk takes quadratic time. "
                 f"Use collections.deque and {worklist}.popleft()."
             )
-            findings.append(at_node(facts, call, "BPL402", message))
+            findings.append(at_node(facts, call, "BPL402", message, function))
     return findings
 
 
@@ -191,4 +191,4 @@ def _report_unvisited(facts: ModuleFacts, function: FunctionFacts, loop: cst.Whi
         "Skip seen nodes (if n in seen: continue; seen.add(n)) or count unprocessed users "
         "(Kahn's algorithm)."
     )
-    return at_node(facts, loop, "BPL401", message)
+    return at_node(facts, loop, "BPL401", message, function)
