@@ -486,21 +486,25 @@ _BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, as
 
 
 def _skeleton(tree: ast.AST, defined: Set[str], lines_to_keep: Set[int]) -> Tuple[Body, ...]:
-    """Stand-ins for statements of two lines or more outside functions - tables of data,
-    long docstrings, registrations: the analysis reads only the names they bind, so
-    ``a = b = None`` keeps those (``pass`` if none). A statement binding the name of a
-    function or class stays (``f = cache(f)`` decides whether ``f`` is rebound), as do
-    statements on ``lines_to_keep`` (assignment expressions, hook registrations)."""
+    """Stand-ins for statements outside functions - tables of data, docstrings,
+    registrations: the analysis reads only the names they bind, so ``a = b = None`` keeps
+    those (``pass`` if none); a one-line statement whose value is a name or a constant
+    has nothing to leave out. A statement binding the name of a function or class stays
+    (``f = cache(f)`` decides whether ``f`` is rebound), as do statements on
+    ``lines_to_keep`` (assignment expressions, hook registrations). A decorator called
+    with arguments there becomes its bare name: only the name is read."""
     stand_ins = []
     bodies = [getattr(tree, "body", [])]
     while bodies:
         body = bodies.pop()
         for position, statement in enumerate(body):
+            if isinstance(statement, (ast.ClassDef,) + _FUNCTIONS):
+                stand_ins += _decorators_named(statement, lines_to_keep)
             if isinstance(statement, ast.ClassDef) or isinstance(statement, _BLOCKS):
                 bodies.extend(_blocks_of(statement))
                 continue
             first, last = statement.lineno, statement.end_lineno or statement.lineno
-            if not isinstance(statement, _SIMPLE) or last == first:
+            if not isinstance(statement, _SIMPLE) or last == first and _nothing_to_leave_out(statement):
                 continue
             shares_a_line = (position > 0 and (body[position - 1].end_lineno or 0) >= first) or (
                 position + 1 < len(body) and body[position + 1].lineno <= last)
@@ -510,6 +514,34 @@ def _skeleton(tree: ast.AST, defined: Set[str], lines_to_keep: Set[int]) -> Tupl
                 continue
             stand_ins.append((first, statement.col_offset, last, _set_to_none(names)))
     return tuple(stand_ins)
+
+
+def _nothing_to_leave_out(statement: ast.stmt) -> bool:
+    value = getattr(statement, "value", None)
+    return value is None or isinstance(value, (ast.Constant, ast.Name))
+
+
+def _decorators_named(definition: ast.stmt, lines_to_keep: Set[int]) -> List[Body]:
+    """``@name`` for each ``@name(...)`` of a definition outside functions (a decorator
+    starts a line of its own; its calls run in no function)."""
+    found = []
+    for decorator in definition.decorator_list:
+        name = _dotted_name(decorator.func) if isinstance(decorator, ast.Call) else None
+        first, last = decorator.lineno, decorator.end_lineno or decorator.lineno
+        if name is not None and not any(first <= line <= last for line in lines_to_keep):
+            found.append((first, 0, last, "@" + name))
+    return found
+
+
+def _dotted_name(expr: ast.AST) -> Optional[str]:
+    parts = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    return ".".join(reversed(parts))
 
 
 def _blocks_of(statement: ast.stmt) -> List[List[ast.stmt]]:
