@@ -547,7 +547,8 @@ class _Collector:
         stack = [(stmt, facts.module_scope, None, None, EVAL) for stmt in reversed(module.body)]
         while stack:
             node, scope, function, owner, role = stack.pop()
-            if isinstance(node, cst.FunctionDef):
+            kind = type(node)  # (libcst's node classes are ABCs: isinstance is slow)
+            if kind is cst.FunctionDef:
                 info = self.add_function(node, scope, function, owner)
                 outer = [d.decorator for d in node.decorators]
                 outer += [p.default for p in all_params(node.params) if p.default is not None]
@@ -555,23 +556,23 @@ class _Collector:
                 stack.extend((c, info.scope, info, None, EVAL) for c in reversed(inner))
                 stack.extend((c, scope, function, owner, EVAL) for c in reversed(outer))
                 continue
-            if isinstance(node, cst.ClassDef):
+            if kind is cst.ClassDef:
                 cls = self.add_class(node, scope, function, owner)
                 outer = [d.decorator for d in node.decorators]
                 outer += [a.value for a in list(node.bases) + list(node.keywords)]
                 stack.extend((c, cls.scope, function, cls, EVAL) for c in reversed(node.body.body))
                 stack.extend((c, scope, function, owner, EVAL) for c in reversed(outer))
                 continue
-            if isinstance(node, cst.Call):
+            if kind is cst.Call:
                 facts.all_calls.append((node, function))
                 if function is not None:
                     function.calls.append((node, role))
-            elif isinstance(node, cst.Lambda):
+            elif kind is cst.Lambda:
                 facts.lambdas.append((node, function))
-            if isinstance(node, (cst.Lambda,) + _COMPREHENSIONS):
+            if kind is cst.Lambda or kind in _COMPREHENSIONS:
                 # names bound there stay there (an assignment expression aside)
                 inner_scope = Scope(walrus_target=scope.walrus_target or scope)
-                if isinstance(node, cst.Lambda):
+                if kind is cst.Lambda:
                     for p in all_params(node.params):
                         inner_scope.bind(p.name.value, p)
                     inner_function = None  # a yield in a lambda makes the lambda a generator
@@ -713,7 +714,7 @@ def _with_roles(node: cst.CSTNode, role: str) -> List[Tuple[cst.CSTNode, str]]:
         return [(c, AWAITED if c is node.expression else EVAL) for c in children]
     if kind is cst.Arg:
         return [(c, role if c is node.value else EVAL) for c in children]
-    if kind is cst.Call and isinstance(node.func, cst.Name):
+    if kind is cst.Call and type(node.func) is cst.Name:
         name = node.func.value
         if name in CONSUMING_BUILTINS or name in LAZY_WRAPPERS and role == ITERATED:
             positional = [a for a in node.args if a.keyword is None]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
+import typing
 from typing import Dict, Iterator, Optional, Tuple
 
 import libcst as cst
@@ -51,20 +53,46 @@ def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """The node's children that hold code, in field order (source order for expressions).
 
     libcst's own ``children`` re-visits the node to collect them, which costs about as
-    much as a visitor pass per node; reading the dataclass fields is many times faster.
+    much as a visitor pass per node; reading the dataclass fields is many times faster,
+    and only the fields whose declared type can hold code are read at all.
     """
     kind = type(node)
     names = _FIELDS.get(kind)
     if names is None:
-        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+        names = _FIELDS[kind] = _code_fields(kind)
+    known = _HOLDS_CODE
     for name in names:
         value = getattr(node, name)
         if type(value) in (list, tuple):
             for item in value:
-                if _holds_code(type(item)):
+                verdict = known.get(type(item))
+                if verdict or verdict is None and _holds_code(type(item)):
                     yield item
-        elif _holds_code(type(value)):
-            yield value
+        else:
+            verdict = known.get(type(value))
+            if verdict or verdict is None and _holds_code(type(value)):
+                yield value
+
+
+def _code_fields(kind: type) -> Tuple[str, ...]:
+    """The fields of a node type that may hold code. libcst types every field: those
+    declared as whitespace, punctuation, strings or sentinels (half of them) are skipped;
+    a field whose type cannot be read is kept."""
+    try:
+        hints = typing.get_type_hints(kind)
+    except Exception:  # any failure to read the types: keep every field
+        hints = {}
+    return tuple(f.name for f in dataclasses.fields(kind)
+                 if f.name not in hints or _may_hold_code(hints[f.name]))
+
+
+def _may_hold_code(declared: object) -> bool:
+    arguments = typing.get_args(declared)
+    if typing.get_origin(declared) is not None:  # Union, Optional, Sequence, Literal...
+        return not arguments or any(_may_hold_code(a) for a in arguments)
+    if not isinstance(declared, type):
+        return not isinstance(declared, (str, int))  # a Literal's values hold nothing
+    return _holds_code(declared) or not issubclass(declared, (cst.CSTNode, str, int, float, enum.Enum, type(None)))
 
 
 _NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
