@@ -619,3 +619,16 @@ def test_the_host_garbage_collector_setting_is_restored(enabled: bool, source: s
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+@pytest.mark.parametrize("source", ["def f(n):\n    return f(n)\n", "def f(x):\n    (x): int = 1\n", "x = 1\n"])
+def test_libcst_validates_nodes_again_after_our_parse(source: str) -> None:
+    """Our parse skips libcst's validation of the nodes its parser builds; for anyone else
+    in the process (another plugin building nodes) it is back as soon as ours is done."""
+    import libcst as cst
+
+    hook = cst.CSTNode.__post_init__
+    analyse_source(source, Options(screen=False))
+    assert cst.CSTNode.__post_init__ is hook
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("not a name")

@@ -9,11 +9,12 @@ limit, so any file that CPython parses can be analysed.
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import re
 import sys
 import threading
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -170,7 +171,8 @@ def parse_source(source: str, line_map: Optional[Tuple[int, ...]] = None) -> Par
     replaced: set = set()
     for _ in range(_MAX_REPAIRS + 1):
         try:
-            module = cst.parse_module(text)
+            with _validation_skipped():
+                module = cst.parse_module(text)
             break
         except cst.ParserSyntaxError as exc:
             repaired = _without_statement_at(text, exc.raw_line, replaced)
@@ -181,6 +183,32 @@ def parse_source(source: str, line_map: Optional[Tuple[int, ...]] = None) -> Par
     else:
         raise AnalysisError("libcst cannot parse this file: too many statements it cannot read")
     return ParsedModule(module, line_map, text)
+
+
+# libcst validates each node it builds (CSTNode.__post_init__ calls _validate): on a tree
+# its own parser made, that re-checks what the grammar guaranteed - a tenth of the parse.
+# libcst's source says so itself ("avoid validating the tree when parsing a file"), but has
+# no option for it; the check is turned off around our parse only, under a lock, and put
+# back from the original kept here. Should libcst drop the hook, nothing is changed.
+_VALIDATING_HOOK = cst.CSTNode.__dict__.get("__post_init__")
+_validation_lock = threading.Lock()
+
+
+def _not_validating(node: cst.CSTNode) -> None:
+    return None
+
+
+@contextlib.contextmanager
+def _validation_skipped() -> Iterator[None]:
+    if _VALIDATING_HOOK is None:
+        yield
+        return
+    with _validation_lock:
+        cst.CSTNode.__post_init__ = _not_validating  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            cst.CSTNode.__post_init__ = _VALIDATING_HOOK  # type: ignore[assignment]
 
 
 def _without_statement_at(text: str, line: int, replaced: set) -> "str | None":
