@@ -160,3 +160,31 @@ def test_a_plan_libcst_refuses_falls_back_to_the_whole_source() -> None:
     parsed = parse_planned(source, broken)
     assert parsed.line_map is None
     assert parsed.module.code == source
+
+
+def test_nodes_on_cycles_are_those_networkx_finds() -> None:
+    """The screen peels nodes without a way in or out before it asks networkx: the nodes
+    on cycles (self-loops included) must be exactly what networkx alone finds."""
+    import random
+
+    import networkx as nx
+
+    from backprop_lint.screen import _on_cycles
+
+    def reference(graph):
+        digraph = nx.DiGraph(graph)
+        found = set(nx.nodes_with_selfloops(digraph))
+        for component in nx.strongly_connected_components(digraph):
+            if len(component) > 1:
+                found |= component
+        return found
+
+    generator = random.Random(5)
+    graphs = [{i: {i + 1} for i in range(60)} | {60: {0}},  # one long cycle
+              {i: {i + 1} for i in range(60)} | {60: set()}]  # a chain: peeled off
+    for _ in range(2000):
+        size, density = generator.randint(0, 12), generator.random() * 0.3
+        graphs.append({i: {j for j in range(size) if generator.random() < density} for i in range(size)})
+    for graph in graphs:
+        assert _on_cycles(graph) == reference(graph), graph
+    assert any(reference(g) for g in graphs) and any(not reference(g) for g in graphs)

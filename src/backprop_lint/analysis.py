@@ -68,6 +68,13 @@ def analyse_file(source: str, options: Options = Options(), path: str = "",
         return FileResult([_not_analysed(path, "the text is not valid Unicode (lone surrogates)")])
     try:
         with _collector_paused():
+            if tree is not None and options.screen and screened is None:
+                # flake8's tree: the screen is iterative (no deep stack needed) and most
+                # files end here, before a thread is started
+                result = screen.screen_file(tree, options.backward_functions, linking=False)
+                if not result.local:
+                    return FileResult([])
+                screened = result.plan()
             return run_with_deep_stack(lambda: _screen_and_analyse(source, options, path, tree,
                                                                    summarise, screened))
     except SyntaxError as exc:
@@ -113,7 +120,7 @@ def _screen_and_analyse(source, options, path, tree, summarise, screened) -> Fil
         tree = ast.parse(source)  # (project mode's screen has parsed the others already)
     plan = screened if isinstance(screened, screen.Plan) else screen.Plan()
     if options.screen and screened is None:
-        result = screen.screen_file(tree, options.backward_functions)
+        result = screen.screen_file(tree, options.backward_functions, linking=False)
         if not result.local:
             return FileResult([])
         plan = result.plan()

@@ -138,7 +138,9 @@ class _Function:
     work: bool = False  # an engine call or a pop in a while loop
 
 
-def screen_file(tree: ast.AST, backward_globs: Sequence[str] = ()) -> ScreenResult:
+def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool = True) -> ScreenResult:
+    """What the file may hold, and its plan; with ``linking`` False (the file is analysed
+    alone, as flake8 does) a file that cannot hold a finding gets no plan."""
     scan = _Scan(_top_level_imports(tree))
     scan.run(tree)
     patterns = [g.lower() for g in backward_globs]
@@ -161,9 +163,11 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = ()) -> ScreenResu
     data_model = any(f.data_model for f in scan.functions)
     work = scan.engine_calls or scan.worklist_loops
     local = data_model or cycle or walk or bool(roots) and work
-    bodies = tuple((f.name, f.parent, _body_of(f)) for f in scan.functions)
     judged = {scan.functions[i].name for i in loose_cycles}
     judged |= {f.name for f in scan.functions if f.work}
+    if not local and not linking:
+        return ScreenResult(local, calls, imported, roots, judged)
+    bodies = tuple((f.name, f.parent, _body_of(f)) for f in scan.functions)
     needed = _needed_bodies(scan.functions, strict_graph, loose_graph, strict_cycles,
                             loose_cycles, roots)
     return ScreenResult(local, calls, imported, roots, judged, bodies, needed,
@@ -210,14 +214,25 @@ def _reached(start: Set[int], graph: Dict[int, Set[int]]) -> Set[int]:
 
 def _on_cycles(graph: Dict[int, Set[int]]) -> Set[int]:
     """Nodes on a cycle, a self-loop included."""
-    if not any(graph.values()):
-        return set()  # no call between the file's functions (a networkx graph costs more)
-    digraph = nx.DiGraph(graph)
-    found = set(nx.nodes_with_selfloops(digraph))
-    for component in nx.strongly_connected_components(digraph):
-        if len(component) > 1:
-            found |= component
+    found = {node for node, callees in graph.items() if node in callees}
+    # a longer cycle runs through nodes with a way in and a way out: peel off the others
+    # a few times first (most files have none left; a networkx graph costs more than this)
+    inner = {node: callees - {node} for node, callees in graph.items()}
+    for _ in range(_PEELINGS):
+        called = set().union(*inner.values())
+        peeled = {node: callees & inner.keys() for node, callees in inner.items()
+                  if node in called and callees & inner.keys()}
+        if len(peeled) == len(inner):
+            break
+        inner = peeled
+    if inner:
+        for component in nx.strongly_connected_components(nx.DiGraph(inner)):
+            if len(component) > 1:
+                found |= component
     return found
+
+
+_PEELINGS = 4
 
 
 class _Resolver:
@@ -455,8 +470,13 @@ _WALKED = frozenset(c for c in _node_classes(ast.AST)
 _FIELDS: Dict[type, Tuple[str, ...]] = {}
 
 
+# fields that never hold a node: contexts and operators (leaves) and names, flags, numbers
+_NOT_NODES = frozenset("ctx op ops attr arg asname module level type_comment id is_async kind "
+                       "conversion simple name tag".split())
+
+
 def _fields_of(kind: type) -> Tuple[str, ...]:
-    fields = _FIELDS[kind] = tuple(f for f in kind._fields if f not in ("ctx", "op", "ops"))
+    fields = _FIELDS[kind] = tuple(f for f in kind._fields if f not in _NOT_NODES)
     return fields
 
 
