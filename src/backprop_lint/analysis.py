@@ -71,10 +71,9 @@ def analyse_file(source: str, options: Options = Options(), path: str = "",
             if tree is not None and options.screen and screened is None:
                 # flake8's tree: the screen is iterative (no deep stack needed) and most
                 # files end here, before a thread is started
-                result = screen.screen_file(tree, options.backward_functions, linking=False)
-                if not result.local:
+                screened = _plan_alone(tree, options)
+                if screened is None:
                     return FileResult([])
-                screened = result.plan()
             return run_with_deep_stack(lambda: _screen_and_analyse(source, options, path, tree,
                                                                    summarise, screened))
     except SyntaxError as exc:
@@ -120,13 +119,18 @@ def _screen_and_analyse(source, options, path, tree, summarise, screened) -> Fil
         tree = ast.parse(source)  # (project mode's screen has parsed the others already)
     plan = screened if isinstance(screened, screen.Plan) else screen.Plan()
     if options.screen and screened is None:
-        result = screen.screen_file(tree, options.backward_functions, linking=False)
-        if not result.local:
+        plan = _plan_alone(tree, options)
+        if plan is None:
             return FileResult([])
-        plan = result.plan()
     if options.screen and screened is False:
         return FileResult([])
     return _analyse(source, options, path, summarise, plan)
+
+
+def _plan_alone(tree: ast.AST, options: Options) -> Optional["screen.Plan"]:
+    """The screen's plan for a file analysed alone; None if it cannot hold a finding."""
+    result = screen.screen_file(tree, options.backward_functions, linking=False)
+    return result.plan() if result.local else None
 
 
 def _not_analysed(path: str, reason: str) -> Finding:
