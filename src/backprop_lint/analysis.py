@@ -144,12 +144,13 @@ def _analyse(source: str, options: Options, path: str, summarise: bool,
     findings = check_recursion(graph)
     never_ending = _functions_reported(graph.functions, findings)
     findings += check_data_model([module], never_ending)
-    if not summarise and not backward_roots([module], options.backward_functions) and not engine_run_bodies(module):
+    roots = backward_roots([module], options.backward_functions)
+    if not summarise and not roots and not engine_run_bodies(module):
         # alone, BPL2xx-4xx judge only backward-pass code (and autograd Functions'
         # backward methods, whatever the globs): none here, no walk graph to build
         return FileResult(sorted(_one_per_hundred(findings)))
     walks = WalkGraph([module])
-    scope = backward_scope([module], walks, options.backward_functions)
+    scope = backward_scope(roots, walks)
     # alone, only backward-pass code counts; a project may bring more into scope
     candidates = walks.functions if summarise else list(scope)
     scoped = check_graph_walks(walks, scope, never_ending, everywhere=summarise)

@@ -116,7 +116,8 @@ class ParsedModule:
             return self.start(node)
         relative = positions[node].start
         line = defs[index][0] + relative.line - positions[function].start.line
-        original = self._lines()[line - 1].rstrip("\r\n") if 0 < line <= len(self._lines()) else ""
+        lines = self._lines()
+        original = lines[line - 1].rstrip("\r\n") if 0 < line <= len(lines) else ""
         alone = printed[relative.line - 1].rstrip("\r\n")
         if not original.endswith(alone):
             return self.start(node)

@@ -529,8 +529,8 @@ def _skeleton(tree: ast.AST, defined: Set[str], lines_to_keep: Set[int]) -> Tupl
             shares_a_line = (position > 0 and (body[position - 1].end_lineno or 0) >= first) or (
                 position + 1 < len(body) and body[position + 1].lineno <= last)
             names = _bound_names(statement)
-            if shares_a_line or names is None or defined & set(names) or any(
-                    first <= line <= last for line in lines_to_keep):
+            if shares_a_line or names is None or defined & set(names) or _keeps_a_line(
+                    first, last, lines_to_keep):
                 continue
             stand_ins.append((first, statement.col_offset, last, _set_to_none(names)))
     return tuple(stand_ins)
@@ -548,9 +548,13 @@ def _decorators_named(definition: ast.stmt, lines_to_keep: Set[int]) -> List[Bod
     for decorator in definition.decorator_list:
         name = _dotted_name(decorator.func) if isinstance(decorator, ast.Call) else None
         first, last = decorator.lineno, decorator.end_lineno or decorator.lineno
-        if name is not None and not any(first <= line <= last for line in lines_to_keep):
+        if name is not None and not _keeps_a_line(first, last, lines_to_keep):
             found.append((first, 0, last, "@" + name))
     return found
+
+
+def _keeps_a_line(first: int, last: int, lines_to_keep: Set[int]) -> bool:
+    return any(first <= line <= last for line in lines_to_keep)
 
 
 def _dotted_name(expr: ast.AST) -> Optional[str]:
@@ -656,14 +660,11 @@ def _top_level_imports(tree: ast.AST) -> Dict[str, str]:
 
 def _import_path(func: ast.AST, imports: Dict[str, str]) -> Optional[str]:
     """``ops.apply_grad`` -> ``pkg.ops.apply_grad`` when ``ops`` came from an import."""
-    parts = []
-    while isinstance(func, ast.Attribute):
-        parts.append(func.attr)
-        func = func.value
-    if not isinstance(func, ast.Name) or func.id not in imports:
+    dotted = _dotted_name(func)
+    head, _, rest = (dotted or "").partition(".")
+    if dotted is None or head not in imports:
         return None
-    origin = imports[func.id]
-    rest = ".".join(reversed(parts))
+    origin = imports[head]
     if not rest:
         return origin
     return origin + rest if origin.endswith(".") else f"{origin}.{rest}"

@@ -167,11 +167,10 @@ class WalkGraph:
 
 
 # -- scope -------------------------------------------------------------------------------
-def backward_scope(modules: Sequence[ModuleFacts], walks: WalkGraph,
-                   globs: Sequence[str]) -> Dict[FunctionFacts, Optional[FunctionFacts]]:
+def backward_scope(roots: Sequence[FunctionFacts],
+                   walks: WalkGraph) -> Dict[FunctionFacts, Optional[FunctionFacts]]:
     """Backward-pass functions, each with the function it was reached from (None for the
-    roots: names matching the globs and registered hooks)."""
-    roots = backward_roots(modules, globs)
+    roots: :func:`backward_roots`)."""
     reached: Dict[FunctionFacts, Optional[FunctionFacts]] = {f: None for f in roots}
     queue = collections.deque(roots)  # breadth first: each function's shortest way in
     children: Dict[FunctionFacts, List[FunctionFacts]] = {}
