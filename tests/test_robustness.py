@@ -401,9 +401,12 @@ def test_a_gap_libcst_does_not_know_exists_on_this_machine() -> None:
 
 
 def test_many_statements_libcst_does_not_know() -> None:
-    """More than the checker repairs: one clean BPL900 (or the finding, if it repairs all)."""
+    """More than the checker repairs: one clean BPL900 (or the finding, if it repairs all).
+    With the screen on, the unused statements are left out before libcst reads the file,
+    so the finding comes out where the whole file gives BPL900: the two may differ."""
     source = "".join(f"(y{i}): int = {i}\n" for i in range(40)) + SPIN
-    assert_analysed_or_clean_bpl900(analyse(source), [(41, 0, "BPL101")])
+    assert_analysed_or_clean_bpl900(analyse(source, both=False), [(41, 0, "BPL101")])
+    assert_analysed_or_clean_bpl900(analyse_source(source, Options(screen=False)), [(41, 0, "BPL101")])
 
 
 # -- big and deep inputs -------------------------------------------------------------------------

@@ -93,6 +93,10 @@ def test_plan_keeps_the_file_valid_python_with_its_line_numbers(path: Path) -> N
     defs = [(name, planned.source_line(line)) for name, line in _top_level_defs(ast.parse(planned.text))]
     assert defs == _top_level_defs(tree)
     assert planned.text.count("\n") <= source.count("\n")
+    # leaving out the statements nothing names keeps it valid, each def on its line
+    pruned = planned_text(source, keep_nothing.plan().stand_ins(source))
+    defs = [(name, pruned.source_line(line)) for name, line in _top_level_defs(ast.parse(pruned.text))]
+    assert set(defs) <= set(_top_level_defs(tree))
 
 
 def _top_level_defs(tree: ast.Module) -> List[tuple]:
@@ -188,3 +192,134 @@ def test_nodes_on_cycles_are_those_networkx_finds() -> None:
     for graph in graphs:
         assert _on_cycles(graph) == reference(graph), graph
     assert any(reference(g) for g in graphs) and any(not reference(g) for g in graphs)
+
+
+def _bound_outside_functions(text: str) -> set:
+    """The names bound by statements of the module and of its classes."""
+    names, bodies = set(), [ast.parse(text).body]
+    while bodies:
+        for node in bodies.pop():
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update(a.asname or a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.Assign):
+                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            if isinstance(node, (ast.ClassDef, ast.If)):
+                bodies.append(node.body)
+    return names
+
+
+def _pruned(source: str) -> set:
+    result = screen_file(ast.parse(source), linking=False)
+    assert result.local
+    return _bound_outside_functions(planned_text(source, result.plan().stand_ins(source)).text)
+
+
+def test_what_no_kept_code_names_is_left_out() -> None:
+    source = textwrap.dedent('''\
+        import json
+        import os
+        from typing import Optional
+
+        TABLE = {"a": 1}
+        LIMIT = TABLE["a"]
+
+
+        def helper(n):
+            return n - 1
+
+
+        def unused(a):
+            return json.dumps(a) + LIMIT
+
+
+        class Unused:
+            def method(self):
+                return os.getcwd()
+
+
+        def spin(n: Optional[int]):
+            return spin(helper(n))
+    ''')
+    assert _pruned(source) == {"Optional", "helper", "spin"}
+    assert _as_data(analyse_source(source, Options(screen=True))) == \
+        _as_data(analyse_source(source, Options(screen=False)))
+
+
+def test_what_kept_code_names_stays_with_what_it_names() -> None:
+    """Names named by what stays, classes holding what stays, the heirs of a class that
+    stays and its private names, the lines the skeleton keeps, backward-pass roots."""
+    source = textwrap.dedent('''\
+        import torch
+        from base import Root as _Root
+
+        SIZE = 3
+        ALIAS = SIZE
+
+
+        class Base(_Root):
+            __slots__ = ("a",)
+
+            def __init__(self):
+                self.a = 1
+
+            def visit(self, node):
+                return node
+
+
+        class Walker(Base):
+            def walk(self, node):
+                return self.walk(self.visit(node) * ALIAS)
+
+
+        class Heir(Walker):
+            def other(self):
+                return 1
+
+
+        class Stranger:
+            def visit(self, node):
+                return node
+
+            def alone(self):
+                return 2
+
+
+        class Lonely:
+            def alone(self):
+                return 2
+
+
+        def backward(grad):
+            return grad
+
+
+        if (found := SIZE):
+            pass
+    ''')
+    assert _pruned(source) == {"_Root", "SIZE", "ALIAS", "Base", "__slots__", "__init__",
+                               "visit", "Walker", "walk", "Heir", "Stranger", "backward"}
+
+
+def test_a_hook_registration_keeps_every_function() -> None:
+    """Any function may be registered as a hook (the screen cannot tell which): all stay."""
+    source = textwrap.dedent('''\
+        import torch
+
+
+        def hook(grad):
+            return grad
+
+
+        def spin(n):
+            return spin(n)
+
+
+        def lonely():
+            return 2
+
+
+        torch.ones(1).register_hook(hook)
+    ''')
+    assert _pruned(source) == {"torch", "hook", "spin", "lonely"}

@@ -139,7 +139,8 @@ def _not_analysed(path: str, reason: str) -> Finding:
 
 def _analyse(source: str, options: Options, path: str, summarise: bool,
              plan: "screen.Plan") -> FileResult:
-    module = ModuleFacts(parse_planned(source, plan.blank), path)
+    blank = plan.stand_ins(source)
+    module = ModuleFacts(parse_planned(source, blank), path)
     graph = CallGraph([module])
     findings = check_recursion(graph)
     never_ending = _functions_reported(graph.functions, findings)
@@ -168,7 +169,7 @@ def _analyse(source: str, options: Options, path: str, summarise: bool,
         return FileResult(findings)
     roots = {f for f, parent in scope.items() if parent is None}
     return FileResult(findings, summary_of(module, walks.hops, roots, never_ending, conditional,
-                                           plan.blank))
+                                           blank))
 
 
 def _functions_reported(functions, findings: Sequence[Finding]):

@@ -14,7 +14,7 @@ import dataclasses
 import re
 import sys
 import threading
-from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, TypeVar
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -285,15 +285,38 @@ def planned_text(source: str, bodies: Sequence[StandIn]) -> PlannedText:
     string spanning lines, leaving one out changes only the string's text: see _trivia)."""
     if not bodies:
         return PlannedText(source)
-    lines = python_lines(source)
-    left_out = set()
-    for first, column, last, statement in bodies:
-        if first <= len(lines) and not lines[first - 1].encode("utf-8", "surrogatepass")[:column].strip():
-            _replace_line(lines, first, statement)
-            left_out.update(range(first, min(last, len(lines))))  # 0-based: lines after the first
+    lines, left_out = stood_in(source, bodies)
     kept = [index for index, line in enumerate(lines)
             if index not in left_out and not _trivia(line, lines[index - 1] if index else "")]
     return PlannedText("".join(lines[i] for i in kept), tuple(i + 1 for i in kept))
+
+
+def stood_in(source: str, bodies: Sequence[StandIn]) -> Tuple[List[str], Set[int]]:
+    """The lines of ``source`` with the stand-ins in place, and the (0-based) lines they
+    leave out."""
+    lines = python_lines(source)
+    placed = applicable(lines, bodies)
+    for first, _, _, statement in placed:
+        _replace_line(lines, first, statement)
+    return lines, lines_left_out(placed, len(lines))
+
+
+def applicable(lines: Sequence[str], bodies: Sequence[StandIn]) -> List[StandIn]:
+    """The stand-ins that start a line of their own (a body on the ``def`` line stays)."""
+    return [body for body in bodies if starts_its_line(lines, body[0], body[1])]
+
+
+def lines_left_out(placed: Sequence[StandIn], count: int) -> Set[int]:
+    """The (0-based) lines after each stand-in's first line, up to its last."""
+    left_out: Set[int] = set()
+    for first, _, last, _ in placed:
+        left_out.update(range(first, min(last, count)))
+    return left_out
+
+
+def starts_its_line(lines: Sequence[str], line: int, column: int) -> bool:
+    """Nothing but indentation comes before byte ``column`` of line ``line`` (1-based)."""
+    return line <= len(lines) and not lines[line - 1].encode("utf-8", "surrogatepass")[:column].strip()
 
 
 def _trivia(line: str, before: str) -> bool:

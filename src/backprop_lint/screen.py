@@ -23,11 +23,12 @@ from __future__ import annotations
 import ast
 import dataclasses
 import fnmatch
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+import re
+from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import networkx as nx
 
-from .parsing import StandIn
+from .parsing import StandIn, applicable, lines_left_out, python_lines, starts_its_line
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _ACCESSOR_DECORATORS = frozenset(
@@ -59,6 +60,28 @@ _ENGINE = frozenset({"backward", "grad"})
 Body = StandIn
 
 
+class Unit(NamedTuple):
+    """A statement outside functions (a ``def``, a class, an import, an assignment...) that
+    the module's facts read only for the names it binds: when no code the analysis reads
+    names any of them, the statement can go (:meth:`Plan.stand_ins`)."""
+
+    first: int  # its first line (its first decorator's)
+    column: int  # the byte column where it starts
+    last: int
+    names: FrozenSet[str]  # what it binds; a def, also the attributes it sets on its instance
+    owner: int  # the unit of the class whose body holds it, or -1
+    follows: bool  # the statement before it in its body is the unit before it
+    header: int = 0  # a class: the last line of its header (its body is units of its own)
+    function: int = -1  # a def: the screen's index of the function
+    pinned: bool = False  # stays whatever is named: a line the skeleton keeps, a root...
+
+    @property
+    def private(self) -> bool:
+        """``__init__``, ``__slots__``, ``__x``: names the analysis looks up by itself
+        (constructors, data-model methods, mangled names), kept with their class."""
+        return any(name.startswith("__") for name in self.names)
+
+
 @dataclasses.dataclass(frozen=True)
 class Plan:
     """What the full analysis needs of a file it analyses: the bodies it may leave out.
@@ -71,9 +94,23 @@ class Plan:
     something the module's facts read from every body: ``global`` / ``nonlocal``, a
     nested class, a hook registration, its receiver rebound or its attributes set other
     than by assignment. A method left out that assigns attributes of its instance keeps
-    that much, as one ``self.a = self.b = None``."""
+    that much, as one ``self.a = self.b = None``. Then the statements outside functions
+    (``units``) that bind only names no remaining code mentions go too."""
 
     blank: Tuple[Body, ...] = ()
+    units: Tuple[Unit, ...] = ()
+
+    def stand_ins(self, source: str) -> Tuple[Body, ...]:
+        """The stand-ins for ``source``: the blanked bodies, then ``pass`` for each run of
+        units that the code left names nowhere."""
+        if not self.units:
+            return self.blank
+        # names are read from the source's lines: where a stand-in replaced a line, the
+        # line it replaced names at least what the analysis looks up there
+        lines = python_lines(source)
+        left_out = lines_left_out(applicable(lines, self.blank), len(lines))
+        kept = _units_named(lines, left_out, self.units)
+        return self.blank + _runs_left_out(self.units, kept)
 
 
 @dataclasses.dataclass
@@ -91,6 +128,7 @@ class ScreenResult:
     bodies: Tuple[Tuple[str, int, Body], ...] = ()
     keep: FrozenSet[int] = frozenset()  # the functions whose bodies the analysis needs
     skeleton: Tuple[Body, ...] = ()  # stand-ins for long statements outside functions
+    units: Tuple[Unit, ...] = ()  # the statements outside functions, as Plan reads them
 
     def plan(self, also_needed: Iterable[str] = ()) -> Plan:
         """The plan for analysing this file; ``also_needed`` names functions that other
@@ -110,7 +148,8 @@ class ScreenResult:
             elif index not in holds_kept:
                 blanked.add(index)
                 blank.append(body)
-        return Plan(tuple(blank) + self.skeleton)
+        units = tuple(u._replace(pinned=True) if u.function in holds_kept else u for u in self.units)
+        return Plan(tuple(blank) + self.skeleton, units)
 
 
 @dataclasses.dataclass
@@ -172,7 +211,8 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
                             loose_cycles, roots)
     return ScreenResult(local, calls, imported, roots, judged, bodies, needed,
                         _skeleton(tree, {f.name for f in scan.functions} | scan.class_names,
-                                  scan.lines_to_keep))
+                                  scan.lines_to_keep),
+                        _units(tree, scan, roots))
 
 
 def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
@@ -534,6 +574,129 @@ def _skeleton(tree: ast.AST, defined: Set[str], lines_to_keep: Set[int]) -> Tupl
                 continue
             stand_ins.append((first, statement.col_offset, last, _set_to_none(names)))
     return tuple(stand_ins)
+
+
+# statements outside functions that bind names and nothing else the analysis reads (the
+# calls in them count only as hook registrations, which pin their lines)
+_BINDING_ONLY = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Delete,
+                 ast.Expr, ast.Pass, ast.Raise, ast.Assert)
+
+
+def _units(tree: ast.AST, scan: "_Scan", roots: Set[str]) -> Tuple[Unit, ...]:
+    """Every statement outside functions as a :class:`Unit`, class bodies after the body
+    that holds the class; blocks (``if``, ``try``...) stay, their bodies are units."""
+    functions = {id(f.node): f for f in scan.functions}
+    units: List[Unit] = []
+    pending: List[Tuple[List[ast.stmt], int]] = [(getattr(tree, "body", []), -1)]
+    while pending:
+        body, owner = pending.pop()
+        follows = False
+        for position, statement in enumerate(body):
+            if isinstance(statement, _BLOCKS):
+                pending.extend((block, owner) for block in _blocks_of(statement))
+                follows = False
+                continue
+            function = functions.get(id(statement))
+            names = _unit_names(statement, function)
+            if names is None:  # a statement of another kind (match, global...) stays
+                follows = False
+                continue
+            first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])])
+            last = statement.end_lineno or statement.lineno
+            shares_a_line = (position > 0 and (body[position - 1].end_lineno or 0) >= first) or (
+                position + 1 < len(body) and body[position + 1].lineno <= last)
+            pinned = shares_a_line or _keeps_a_line(first, last, scan.lines_to_keep) or bool(names & roots)
+            header = 0
+            if isinstance(statement, ast.ClassDef):
+                header = max(statement.lineno, statement.body[0].lineno - 1)
+                pending.append((statement.body, len(units)))
+            units.append(Unit(first, statement.col_offset, last, names, owner, follows, header,
+                              function.index if function is not None else -1, pinned))
+            follows = True
+    return tuple(units)
+
+
+def _unit_names(statement: ast.stmt, function: Optional[_Function]) -> Optional[FrozenSet[str]]:
+    """The names a unit binds (None: not a unit)."""
+    if function is not None:
+        return frozenset({function.name} | function.attributes)
+    if isinstance(statement, ast.ClassDef):
+        return frozenset({statement.name})
+    if not isinstance(statement, _BINDING_ONLY):
+        return None
+    if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        if statement.names[0].name == "*" or getattr(statement, "module", None) == "__future__":
+            return None
+        return frozenset(a.asname or a.name.split(".")[0] for a in statement.names)
+    if isinstance(statement, ast.Delete):
+        return frozenset(t.id for t in statement.targets if isinstance(t, ast.Name))
+    return frozenset(t.id for t in _stored(statement) if isinstance(t, ast.Name))
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*|[^\x00-\x7f]\w*")
+
+
+def _units_named(lines: List[str], left_out: Set[int], units: Tuple[Unit, ...]) -> List[bool]:
+    """Which units stay: the pinned ones, and from the code that stays whatever binds a
+    name it mentions (any identifier in its text, strings and comments too: only more
+    stays), a class holding a unit that stays or naming one that stays as a base, and
+    the private names of a class that stays - until nothing more is named."""
+
+    def text(unit: Unit) -> str:  # the unit's own lines (a class: its header)
+        return "".join(lines[i] for i in range(unit.first - 1, min(unit.header or unit.last, len(lines)))
+                       if i not in left_out)
+
+    pinned = [u.pinned or not starts_its_line(lines, u.first, u.column) for u in units]
+    owned = set()
+    for unit, pin in zip(units, pinned):
+        if not pin:
+            owned.update(range(unit.first - 1, unit.header or unit.last))
+    named = set(_IDENTIFIER.findall("".join(
+        line for i, line in enumerate(lines) if i not in owned and i not in left_out)))
+    binders: Dict[str, List[int]] = {}
+    heirs: Dict[str, List[int]] = {}  # a name -> the classes whose header mentions it
+    private: Dict[int, List[int]] = {}
+    stack = [i for i, pin in enumerate(pinned) if pin]
+    for index, unit in enumerate(units):
+        for name in unit.names:
+            binders.setdefault(name, []).append(index)
+        if unit.header:
+            for name in set(_IDENTIFIER.findall(text(unit))):
+                heirs.setdefault(name, []).append(index)
+        if unit.private:
+            private.setdefault(unit.owner, []).append(index)
+    stack += private.get(-1, [])
+    stack += [i for name in named for i in binders.get(name, ())]
+    kept = [False] * len(units)
+    while stack:
+        index = stack.pop()
+        if kept[index]:
+            continue
+        kept[index] = True
+        unit = units[index]
+        for name in () if pinned[index] else set(_IDENTIFIER.findall(text(unit))) - named:
+            named.add(name)  # (a pinned unit's text was read with the code that stays)
+            stack += binders.get(name, ())
+        if unit.owner >= 0:
+            stack.append(unit.owner)
+        if unit.header:
+            stack += private.get(index, ())
+            stack += [i for name in unit.names for i in heirs.get(name, ())]
+    return kept
+
+
+def _runs_left_out(units: Tuple[Unit, ...], kept: List[bool]) -> Tuple[Body, ...]:
+    """``pass`` for each run of units that go, one after another in a body (a class that
+    goes takes its body with it)."""
+    runs: List[List[int]] = []
+    for index, unit in enumerate(units):
+        if kept[index] or unit.owner >= 0 and not kept[unit.owner]:
+            continue
+        if runs and unit.follows and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return tuple((units[run[0]].first, units[run[0]].column, units[run[-1]].last, "pass") for run in runs)
 
 
 def _nothing_to_leave_out(statement: ast.stmt) -> bool:
