@@ -109,6 +109,8 @@ class FunctionFacts:
     # result is used (eval / iterated / awaited), in source order
     calls: List[Tuple[cst.Call, str]] = dataclasses.field(default_factory=list, repr=False)
     is_generator: bool = False
+    # its own ``while`` loops (not those of nested functions or classes), in source order
+    whiles: List[cst.While] = dataclasses.field(default_factory=list, repr=False)
     _cfg: Optional[ControlFlowGraph] = None
 
     @property
@@ -502,10 +504,11 @@ def target_names(target: cst.CSTNode) -> Iterator[cst.Name]:
 
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+# the kinds of node record_binding looks at: what binds names, and while loops
 _BINDING_TYPES = frozenset({
     cst.Assign, cst.AugAssign, cst.AnnAssign, cst.For, cst.CompFor, cst.NamedExpr, cst.AsName,
     cst.Import, cst.ImportFrom, cst.Del, cst.Global, cst.Nonlocal, cst.MatchAs, cst.MatchStar,
-    cst.Yield, cst.Await,
+    cst.Yield, cst.Await, cst.While,
 })
 
 
@@ -672,6 +675,8 @@ class _Collector:
         elif isinstance(node, (cst.Yield, cst.Await)) and function is not None:
             if isinstance(node, cst.Yield):
                 function.is_generator = True
+        elif isinstance(node, cst.While) and function is not None and owner is None:
+            function.whiles.append(node)  # (in a class body inside it, owner is the class)
 
     def note_instance_attribute(self, target, function: Optional[FunctionFacts]) -> None:
         """``self.x = ...`` in a method: x is an instance attribute of its class."""

@@ -73,6 +73,7 @@ class ParsedModule:
     text: str = ""  # what libcst parsed (a plan's text, statements it could not read replaced)
     _positions: Optional[Mapping[cst.CSTNode, CodeRange]] = None
     _defs: Optional[List[Tuple[int, int]]] = None
+    _spans: List[Tuple[int, int]] = dataclasses.field(default_factory=list)
     _text_lines: Optional[List[str]] = None
     _within: Dict[int, Tuple[Mapping[cst.CSTNode, CodeRange], List[str]]] = dataclasses.field(
         default_factory=dict)
@@ -111,6 +112,9 @@ class ParsedModule:
         defs = self._def_starts()
         if len(defs) != count:
             return self.start(node)
+        found = self._found_in_text(node, index)
+        if found is not None:
+            return found
         positions, printed = self._positions_within(function)
         if node not in positions or function not in positions:
             return self.start(node)
@@ -123,10 +127,37 @@ class ParsedModule:
             return self.start(node)
         return _source_line(self.line_map, line), relative.column + len(original) - len(alone)
 
+    def _found_in_text(self, node: cst.CSTNode, index: int) -> "Optional[tuple[int, int]]":
+        """Where an expression is, when the first line of its text occurs exactly once in
+        the index-th function's lines (libcst prints a node as it was read): no positions
+        at all. Statements print the comments before them first, parenthesised
+        expressions their parentheses: those are left to positions."""
+        if not isinstance(node, cst.BaseExpression) or node.lpar:
+            return None
+        head = python_lines(self.module.code_for_node(node))[:1]
+        head = head[0].rstrip("\r\n") if head else ""
+        if not head.strip():
+            return None
+        lines = self._lines()
+        first, last = self._def_spans()[index]
+        found = None
+        for line in range(first, min(last, len(lines)) + 1):
+            column = lines[line - 1].find(head)
+            while column >= 0:
+                if found is not None:
+                    return None  # twice: which one is it?
+                found = (_source_line(self.line_map, line), column)
+                column = lines[line - 1].find(head, column + 1)
+        return found
+
     def _def_starts(self) -> List[Tuple[int, int]]:
         if self._defs is None:
-            self._defs = def_starts(self.text)
+            self._defs, self._spans = _defs_in(self.text)
         return self._defs
+
+    def _def_spans(self) -> List[Tuple[int, int]]:
+        self._def_starts()
+        return self._spans
 
     def _lines(self) -> List[str]:
         if self._text_lines is None:
@@ -147,12 +178,31 @@ def def_starts(text: str) -> List[Tuple[int, int]]:
     """(line, column) of every ``def`` of ``text`` in source order ([] if CPython cannot
     parse it). A ``def`` starts a line after its indentation, so the column counts
     characters as libcst's do."""
+    return _defs_in(text)[0]
+
+
+def _defs_in(text: str) -> Tuple[List[Tuple[int, int]], List[Tuple[int, int]]]:
+    """:func:`def_starts`, and the (first, last) lines of each function."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
-    return sorted((n.lineno, n.col_offset) for n in ast.walk(tree)
-                  if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        return [], []
+    found = sorted((n.lineno, n.col_offset, n.end_lineno or n.lineno) for n in _statements(tree)
+                   if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    return [(line, column) for line, column, _ in found], [(line, last) for line, _, last in found]
+
+
+def _statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Every statement, nested ones included (a ``def`` is never inside an expression):
+    a tenth of the nodes ``ast.walk`` visits."""
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        for field in ("body", "orelse", "finalbody"):
+            stack.extend(getattr(node, field, ()))
+        for part in getattr(node, "handlers", []) + getattr(node, "cases", []):
+            stack.extend(part.body)
 
 
 _MAX_REPAIRS = 10

@@ -31,7 +31,7 @@ def check_worklists(candidates: Iterable[FunctionFacts]) -> List[Scoped]:
     findings: List[Scoped] = []
     for function in candidates:
         facts = function.module
-        for loop in _own_whiles(function.node):
+        for loop in function.whiles:
             worklist = _worklist_name(loop.test)
             if worklist is None:
                 continue
@@ -49,10 +49,6 @@ def check_worklists(candidates: Iterable[FunctionFacts]) -> List[Scoped]:
             if walking and not all(_guarded(facts, function, loop, popped, p) for p in walking):
                 findings.append((_report_unvisited(facts, function, loop, worklist), requires))
     return findings
-
-
-def _own_whiles(node: cst.FunctionDef) -> Iterator[cst.While]:
-    return (n for n in own_nodes(node.body) if isinstance(n, cst.While))
 
 
 def _calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
