@@ -323,3 +323,50 @@ def test_a_hook_registration_keeps_every_function() -> None:
         torch.ones(1).register_hook(hook)
     ''')
     assert _pruned(source) == {"torch", "hook", "spin", "lonely"}
+
+
+def test_a_function_declaring_outer_names_stands_in_as_its_declarations() -> None:
+    """``global`` / ``nonlocal`` rebind names outside the function: the stand-in keeps the
+    declarations and binds the declared names the function binds - not the others (a
+    read of a global rebinds nothing), and a nested ``def`` of one keeps the body."""
+    source = textwrap.dedent('''\
+        import os
+
+        COUNT = 0
+        CACHE = None
+
+
+        def bump():
+            global COUNT, CACHE
+            print(CACHE)
+            for COUNT in range(3):
+                pass
+
+
+        def outer():
+            total = 0
+
+            def add(n):
+                nonlocal total
+                total += [total := n for n in range(n)][0]
+            return add
+
+
+        def defines():
+            global helper
+
+            def helper():
+                return 1
+
+
+        def spin(n):
+            print(COUNT)
+            return spin(n)
+    ''')
+    result = screen_file(ast.parse(source), linking=False)
+    text = planned_text(source, result.plan().stand_ins(source)).text
+    assert "def bump(): global COUNT, CACHE; COUNT = None\n" in text
+    assert "        nonlocal total; total = None\n" in text
+    assert "    def helper():\n" in text
+    assert _as_data(analyse_source(source, Options(screen=True))) == \
+        _as_data(analyse_source(source, Options(screen=False)))

@@ -91,10 +91,12 @@ class Plan:
     planned_text: one-line stand-ins, positions mapped back to source lines). A body is
     kept when the function is backward-pass code on a way to what BPL2xx-4xx judge or has
     a data-model site (with what they call), is on a cycle of resolved calls, or holds
-    something the module's facts read from every body: ``global`` / ``nonlocal``, a
-    nested class, a hook registration, its receiver rebound or its attributes set other
-    than by assignment. A method left out that assigns attributes of its instance keeps
-    that much, as one ``self.a = self.b = None``. Then the statements outside functions
+    something the module's facts read from every body: a nested class, a hook
+    registration, its receiver rebound or its attributes set other than by assignment.
+    A method left out that assigns attributes of its instance keeps that much, as one
+    ``self.a = self.b = None``; a function declaring ``global`` / ``nonlocal`` names keeps
+    its declarations and binds those it rebinds (``global n; n = None``), inside its
+    enclosing function's body, which stays. Then the statements outside functions
     (``units``) that bind only names no remaining code mentions go too."""
 
     blank: Tuple[Body, ...] = ()
@@ -172,6 +174,8 @@ class _Function:
     node: Optional[ast.AST] = None
     # holds what the module's facts read from every body (see Plan): never blanked
     anchored: bool = False
+    declared: Dict[str, List[str]] = dataclasses.field(default_factory=dict)  # global / nonlocal
+    rebound: List[str] = dataclasses.field(default_factory=list)  # declared names it binds
     attributes: Set[str] = dataclasses.field(default_factory=set)  # ``self.x = ...`` sets
     instances: Dict[str, Set[str]] = dataclasses.field(default_factory=dict)  # v = C(...)
     work: bool = False  # an engine call or a pop in a while loop
@@ -182,6 +186,7 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     alone, as flake8 does) a file that cannot hold a finding gets no plan."""
     scan = _Scan(_top_level_imports(tree))
     scan.run(tree)
+    scan.settle_declarations()
     patterns = [g.lower() for g in backward_globs]
     roots = {f.name for f in scan.functions
              if f.name == "backward" or any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)}
@@ -209,6 +214,8 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     bodies = tuple((f.name, f.parent, _body_of(f)) for f in scan.functions)
     needed = _needed_bodies(scan.functions, strict_graph, loose_graph, strict_cycles,
                             loose_cycles, roots)
+    # a function rebinding outer names stands in inside its enclosing body: that stays
+    needed |= {f.parent for f in scan.functions if f.rebound and f.parent >= 0}
     return ScreenResult(local, calls, imported, roots, judged, bodies, needed,
                         _skeleton(tree, {f.name for f in scan.functions} | scan.class_names,
                                   scan.lines_to_keep),
@@ -387,10 +394,13 @@ class _Scan:
                 _note_instance(node, function)
                 if function.receiver is not None:
                     function.attributes.update(_attributes_set(node, function.receiver))
-            elif function is not None and (kind is ast.Global or kind is ast.Nonlocal or (
-                    kind is ast.Attribute and type(node.ctx) is ast.Store
-                    and _is(node.value, function.receiver) and node.attr not in function.attributes)):
-                function.anchored = True  # rebinds an outer name, or sets an attribute unusually
+            elif function is not None and (kind is ast.Global or kind is ast.Nonlocal):
+                keyword = "global" if kind is ast.Global else "nonlocal"
+                function.declared.setdefault(keyword, []).extend(node.names)
+            elif function is not None and (kind is ast.Attribute and type(node.ctx) is ast.Store
+                                           and _is(node.value, function.receiver)
+                                           and node.attr not in function.attributes):
+                function.anchored = True  # sets an attribute other than by assignment
             if function is not None and function.role is not None and not function.data_model:
                 function.data_model = _data_model_site(node, parent, function)
             fields = _FIELDS.get(kind)
@@ -402,6 +412,17 @@ class _Scan:
                             self.note_name(child, node, function)
                     elif type(child) in _WALKED:
                         stack.append((child, node, function, owner, in_while))  # ifs in a class body
+
+    def settle_declarations(self) -> None:
+        """A function declaring ``global`` / ``nonlocal`` names rebinds them outside: left
+        out, it stands in as the declarations and ``name = None`` for each name it binds -
+        unless a nested ``def`` or class binds one (the facts see a definition there)."""
+        for function in self.functions:
+            if function.declared:
+                declared = {name for names in function.declared.values() for name in names}
+                bound, defined = _bound_in_scope(function.node)
+                function.anchored = function.anchored or bool(declared & defined)
+                function.rebound = sorted(declared & bound)
 
     def note_name(self, node: ast.Name, parent: ast.AST, function: _Function) -> None:
         if node.id == function.receiver and type(node.ctx) is not ast.Load:
@@ -527,8 +548,12 @@ def _body_of(function: _Function) -> Body:
     node = function.node
     first = node.body[0]
     last = node.end_lineno or first.lineno
-    # what the module's facts read of it: the attributes it sets on its instance
-    stand_in = _set_to_none([f"{function.receiver}.{a}" for a in sorted(function.attributes)])
+    # what the module's facts read of it: the attributes it sets on its instance, the
+    # outer names it rebinds
+    stand_in = _set_to_none([f"{function.receiver}.{a}" for a in sorted(function.attributes)]
+                            + function.rebound)
+    stand_in = "; ".join([f"{keyword} {', '.join(names)}" for keyword, names in sorted(function.declared.items())]
+                         + [stand_in])
     if function.parent < 0:
         params = node.args.posonlyargs + node.args.args
         header = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
@@ -618,8 +643,8 @@ def _units(tree: ast.AST, scan: "_Scan", roots: Set[str]) -> Tuple[Unit, ...]:
 
 def _unit_names(statement: ast.stmt, function: Optional[_Function]) -> Optional[FrozenSet[str]]:
     """The names a unit binds (None: not a unit)."""
-    if function is not None:
-        return frozenset({function.name} | function.attributes)
+    if function is not None:  # (and a ``global`` name it rebinds binds in the module)
+        return frozenset({function.name} | function.attributes | set(function.rebound))
     if isinstance(statement, ast.ClassDef):
         return frozenset({statement.name})
     if not isinstance(statement, _BINDING_ONLY):
@@ -697,6 +722,40 @@ def _runs_left_out(units: Tuple[Unit, ...], kept: List[bool]) -> Tuple[Body, ...
         else:
             runs.append([index])
     return tuple((units[run[0]].first, units[run[0]].column, units[run[-1]].last, "pass") for run in runs)
+
+
+def _bound_in_scope(function: ast.AST) -> Tuple[Set[str], Set[str]]:
+    """The names a function's own scope binds (not its nested functions', classes' or
+    comprehensions' own), and those of them a nested ``def`` or class binds."""
+    bound: Set[str] = set()
+    defined: Set[str] = set()
+    stack: List[ast.AST] = list(function.body)  # type: ignore[attr-defined]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind in _FUNCTIONS or kind is ast.ClassDef:
+            defined.add(node.name)
+            header = node.decorator_list + getattr(node, "bases", []) + [k.value for k in getattr(node, "keywords", [])]
+            if kind in _FUNCTIONS:
+                header += [d for d in node.args.defaults + node.args.kw_defaults if d]
+            stack.extend(header)  # (an assignment expression there binds here)
+            continue
+        if kind is ast.Lambda:
+            stack.extend(d for d in node.args.defaults + node.args.kw_defaults if d)
+            continue
+        if kind is ast.comprehension:
+            stack.extend([node.iter] + node.ifs)  # its target binds in the comprehension
+            continue
+        if kind is ast.Name and type(node.ctx) is not ast.Load:
+            bound.add(node.id)
+        elif kind is ast.Import or kind is ast.ImportFrom:
+            bound.update(a.asname or a.name.split(".")[0] for a in node.names)
+        elif kind is ast.ExceptHandler or kind.__name__ in ("MatchAs", "MatchStar"):
+            bound.update([node.name] if node.name else [])
+        elif kind.__name__ == "MatchMapping" and node.rest:
+            bound.add(node.rest)
+        stack.extend(ast.iter_child_nodes(node))
+    return bound | defined, defined
 
 
 def _nothing_to_leave_out(statement: ast.stmt) -> bool:
