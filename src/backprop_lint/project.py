@@ -10,7 +10,7 @@ calls into other modules are resolved through the imports each summary recorded.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 import networkx as nx
 
@@ -19,10 +19,9 @@ from .cfg import AWAITED, ITERATED, every_path_hits
 from .facts import ModuleFacts
 from .parsing import AnalysisError, StandIn, def_starts, parse_planned, planned_text, run_with_deep_stack
 from .findings import ChainStep, Finding
+from .screen import ScreenResult, cycle_components, reachable
 from .summary import FileSummary, FunctionSummary
 
-if TYPE_CHECKING:
-    from .screen import ScreenResult
 
 _MAX_REEXPORTS = 8  # ``pkg/__init__.py`` re-exporting ``pkg.ops.f``, followed this deep
 
@@ -86,43 +85,36 @@ class ModuleNames:
         return ".".join(base + ([rest] if rest else [])) or None
 
 
-def linked_files(screened: Mapping[str, "ScreenResult"]) -> Dict[str, Set[str]]:
+def linked_files(screened: Mapping[str, ScreenResult]) -> Dict[str, Set[str]]:
     """Files that project mode must analyse although alone they may hold nothing, each
     with the functions (by name) that take part: those on a cycle of calls across files,
     and those that backward-pass code reaches (by names only)."""
     names = ModuleNames(screened)
-    graph = nx.DiGraph()
+    calls: Dict[Tuple[str, str], Set[Tuple[str, str]]] = {}  # plain sets: tens of thousands
     for path, result in screened.items():
         for function, called in result.calls.items():
-            graph.add_node((path, function))
-            graph.add_edges_from(((path, function), (path, c)) for c in called if c in result.calls)
+            edges = calls.setdefault((path, function), set())
+            edges.update((path, c) for c in called if c in result.calls)
             for dotted in result.imported_calls.get(function, ()):
                 found = names.split(path, dotted)
                 if found is not None and found[1][-1] in screened[found[0]].calls:
-                    graph.add_edge((path, function), (found[0], found[1][-1]))
+                    edges.add((found[0], found[1][-1]))
     linked: Dict[str, Set[str]] = {}
-    for component in nx.strongly_connected_components(graph):
+    for component in cycle_components(calls):
         if len({path for path, _ in component}) > 1:
             for path, function in component:
                 linked.setdefault(path, set()).add(function)
     # backward-pass code matters where it leads from a root to what is judged there
     roots = {(path, r) for path, result in screened.items() for r in result.roots}
-    in_scope = graph.subgraph(_reachable(graph, roots))
+    in_scope = reachable(roots & calls.keys(), calls)
     judged = {(path, f) for path, f in in_scope if f in screened[path].judged}
-    for path, function in _reachable(in_scope.reverse(copy=False), judged):
+    callers: Dict[Tuple[str, str], Set[Tuple[str, str]]] = {}
+    for caller in in_scope:
+        for callee in calls[caller]:
+            callers.setdefault(callee, set()).add(caller)
+    for path, function in reachable(judged, callers):
         linked.setdefault(path, set()).add(function)
     return linked
-
-
-def _reachable(graph: nx.DiGraph, start: Set[Tuple[str, str]]) -> Set[Tuple[str, str]]:
-    reached = {node for node in start if node in graph}
-    queue = list(reached)
-    while queue:
-        for nxt in graph.successors(queue.pop()):
-            if nxt not in reached:
-                reached.add(nxt)
-                queue.append(nxt)
-    return reached
 
 
 def def_positions(source: str, blank: Sequence[StandIn] = ()) -> List[Tuple[int, int]]:

@@ -24,7 +24,7 @@ import ast
 import dataclasses
 import fnmatch
 import re
-from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple, TypeVar
 
 import networkx as nx
 
@@ -58,6 +58,7 @@ _ENGINE = frozenset({"backward", "grad"})
 
 # what stands in for a function's body or a long statement (parsing.planned_text)
 Body = StandIn
+T = TypeVar("T")
 
 
 class Unit(NamedTuple):
@@ -231,7 +232,7 @@ def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
     cycle of resolved calls (BPL1xx), the anchored ones, and the backward-pass code on a
     way from a root to what BPL2xx-4xx judge there: a walk (a cycle of the loose graph),
     an engine call or a worklist. Project mode adds what other files' roots reach."""
-    needed = _reached({f.index for f in functions if f.data_model}, strict)
+    needed = reachable({f.index for f in functions if f.data_model}, strict)
     needed |= strict_cycles
     needed |= {f.index for f in functions if f.anchored}
     # a root's nested functions are in scope with it: nesting counts as a call here
@@ -239,16 +240,16 @@ def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
     for function in functions:
         if function.parent >= 0:
             calls.setdefault(function.parent, set()).add(function.index)
-    in_scope = _reached({f.index for f in functions if f.name in roots}, calls)
+    in_scope = reachable({f.index for f in functions if f.name in roots}, calls)
     judged = (loose_cycles | {f.index for f in functions if f.work}) & in_scope
     callers: Dict[int, Set[int]] = {}
     for caller in in_scope:
         for callee in calls.get(caller, ()):
             callers.setdefault(callee, set()).add(caller)
-    return frozenset(needed | _reached(judged, callers))
+    return frozenset(needed | reachable(judged, callers))
 
 
-def _reached(start: Set[int], graph: Dict[int, Set[int]]) -> Set[int]:
+def reachable(start: Set[T], graph: Dict[T, Set[T]]) -> Set[T]:
     """``start`` and every node reachable from it."""
     reached, stack = set(start), list(start)
     while stack:
@@ -262,8 +263,15 @@ def _reached(start: Set[int], graph: Dict[int, Set[int]]) -> Set[int]:
 def _on_cycles(graph: Dict[int, Set[int]]) -> Set[int]:
     """Nodes on a cycle, a self-loop included."""
     found = {node for node, callees in graph.items() if node in callees}
-    # a longer cycle runs through nodes with a way in and a way out: peel off the others
-    # a few times first (most files have none left; a networkx graph costs more than this)
+    for component in cycle_components(graph):
+        found |= component
+    return found
+
+
+def cycle_components(graph: Dict[T, Set[T]]) -> List[Set[T]]:
+    """The strongly connected components of two or more nodes. A cycle runs through nodes
+    with a way in and a way out: the others are peeled off a few times first (most
+    graphs have none left; a networkx graph costs more than this)."""
     inner = {node: callees - {node} for node, callees in graph.items()}
     for _ in range(_PEELINGS):
         called = set().union(*inner.values())
@@ -272,11 +280,9 @@ def _on_cycles(graph: Dict[int, Set[int]]) -> Set[int]:
         if len(peeled) == len(inner):
             break
         inner = peeled
-    if inner:
-        for component in nx.strongly_connected_components(nx.DiGraph(inner)):
-            if len(component) > 1:
-                found |= component
-    return found
+    if not inner:
+        return []
+    return [c for c in nx.strongly_connected_components(nx.DiGraph(inner)) if len(c) > 1]
 
 
 _PEELINGS = 4
