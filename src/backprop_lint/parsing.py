@@ -366,7 +366,12 @@ def lines_left_out(placed: Sequence[StandIn], count: int) -> Set[int]:
 
 def starts_its_line(lines: Sequence[str], line: int, column: int) -> bool:
     """Nothing but indentation comes before byte ``column`` of line ``line`` (1-based)."""
-    return line <= len(lines) and not lines[line - 1].encode("utf-8", "surrogatepass")[:column].strip()
+    if line > len(lines):
+        return False
+    text = lines[line - 1]
+    if text.isascii():  # (a column counts bytes)
+        return not text[:column].strip()
+    return not text.encode("utf-8", "surrogatepass")[:column].strip()
 
 
 def _trivia(line: str, before: str) -> bool:

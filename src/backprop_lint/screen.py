@@ -220,7 +220,10 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     return ScreenResult(local, calls, imported, roots, judged, bodies, needed,
                         _skeleton(tree, {f.name for f in scan.functions} | scan.class_names,
                                   scan.lines_to_keep),
-                        _units(tree, scan, roots))
+                        # a file that is analysed only for what other files reach leaves
+                        # its statements as they are (a few dozen files; the units of every
+                        # file would cost more, shipped to the project's process and back)
+                        _units(tree, scan, roots) if local else ())
 
 
 def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
