@@ -370,3 +370,40 @@ def test_a_function_declaring_outer_names_stands_in_as_its_declarations() -> Non
     assert "    def helper():\n" in text
     assert _as_data(analyse_source(source, Options(screen=True))) == \
         _as_data(analyse_source(source, Options(screen=False)))
+
+
+def test_a_cycle_across_files_is_judged_from_the_summaries_control_flow(monkeypatch) -> None:
+    """The screens see the cycle: each function's summary carries its control flow, no
+    file is parsed again - and the verdict is the one the files parsed again give."""
+    import backprop_lint.project as project
+
+    sources = {
+        "pkg/__init__.py": "",
+        "pkg/engine.py": "from . import ops\n\n\ndef backward(grad):\n    return ops.apply_grad(grad)\n",
+        "pkg/ops.py": textwrap.dedent('''\
+            from .engine import backward
+
+
+            def apply_grad(grad):
+                if grad is None:
+                    pass
+                while grad.pending:  # a loop that can stop: still on every path
+                    grad = grad.step()
+                return backward(grad)
+
+
+            def escapes(grad):
+                try:
+                    return backward(grad)
+                except RecursionError:
+                    return None
+            '''),
+    }
+    again = analyse_project(sources, Options(screen=False))  # no plan: parsed again
+    assert [(p, f.line, f.code) for p, fs in again.items() for f in fs] == [("pkg/engine.py", 4, "BPL103")]
+
+    def no_parse(*args):
+        raise AssertionError("a file was parsed again")
+
+    monkeypatch.setattr(project, "_parse_quietly", no_parse)
+    assert analyse_project(sources, Options(screen=True)) == again

@@ -169,7 +169,7 @@ def _analyse(source: str, options: Options, path: str, summarise: bool,
         return FileResult(findings)
     roots = {f for f, parent in scope.items() if parent is None}
     return FileResult(findings, summary_of(module, walks.hops, roots, never_ending, conditional,
-                                           blank))
+                                           blank, plan.cycling))
 
 
 def _functions_reported(functions, findings: Sequence[Finding]):
@@ -290,13 +290,13 @@ def project_verdicts(screened: Mapping[str, Optional["screen.ScreenResult"]]) ->
     files and files that backward-pass code reaches (with the functions it reaches). A
     file CPython cannot parse is analysed, to be reported (UNPARSABLE)."""
     parsed = {p: r for p, r in screened.items() if r is not None}
-    linked = linked_files(parsed)
+    links = linked_files(parsed)
     verdicts: Dict[str, object] = {}
     for path, result in screened.items():
         if result is None:
             verdicts[path] = UNPARSABLE
-        elif path in linked or result.local:
-            verdicts[path] = result.plan(linked.get(path, ()))
+        elif path in links.linked or result.local:
+            verdicts[path] = result.plan(links.linked.get(path, ()), links.cycling.get(path, ()))
         else:
             verdicts[path] = False
     return verdicts

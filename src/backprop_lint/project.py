@@ -9,6 +9,7 @@ calls into other modules are resolved through the imports each summary recorded.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -85,7 +86,19 @@ class ModuleNames:
         return ".".join(base + ([rest] if rest else [])) or None
 
 
-def linked_files(screened: Mapping[str, ScreenResult]) -> Dict[str, Set[str]]:
+@dataclasses.dataclass
+class Links:
+    """What the screens of all files show together (by names only)."""
+
+    # the files project mode must analyse although alone they may hold nothing, each with
+    # the functions (by name) that take part
+    linked: Dict[str, Set[str]]
+    # of those, the functions on a cycle of calls across files: their control flow goes
+    # into the file's summary, the project needs it to judge the cycle
+    cycling: Dict[str, Set[str]]
+
+
+def linked_files(screened: Mapping[str, ScreenResult]) -> Links:
     """Files that project mode must analyse although alone they may hold nothing, each
     with the functions (by name) that take part: those on a cycle of calls across files,
     and those that backward-pass code reaches (by names only)."""
@@ -99,11 +112,12 @@ def linked_files(screened: Mapping[str, ScreenResult]) -> Dict[str, Set[str]]:
                 found = names.split(path, dotted)
                 if found is not None and found[1][-1] in screened[found[0]].calls:
                     edges.add((found[0], found[1][-1]))
-    linked: Dict[str, Set[str]] = {}
+    cycling: Dict[str, Set[str]] = {}
     for component in cycle_components(calls):
         if len({path for path, _ in component}) > 1:
             for path, function in component:
-                linked.setdefault(path, set()).add(function)
+                cycling.setdefault(path, set()).add(function)
+    linked = {path: set(names) for path, names in cycling.items()}
     # backward-pass code matters where it leads from a root to what is judged there
     roots = {(path, r) for path, result in screened.items() for r in result.roots}
     in_scope = reachable(roots & calls.keys(), calls)
@@ -114,7 +128,7 @@ def linked_files(screened: Mapping[str, ScreenResult]) -> Dict[str, Set[str]]:
             callers.setdefault(callee, set()).add(caller)
     for path, function in reachable(judged, callers):
         linked.setdefault(path, set()).add(function)
-    return linked
+    return Links(linked, cycling)
 
 
 def def_positions(source: str, blank: Sequence[StandIn] = ()) -> List[Tuple[int, int]]:
@@ -249,8 +263,12 @@ class Project:
         return doomed
 
     def _control_flow(self, node: Node):
-        """The function's control-flow graph and the block of each of its calls, from its
-        file parsed again: only functions on a cycle across files get here."""
+        """The function's control-flow graph and the block of each of its calls: from its
+        summary if the screens saw it on a cycle across files, else from its file parsed
+        again (only functions on a cycle across files get here)."""
+        flow = self.functions[node].flow
+        if flow is not None:
+            return flow.graph(), dict(enumerate(flow.call_blocks))
         path = node[0]
         if path not in self._parsed:
             self._parsed[path] = _parse_quietly(*self._source_and_plan(path), path)

@@ -102,6 +102,9 @@ class Plan:
 
     blank: Tuple[Body, ...] = ()
     units: Tuple[Unit, ...] = ()
+    # functions (by name) the screens saw on a cycle across files (project mode): their
+    # summaries carry their control flow
+    cycling: FrozenSet[str] = frozenset()
 
     def stand_ins(self, source: str) -> Tuple[Body, ...]:
         """The stand-ins for ``source``: the blanked bodies, then ``pass`` for each run of
@@ -133,9 +136,10 @@ class ScreenResult:
     skeleton: Tuple[Body, ...] = ()  # stand-ins for long statements outside functions
     units: Tuple[Unit, ...] = ()  # the statements outside functions, as Plan reads them
 
-    def plan(self, also_needed: Iterable[str] = ()) -> Plan:
+    def plan(self, also_needed: Iterable[str] = (), cycling: Iterable[str] = ()) -> Plan:
         """The plan for analysing this file; ``also_needed`` names functions that other
-        files' code reaches (project mode)."""
+        files' code reaches, ``cycling`` those of them on a cycle across files (project
+        mode)."""
         needed = set(also_needed)
         keep = set(self.keep) | {i for i, (name, _, _) in enumerate(self.bodies) if name in needed}
         holds_kept = set()
@@ -152,7 +156,7 @@ class ScreenResult:
                 blanked.add(index)
                 blank.append(body)
         units = tuple(u._replace(pinned=True) if u.function in holds_kept else u for u in self.units)
-        return Plan(tuple(blank) + self.skeleton, units)
+        return Plan(tuple(blank) + self.skeleton, units, frozenset(cycling))
 
 
 @dataclasses.dataclass

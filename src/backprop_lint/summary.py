@@ -5,8 +5,9 @@ keep them all. Each file is therefore analysed alone (in a worker process, possi
 from the cache) and leaves behind a :class:`FileSummary`: its functions, their calls
 (resolved inside the file, or the dotted import path of a call into another module, each
 numbered by its place among the function's calls) and the backward-pass findings whose
-scope another file may decide. :mod:`.project` links them; the few functions that end up
-on a cycle across files are analysed again there, for their control flow.
+scope another file may decide. :mod:`.project` links them. A function on a cycle across
+files needs its control flow there: the summary carries it for the functions the screens
+saw on such a cycle; any other is analysed again there (its file parsed again).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, List, Optional, Tuple
 
-from .cfg import EVAL
-from .facts import ModuleFacts
+from .cfg import EVAL, Block, ControlFlowGraph
+from .facts import FunctionFacts, ModuleFacts
 from .findings import Finding
 from .parsing import StandIn
 
@@ -26,6 +27,31 @@ class CallRef:
     target: str  # "local:<key>" or "import:<dotted path>" (relative ones keep their dots)
     role: str  # how the result is used: eval / iterated / awaited
     how: str  # "call", or "map" (``map(self.visit, xs)``: runs it only if consumed)
+
+
+@dataclasses.dataclass(frozen=True)
+class Flow:
+    """What judging a cycle across files needs of a function's control-flow graph: each
+    block's successors, whether a ``try`` catching RecursionError shields it, whether it
+    heads a loop that can stop; and the block of each call (by number)."""
+
+    entry: int
+    exit: int
+    blocks: Tuple[Tuple[Tuple[int, ...], bool, Optional[bool]], ...]
+    call_blocks: Tuple[Optional[int], ...]
+
+    @classmethod
+    def of(cls, function: FunctionFacts) -> "Flow":
+        cfg = function.cfg
+        blocks = tuple((tuple(b.successors), b.shielded, b.loop_stoppable) for b in cfg.blocks)
+        calls = tuple(getattr(cfg.block_of(call), "index", None) for call, _ in function.calls)
+        return cls(cfg.entry, cfg.exit, blocks, calls)
+
+    def graph(self) -> ControlFlowGraph:
+        return ControlFlowGraph([Block(index, successors=list(successors), shielded=shielded,
+                                       loop_stoppable=stoppable)
+                                 for index, (successors, shielded, stoppable) in enumerate(self.blocks)],
+                                self.entry, self.exit)
 
 
 @dataclasses.dataclass
@@ -41,6 +67,7 @@ class FunctionSummary:
     root: bool  # a backward-pass root (its name matches a glob, or a registered hook)
     never_ending: bool  # already reported as BPL1xx in its file
     calls: List[CallRef]
+    flow: Optional[Flow] = None  # for a function the screens saw on a cycle across files
 
 
 @dataclasses.dataclass
@@ -52,8 +79,10 @@ class FileSummary:
     blank: Tuple[StandIn, ...] = ()  # the bodies its analysis left out (screen.Plan)
 
 
-def summarise(module: ModuleFacts, hops, roots, never_ending, conditional, blank=()) -> FileSummary:
-    """``hops``: the walk graph's calls per function (resolved inside the file)."""
+def summarise(module: ModuleFacts, hops, roots, never_ending, conditional, blank=(),
+              cycling=frozenset()) -> FileSummary:
+    """``hops``: the walk graph's calls per function (resolved inside the file);
+    ``cycling``: the names of the functions whose control flow the project may need."""
     functions = []
     for function in module.functions:
         number = {id(call): n for n, (call, _) in enumerate(function.calls)}
@@ -72,6 +101,6 @@ def summarise(module: ModuleFacts, hops, roots, never_ending, conditional, blank
             owner=function.owner.qualname if function.owner else None,
             is_generator=function.is_generator, is_async=function.is_async,
             root=function in roots, never_ending=function in never_ending,
-            calls=calls,
+            calls=calls, flow=Flow.of(function) if function.name in cycling else None,
         ))
     return FileSummary(module.path, dict(module.imports), functions, list(conditional), tuple(blank))
