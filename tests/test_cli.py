@@ -631,8 +631,12 @@ def _cache_entries(folder: Path) -> Dict[str, float]:
 
 
 def test_warm_run_reuses_the_cache_and_reports_the_same(tmp_path) -> None:
+    """Every entry of the cold run is found again by the warm one, in a new process (where
+    sets of strings come out in another order: no set may reach a cache key)."""
     project, cache = tmp_path / "project", tmp_path / "cache"
-    write(project, {**CROSS_MODULE, "a.py": SPIN, "b.py": PING_PONG, "c.py": FINE})
+    many_names = "import os, sys, json\nfrom typing import Any, Dict, List, Set\n\n\n" + SPIN
+    write(project, {**CROSS_MODULE, "a.py": SPIN, "b.py": PING_PONG, "c.py": FINE,
+                    "d.py": many_names})
     cold = run_cli("--isolated", "--cache-dir", str(cache), ".", cwd=project)
     entries = _cache_entries(cache)
     assert cold.returncode == 1 and entries, describe(cold)

@@ -69,7 +69,7 @@ class Unit(NamedTuple):
     first: int  # its first line (its first decorator's)
     column: int  # the byte column where it starts
     last: int
-    names: FrozenSet[str]  # what it binds; a def, also the attributes it sets on its instance
+    names: Tuple[str, ...]  # what it binds (a def: also the attributes it sets on its instance)
     owner: int  # the unit of the class whose body holds it, or -1
     follows: bool  # the statement before it in its body is the unit before it
     header: int = 0  # a class: the last line of its header (its body is units of its own)
@@ -104,7 +104,9 @@ class Plan:
     units: Tuple[Unit, ...] = ()
     # functions (by name) the screens saw on a cycle across files (project mode): their
     # summaries carry their control flow
-    cycling: FrozenSet[str] = frozenset()
+    cycling: Tuple[str, ...] = ()
+    # (tuples, sorted: a plan is part of the cache key, and a set's order changes from one
+    # process to the next)
 
     def stand_ins(self, source: str) -> Tuple[Body, ...]:
         """The stand-ins for ``source``: the blanked bodies, then ``pass`` for each run of
@@ -156,7 +158,7 @@ class ScreenResult:
                 blanked.add(index)
                 blank.append(body)
         units = tuple(u._replace(pinned=True) if u.function in holds_kept else u for u in self.units)
-        return Plan(tuple(blank) + self.skeleton, units, frozenset(cycling))
+        return Plan(tuple(blank) + self.skeleton, units, tuple(sorted(set(cycling))))
 
 
 @dataclasses.dataclass
@@ -644,6 +646,7 @@ def _units(tree: ast.AST, scan: "_Scan", roots: Set[str]) -> Tuple[Unit, ...]:
             shares_a_line = (position > 0 and (body[position - 1].end_lineno or 0) >= first) or (
                 position + 1 < len(body) and body[position + 1].lineno <= last)
             pinned = shares_a_line or _keeps_a_line(first, last, scan.lines_to_keep) or bool(names & roots)
+            names = tuple(sorted(names))
             header = 0
             if isinstance(statement, ast.ClassDef):
                 header = max(statement.lineno, statement.body[0].lineno - 1)
