@@ -21,7 +21,7 @@ from .facts import ModuleFacts
 from .parsing import AnalysisError, StandIn, def_starts, parse_planned, planned_text, run_with_deep_stack
 from .findings import ChainStep, Finding
 from .screen import ScreenResult, cycle_components, reachable
-from .summary import FileSummary, FunctionSummary
+from .summary import FileSummary, Flow, FunctionSummary
 
 
 _MAX_REEXPORTS = 8  # ``pkg/__init__.py`` re-exporting ``pkg.ops.f``, followed this deep
@@ -263,26 +263,25 @@ class Project:
         return doomed
 
     def _control_flow(self, node: Node):
-        """The function's control-flow graph and the block of each of its calls: from its
-        summary if the screens saw it on a cycle across files, else from its file parsed
-        again (only functions on a cycle across files get here)."""
-        flow = self.functions[node].flow
-        if flow is not None:
-            return flow.graph(), dict(enumerate(flow.call_blocks))
+        """The function's control-flow graph and the block of each of its calls (only
+        functions on a cycle across files get here)."""
+        flow = self.functions[node].flow or self._flow_read_again(node)
+        if flow is None:
+            return None, {}
+        return flow.graph(), dict(enumerate(flow.call_blocks))
+
+    def _flow_read_again(self, node: Node) -> Optional[Flow]:
+        """For a function the screens did not see on a cycle across files (its summary
+        carries no flow): from its file parsed again."""
         path = node[0]
         if path not in self._parsed:
             self._parsed[path] = _parse_quietly(*self._source_and_plan(path), path)
         module = self._parsed[path]
         index = self.functions[node].index
         if module is None or index >= len(module.functions):
-            return None, {}
+            return None
         function = module.functions[index]
-        cfg = run_with_deep_stack(lambda: function.cfg)
-        blocks = {}
-        for number, (call, _) in enumerate(function.calls):
-            block = cfg.block_of(call)
-            blocks[number] = block.index if block is not None else None
-        return cfg, blocks
+        return run_with_deep_stack(lambda: Flow.of(function))
 
     def _source_and_plan(self, path: str) -> Tuple[str, Tuple[StandIn, ...]]:
         """The file's text and the bodies its analysis left out: the functions are numbered

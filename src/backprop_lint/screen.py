@@ -77,6 +77,11 @@ class Unit(NamedTuple):
     pinned: bool = False  # stays whatever is named: a line the skeleton keeps, a root...
 
     @property
+    def own_lines(self) -> range:
+        """Its lines, 0-based (a class: its header; its body's statements are units)."""
+        return range(self.first - 1, self.header or self.last)
+
+    @property
     def private(self) -> bool:
         """``__init__``, ``__slots__``, ``__x``: names the analysis looks up by itself
         (constructors, data-model methods, mangled names), kept with their class."""
@@ -606,10 +611,8 @@ def _skeleton(tree: ast.AST, defined: Set[str], lines_to_keep: Set[int]) -> Tupl
             first, last = statement.lineno, statement.end_lineno or statement.lineno
             if not isinstance(statement, _SIMPLE) or last == first and _nothing_to_leave_out(statement):
                 continue
-            shares_a_line = (position > 0 and (body[position - 1].end_lineno or 0) >= first) or (
-                position + 1 < len(body) and body[position + 1].lineno <= last)
             names = _bound_names(statement)
-            if shares_a_line or names is None or defined & set(names) or _keeps_a_line(
+            if _shares_a_line(body, position, first, last) or names is None or defined & set(names) or _keeps_a_line(
                     first, last, lines_to_keep):
                 continue
             stand_ins.append((first, statement.col_offset, last, _set_to_none(names)))
@@ -643,9 +646,8 @@ def _units(tree: ast.AST, scan: "_Scan", roots: Set[str]) -> Tuple[Unit, ...]:
                 continue
             first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])])
             last = statement.end_lineno or statement.lineno
-            shares_a_line = (position > 0 and (body[position - 1].end_lineno or 0) >= first) or (
-                position + 1 < len(body) and body[position + 1].lineno <= last)
-            pinned = shares_a_line or _keeps_a_line(first, last, scan.lines_to_keep) or bool(names & roots)
+            pinned = (_shares_a_line(body, position, first, last)
+                      or _keeps_a_line(first, last, scan.lines_to_keep) or bool(names & roots))
             names = tuple(sorted(names))
             header = 0
             if isinstance(statement, ast.ClassDef):
@@ -668,7 +670,7 @@ def _unit_names(statement: ast.stmt, function: Optional[_Function]) -> Optional[
     if isinstance(statement, (ast.Import, ast.ImportFrom)):
         if statement.names[0].name == "*" or getattr(statement, "module", None) == "__future__":
             return None
-        return frozenset(a.asname or a.name.split(".")[0] for a in statement.names)
+        return frozenset(_imported_names(statement))
     if isinstance(statement, ast.Delete):
         return frozenset(t.id for t in statement.targets if isinstance(t, ast.Name))
     return frozenset(t.id for t in _stored(statement) if isinstance(t, ast.Name))
@@ -683,18 +685,19 @@ def _units_named(lines: List[str], left_out: Set[int], units: Tuple[Unit, ...]) 
     stays), a class holding a unit that stays or naming one that stays as a base, and
     the private names of a class that stays - until nothing more is named."""
 
-    def text(unit: Unit) -> str:  # the unit's own lines (a class: its header)
-        return "".join(lines[i] for i in range(unit.first - 1, min(unit.header or unit.last, len(lines)))
-                       if i not in left_out)
+    def mentioned(unit: Unit) -> Set[str]:  # the identifiers in the unit's own lines
+        return set(_IDENTIFIER.findall("".join(lines[i] for i in unit.own_lines
+                                               if i < len(lines) and i not in left_out)))
 
     pinned = [u.pinned or not starts_its_line(lines, u.first, u.column) for u in units]
     owned = set()
     for unit, pin in zip(units, pinned):
         if not pin:
-            owned.update(range(unit.first - 1, unit.header or unit.last))
+            owned.update(unit.own_lines)
     named = set(_IDENTIFIER.findall("".join(
         line for i, line in enumerate(lines) if i not in owned and i not in left_out)))
     binders: Dict[str, List[int]] = {}
+    headers: Dict[int, Set[str]] = {}  # what each class's header mentions
     heirs: Dict[str, List[int]] = {}  # a name -> the classes whose header mentions it
     private: Dict[int, List[int]] = {}
     stack = [i for i, pin in enumerate(pinned) if pin]
@@ -702,7 +705,8 @@ def _units_named(lines: List[str], left_out: Set[int], units: Tuple[Unit, ...]) 
         for name in unit.names:
             binders.setdefault(name, []).append(index)
         if unit.header:
-            for name in set(_IDENTIFIER.findall(text(unit))):
+            headers[index] = mentioned(unit)
+            for name in headers[index]:
                 heirs.setdefault(name, []).append(index)
         if unit.private:
             private.setdefault(unit.owner, []).append(index)
@@ -715,7 +719,8 @@ def _units_named(lines: List[str], left_out: Set[int], units: Tuple[Unit, ...]) 
             continue
         kept[index] = True
         unit = units[index]
-        for name in () if pinned[index] else set(_IDENTIFIER.findall(text(unit))) - named:
+        own = () if pinned[index] else headers[index] if unit.header else mentioned(unit)
+        for name in set(own) - named:
             named.add(name)  # (a pinned unit's text was read with the code that stays)
             stack += binders.get(name, ())
         if unit.owner >= 0:
@@ -738,6 +743,11 @@ def _runs_left_out(units: Tuple[Unit, ...], kept: List[bool]) -> Tuple[Body, ...
         else:
             runs.append([index])
     return tuple((units[run[0]].first, units[run[0]].column, units[run[-1]].last, "pass") for run in runs)
+
+
+def _imported_names(statement) -> List[str]:
+    """The names an import binds: ``import a.b`` binds ``a``."""
+    return [alias.asname or alias.name.split(".")[0] for alias in statement.names]
 
 
 def _bound_in_scope(function: ast.AST) -> Tuple[Set[str], Set[str]]:
@@ -765,7 +775,7 @@ def _bound_in_scope(function: ast.AST) -> Tuple[Set[str], Set[str]]:
         if kind is ast.Name and type(node.ctx) is not ast.Load:
             bound.add(node.id)
         elif kind is ast.Import or kind is ast.ImportFrom:
-            bound.update(a.asname or a.name.split(".")[0] for a in node.names)
+            bound.update(_imported_names(node))
         elif kind is ast.ExceptHandler or kind.__name__ in ("MatchAs", "MatchStar"):
             bound.update([node.name] if node.name else [])
         elif kind.__name__ == "MatchMapping" and node.rest:
@@ -789,6 +799,13 @@ def _decorators_named(definition: ast.stmt, lines_to_keep: Set[int]) -> List[Bod
         if name is not None and not _keeps_a_line(first, last, lines_to_keep):
             found.append((first, 0, last, "@" + name))
     return found
+
+
+def _shares_a_line(body: List[ast.stmt], position: int, first: int, last: int) -> bool:
+    """The statement at ``position`` (lines ``first``..``last``) shares a line with the one
+    before or after it (``a = 1; b = 2``): a stand-in replaces whole lines."""
+    return (position > 0 and (body[position - 1].end_lineno or 0) >= first) or (
+        position + 1 < len(body) and body[position + 1].lineno <= last)
 
 
 def _keeps_a_line(first: int, last: int, lines_to_keep: Set[int]) -> bool:
