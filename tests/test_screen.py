@@ -328,7 +328,9 @@ def test_a_hook_registration_keeps_every_function() -> None:
 def test_a_function_declaring_outer_names_stands_in_as_its_declarations() -> None:
     """``global`` / ``nonlocal`` rebind names outside the function: the stand-in keeps the
     declarations and binds the declared names the function binds - not the others (a
-    read of a global rebinds nothing), and a nested ``def`` of one keeps the body."""
+    read of a global rebinds nothing), and a nested ``def`` of one keeps the body. The
+    stand-in of a nested function lives in its enclosing body, which then stays - unless
+    the names it rebinds are that body's own: then nothing left reads them."""
     source = textwrap.dedent('''\
         import os
 
@@ -352,6 +354,23 @@ def test_a_function_declaring_outer_names_stands_in_as_its_declarations() -> Non
             return add
 
 
+        def outermost():
+            depth = 0
+
+            def middle():
+                def inner():
+                    nonlocal depth
+                    depth = 1
+                return inner
+
+
+        def counting():
+            def tick():
+                global COUNT
+                COUNT += 1
+            return tick
+
+
         def defines():
             global helper
 
@@ -366,7 +385,9 @@ def test_a_function_declaring_outer_names_stands_in_as_its_declarations() -> Non
     result = screen_file(ast.parse(source), linking=False)
     text = planned_text(source, result.plan().stand_ins(source)).text
     assert "def bump(): global COUNT, CACHE; COUNT = None\n" in text
-    assert "        nonlocal total; total = None\n" in text
+    assert "total" not in text  # outer, left out whole: nothing names it either
+    assert "            nonlocal depth; depth = None\n" in text  # the name is outermost's
+    assert "        global COUNT; COUNT = None\n" in text
     assert "    def helper():\n" in text
     assert _as_data(analyse_source(source, Options(screen=True))) == \
         _as_data(analyse_source(source, Options(screen=False)))

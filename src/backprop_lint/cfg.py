@@ -45,6 +45,15 @@ CONSUMING_BUILTINS = frozenset("list tuple set frozenset dict sorted sum min max
 LAZY_WRAPPERS = frozenset("enumerate zip map filter reversed iter".split())
 _CONSUMING_ONLY_FIRST = frozenset({"next"})
 
+# Builtins that neither change program state nor run code of the program's own (beyond
+# dunder methods we do not model): a guard that calls them still reads stable state
+# (checks/recursion.py; the screen's proof in ending.py agrees with it).
+PURE_BUILTINS = frozenset(
+    "len isinstance issubclass type id hasattr getattr callable str int float bool abs repr "
+    "tuple frozenset hash ord chr min max sum any all sorted round divmod pow format print "
+    "list dict set range enumerate zip reversed bytes complex vars dir".split()
+)
+
 # Calls that never return to the caller: treated as exits.
 _NORETURN_CALLS = frozenset(
     "sys.exit exit quit os._exit os.abort pytest.fail pytest.skip pytest.exit pytest.xfail "

@@ -28,6 +28,8 @@ from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequen
 
 import networkx as nx
 
+from .astwalk import FIELDS, WALKED, fields_of
+from .ending import recursion_ends
 from .parsing import StandIn, applicable, lines_left_out, python_lines, starts_its_line
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -102,7 +104,8 @@ class Plan:
     A method left out that assigns attributes of its instance keeps that much, as one
     ``self.a = self.b = None``; a function declaring ``global`` / ``nonlocal`` names keeps
     its declarations and binds those it rebinds (``global n; n = None``), inside its
-    enclosing function's body, which stays. Then the statements outside functions
+    enclosing function's body, which stays - unless it rebinds only names that body binds
+    itself (``nonlocal``), which go with it. Then the statements outside functions
     (``units``) that bind only names no remaining code mentions go too."""
 
     blank: Tuple[Body, ...] = ()
@@ -188,6 +191,8 @@ class _Function:
     anchored: bool = False
     declared: Dict[str, List[str]] = dataclasses.field(default_factory=dict)  # global / nonlocal
     rebound: List[str] = dataclasses.field(default_factory=list)  # declared names it binds
+    # it rebinds names beyond its enclosing function's own (see Plan)
+    rebinds_beyond: bool = False
     attributes: Set[str] = dataclasses.field(default_factory=set)  # ``self.x = ...`` sets
     instances: Dict[str, Set[str]] = dataclasses.field(default_factory=dict)  # v = C(...)
     work: bool = False  # an engine call or a pop in a while loop
@@ -196,7 +201,8 @@ class _Function:
 def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool = True) -> ScreenResult:
     """What the file may hold, and its plan; with ``linking`` False (the file is analysed
     alone, as flake8 does) a file that cannot hold a finding gets no plan."""
-    scan = _Scan(_top_level_imports(tree))
+    # the calls into other modules matter only to the links (project mode)
+    scan = _Scan(_top_level_imports(tree) if linking else {})
     scan.run(tree)
     scan.settle_declarations()
     patterns = [g.lower() for g in backward_globs]
@@ -214,6 +220,8 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     # and count only in backward-pass code
     strict_graph, loose_graph = resolver.graph(loose=False), resolver.graph(loose=True)
     strict_cycles, loose_cycles = _on_cycles(strict_graph), _on_cycles(loose_graph)
+    # the recursions that surely end need no body for BPL1xx (ending.py)
+    strict_cycles -= _ending(scan.functions, resolver, strict_graph)
     cycle = bool(strict_cycles)
     walk = bool(roots) and bool(loose_cycles)
     data_model = any(f.data_model for f in scan.functions)
@@ -226,8 +234,9 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     bodies = tuple((f.name, f.parent, _body_of(f)) for f in scan.functions)
     needed = _needed_bodies(scan.functions, strict_graph, loose_graph, strict_cycles,
                             loose_cycles, roots)
-    # a function rebinding outer names stands in inside its enclosing body: that stays
-    needed |= {f.parent for f in scan.functions if f.rebound and f.parent >= 0}
+    # a function rebinding outer names stands in inside its enclosing body: that stays,
+    # unless only that body's own names are rebound (left out, nothing reads them)
+    needed |= {f.parent for f in scan.functions if f.rebinds_beyond}
     return ScreenResult(local, calls, imported, roots, judged, bodies, needed,
                         _skeleton(tree, {f.name for f in scan.functions} | scan.class_names,
                                   scan.lines_to_keep),
@@ -261,6 +270,30 @@ def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
         for callee in calls.get(caller, ()):
             callers.setdefault(callee, set()).add(caller)
     return frozenset(needed | reachable(judged, callers))
+
+
+def _ending(functions: List[_Function], resolver: "_Resolver", graph: Dict[int, Set[int]]) -> Set[int]:
+    """The functions of the cycles of ``graph`` that :func:`ending.recursion_ends` clears,
+    every member of the cycle at once."""
+    ending: Set[int] = set()
+    for cycle in _cycles(graph):
+        if all(_ends_on(functions[i], cycle, resolver) for i in sorted(cycle)):
+            ending |= cycle
+    return ending
+
+
+def _ends_on(function: _Function, cycle: Set[int], resolver: "_Resolver") -> bool:
+    def on_cycle(call: ast.Call) -> bool:
+        return any(not cycle.isdisjoint(resolver.resolve(function, target, loose=False))
+                   for target in _call_targets(call, function))
+    return recursion_ends(function.node, function.receiver, on_cycle)
+
+
+def _cycles(graph: Dict[int, Set[int]]) -> List[Set[int]]:
+    """The strongly connected components with a cycle: two or more nodes, or a self-loop."""
+    components = cycle_components(graph)
+    on_them = set().union(*components)
+    return components + [{node} for node, callees in graph.items() if node in callees and node not in on_them]
 
 
 def reachable(start: Set[T], graph: Dict[T, Set[T]]) -> Set[T]:
@@ -423,14 +456,15 @@ class _Scan:
                 function.anchored = True  # sets an attribute other than by assignment
             if function is not None and function.role is not None and not function.data_model:
                 function.data_model = _data_model_site(node, parent, function)
-            fields = _FIELDS.get(kind)
-            for field in _fields_of(kind) if fields is None else fields:
+            fields = FIELDS.get(kind)
+            for field in fields_of(kind) if fields is None else fields:
                 value = getattr(node, field)
                 for child in value if type(value) is list else (value,):
                     if type(child) is ast.Name:  # a third of all nodes: decided here
-                        if function is not None:
+                        if function is not None and (function.role is not None
+                                                     or child.id == function.receiver):
                             self.note_name(child, node, function)
-                    elif type(child) in _WALKED:
+                    elif type(child) in WALKED:
                         stack.append((child, node, function, owner, in_while))  # ifs in a class body
 
     def settle_declarations(self) -> None:
@@ -439,10 +473,21 @@ class _Scan:
         unless a nested ``def`` or class binds one (the facts see a definition there)."""
         for function in self.functions:
             if function.declared:
-                declared = {name for names in function.declared.values() for name in names}
+                declared = _declared(function)
                 bound, defined = _bound_in_scope(function.node)
                 function.anchored = function.anchored or bool(declared & defined)
                 function.rebound = sorted(declared & bound)
+                function.rebinds_beyond = bool(function.rebound) and function.parent >= 0 and (
+                    not self._rebinds_only_in_parent(function))
+
+    def _rebinds_only_in_parent(self, function: _Function) -> bool:
+        """Its rebound names are all ``nonlocal`` names its enclosing function binds
+        itself: when that body is left out, nothing reads the names it rebinds."""
+        parent = self.functions[function.parent]
+        if set(function.rebound) & set(function.declared.get("global", ())):
+            return False
+        bound, _ = _bound_in_scope(parent.node)
+        return set(function.rebound) <= bound - _declared(parent)
 
     def note_name(self, node: ast.Name, parent: ast.AST, function: _Function) -> None:
         if node.id == function.receiver and type(node.ctx) is not ast.Load:
@@ -464,7 +509,8 @@ class _Scan:
         return function
 
     def note_call(self, node: ast.Call, function: Optional[_Function], in_while: bool) -> None:
-        name = _call_name(node)
+        func = node.func
+        name = _reference_name(func)
         engine = name in _ENGINE
         popped = in_while and name in _POPS
         registers = name in _HOOK_REGISTRATIONS
@@ -479,15 +525,13 @@ class _Scan:
         function.anchored = function.anchored or registers
         if name is not None:
             function.calls.add(name)
-            function.targets.add(_target(node.func, function))
         if name == "map" and node.args:  # map(self.visit, xs) calls visit
-            reference = node.args[0]
-            function.calls.add(_reference_name(reference) or "")
-            if isinstance(reference, (ast.Name, ast.Attribute)):
-                function.targets.add(_target(reference, function))
-        path = _import_path(node.func, self.imports)
-        if path is not None:
-            function.imported.add(path)
+            function.calls.add(_reference_name(node.args[0]) or "")
+        function.targets.update(_call_targets(node, function))
+        if self.imports:
+            path = _import_path(func, self.imports)
+            if path is not None:
+                function.imported.add(path)
 
 
 _ASSIGNMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign)
@@ -532,33 +576,6 @@ def _attributes_set(node, receiver: str) -> List[str]:
 def _set_to_none(targets: List[str]) -> str:
     """One statement that binds ``targets`` as the original did: ``a = self.b = None``."""
     return " = ".join(targets) + " = None" if targets else "pass"
-
-
-def _node_classes(base: type) -> Set[type]:
-    found = set()
-    for sub in base.__subclasses__():
-        found.add(sub)
-        found |= _node_classes(sub)
-    return found
-
-
-# What the scan descends into: every node but the leaves that hold nothing it reads
-# (contexts, operators, constants) - half of all nodes; ``ast.iter_child_nodes`` would
-# visit them all, through a generator per node.
-_LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
-_WALKED = frozenset(c for c in _node_classes(ast.AST)
-                    if not issubclass(c, _LEAVES) and c is not ast.Constant and c is not ast.Name)
-_FIELDS: Dict[type, Tuple[str, ...]] = {}
-
-
-# fields that never hold a node: contexts and operators (leaves) and names, flags, numbers
-_NOT_NODES = frozenset("ctx op ops attr arg asname module level type_comment id is_async kind "
-                       "conversion simple name tag".split())
-
-
-def _fields_of(kind: type) -> Tuple[str, ...]:
-    fields = _FIELDS[kind] = tuple(f for f in kind._fields if f not in _NOT_NODES)
-    return fields
 
 
 def _body_of(function: _Function) -> Body:
@@ -750,6 +767,11 @@ def _imported_names(statement) -> List[str]:
     return [alias.asname or alias.name.split(".")[0] for alias in statement.names]
 
 
+def _declared(function: _Function) -> Set[str]:
+    """The names it declares ``global`` or ``nonlocal``."""
+    return {name for names in function.declared.values() for name in names}
+
+
 def _bound_in_scope(function: ast.AST) -> Tuple[Set[str], Set[str]]:
     """The names a function's own scope binds (not its nested functions', classes' or
     comprehensions' own), and those of them a nested ``def`` or class binds."""
@@ -837,6 +859,15 @@ def _bound_names(statement: ast.stmt) -> Optional[List[str]]:
     return [t.id for t in _stored(statement) if isinstance(t, ast.Name)]
 
 
+def _call_targets(call: ast.Call, caller: _Function) -> List[Tuple[str, ...]]:
+    """What a call may run, named as :func:`_target` names it: the called name, and
+    for ``map(self.visit, xs)`` the function mapped."""
+    found = [_target(call.func, caller)] if isinstance(call.func, (ast.Name, ast.Attribute)) else []
+    if _call_name(call) == "map" and call.args and isinstance(call.args[0], (ast.Name, ast.Attribute)):
+        found.append(_target(call.args[0], caller))
+    return found
+
+
 def _target(func: ast.AST, caller: _Function) -> Tuple[str, ...]:
     """How a call names what it runs (see ``_Function.targets``)."""
     if isinstance(func, ast.Name):
@@ -915,9 +946,14 @@ def _top_level_imports(tree: ast.AST) -> Dict[str, str]:
 
 def _import_path(func: ast.AST, imports: Dict[str, str]) -> Optional[str]:
     """``ops.apply_grad`` -> ``pkg.ops.apply_grad`` when ``ops`` came from an import."""
+    base = func
+    while type(base) is ast.Attribute:
+        base = base.value  # type: ignore[attr-defined]
+    if type(base) is not ast.Name or base.id not in imports:  # type: ignore[attr-defined]
+        return None  # (most calls: no name to build)
     dotted = _dotted_name(func)
     head, _, rest = (dotted or "").partition(".")
-    if dotted is None or head not in imports:
+    if dotted is None:
         return None
     origin = imports[head]
     if not rest:

@@ -17,20 +17,12 @@ import libcst as cst
 import networkx as nx
 
 from ..callgraph import CallGraph, CallSite, argument_flow
-from ..cfg import DELETE, ENTER, STORE, YIELD, Block, every_path_hits
+from ..cfg import DELETE, ENTER, PURE_BUILTINS, STORE, YIELD, Block, every_path_hits
 from ..facts import FunctionFacts
 from ..findings import Finding
 from .report import at_def, label
 from ..names import child_nodes
 from .render import chain_text, line_list, source_of
-
-# Builtins that neither change program state nor run code of the program's own (beyond
-# dunder methods we do not model): a guard that calls them still reads stable state.
-PURE_BUILTINS = frozenset(
-    "len isinstance issubclass type id hasattr getattr callable str int float bool abs repr "
-    "tuple frozenset hash ord chr min max sum any all sorted round divmod pow format print "
-    "list dict set range enumerate zip reversed bytes complex vars dir".split()
-)
 
 
 def check_recursion(graph: CallGraph) -> List[Finding]:

@@ -1,0 +1,351 @@
+"""The screen's proof, on CPython's ``ast``, that a recursion cannot be reported as endless.
+
+Half of what libcst parses in a file that can hold a finding is functions on cycles of
+calls - and most real recursions end: a base case returns, and every recursive call sits
+behind a test that reads what the call changes. BPL101-103 (checks/recursion.py) report a
+cycle of functions only when, for one of them,
+
+* every path of its control-flow graph runs a call on the cycle (BPL101, BPL103), or
+* a path reaches such a call along which every test reads only *stable* values: the
+  parameters the call passes on unchanged, pure builtins of them, globals (BPL102, and
+  BPL103 "without progress").
+
+So a cycle needs no body parsed when each of its functions has both:
+
+* an *exit*: a way from entry to a ``return``, a ``raise`` or the end that runs no call on
+  the cycle (checked statement by statement, claiming a way only where the control-flow
+  graph surely has one: a ``for`` may run zero times, both arms of an ``if`` are open);
+* a *guard* over every call on the cycle: an enclosing ``if`` / ``while`` / ``for`` /
+  conditional expression / ``and``-``or`` operand whose test is surely unstable for that
+  call - it calls something other than a pure builtin, holds a lambda, a comprehension,
+  an ``await`` / ``yield`` / ``:=``, or reads a parameter that no call on the cycle passes
+  on as it is (``f(n - 1)`` behind ``if n == 0``). Every path to the call crosses that
+  test's block, where checks/recursion.py's path search stops.
+
+Which calls are on the cycle is the screen's own resolution (by names, over-approximated),
+so the full analysis's cycles are among those judged here. Anything unsure is no proof.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+
+from .astwalk import inner_children
+from .cfg import PURE_BUILTINS
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+# statements that run their expressions and go on
+_STRAIGHT = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Pass, ast.Delete,
+             ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Assert)
+# expressions whose stability checks/recursion.py never grants
+_NEVER_STABLE = (ast.Lambda, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.ListComp,
+                 ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_WITH = (ast.With, ast.AsyncWith)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+# expressions whose parts may not run (or not now)
+_CONDITIONAL = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.JoinedStr)
+# tests the control-flow graph may treat as constant (cfg._is_always_true and the
+# non-empty literals a ``for`` surely enters): no way around them is claimed
+_LITERALS = (ast.Constant, ast.JoinedStr, ast.List, ast.Tuple, ast.Set, ast.Dict)
+
+# (may leave the function, may go on to the next statement)
+Flow = Tuple[bool, bool]
+_STUCK: Flow = (False, False)
+
+
+def recursion_ends(function: ast.AST, receiver: Optional[str],
+                   on_cycle: Callable[[ast.Call], bool]) -> bool:
+    """True when neither BPL101 nor BPL102 nor BPL103 can be reported for ``function``
+    as a member of the cycle whose calls ``on_cycle`` recognises."""
+    proof = _Proof(function, on_cycle)
+    if not proof.exits():
+        return False
+    params = _parameters(function)
+    moving = params - proof.passed_on(receiver)
+    return all(proof.blocked(call, moving) for call in proof.cycle_calls)
+
+
+def _parameters(function: ast.AST) -> Set[str]:
+    args = function.args  # type: ignore[attr-defined]
+    named = args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a]
+    return {a.arg for a in named}
+
+
+class _Proof:
+    def __init__(self, function: ast.AST, on_cycle: Callable[[ast.Call], bool]):
+        self.function = function
+        self.on_cycle = on_cycle
+        self.parents: Dict[int, ast.AST] = {}
+        self.cycle_calls: List[ast.Call] = []
+        # the code that runs with the function: nested bodies excluded, their decorators
+        # and defaults included (lambdas and class bodies are kept: only more to guard)
+        stack: List[ast.AST] = list(function.body)  # type: ignore[attr-defined]
+        for statement in stack:
+            self.parents[id(statement)] = function
+        while stack:
+            node = stack.pop()
+            children = _runs_now(node)
+            for child in children:
+                self.parents[id(child)] = node
+            stack.extend(children)
+            if type(node) is ast.Call and on_cycle(node):
+                self.cycle_calls.append(node)
+
+    # -- the exit ---------------------------------------------------------------------
+    def exits(self) -> bool:
+        leaves, goes_on = self._flow(self.function.body)  # type: ignore[attr-defined]
+        return leaves or goes_on  # falling off the end returns
+
+    def _calls_on_cycle(self, *nodes: Optional[ast.AST]) -> bool:
+        """Every way through evaluating ``nodes`` may run a call on the cycle: only the
+        left operand of ``and`` / ``or``, an arm of ``x if c else y`` without such calls,
+        and a comprehension's first iterable are looked past (the control-flow graph
+        always has the way around the rest)."""
+        stack = [n for n in nodes if n is not None]
+        while stack:
+            node = stack.pop()
+            kind = type(node)
+            if kind is ast.Call and self.on_cycle(node):  # type: ignore[arg-type]
+                return True
+            if kind is ast.BoolOp:
+                stack.append(node.values[0])  # type: ignore[attr-defined]
+            elif kind is ast.IfExp:
+                stack.append(node.test)  # type: ignore[attr-defined]
+                if not (self._has_call_on_cycle(node.body) and self._has_call_on_cycle(node.orelse)):  # type: ignore
+                    continue
+                return True
+            elif kind in _COMPREHENSIONS:
+                stack.append(node.generators[0].iter)  # type: ignore[attr-defined]
+            else:
+                stack.extend(inner_children(node))
+        return False
+
+    def _has_call_on_cycle(self, node: ast.AST) -> bool:
+        return any(type(n) is ast.Call and self.on_cycle(n) for n in ast.walk(node))  # type: ignore
+
+    def _flow(self, statements: Iterable[ast.stmt]) -> Flow:
+        for statement in statements:
+            leaves, goes_on = self._statement(statement)
+            if leaves:
+                return True, False
+            if not goes_on:
+                return _STUCK
+        return False, True
+
+    def _statement(self, statement: ast.stmt) -> Flow:
+        kind = type(statement)
+        if kind in _STRAIGHT:
+            return False, not self._calls_on_cycle(statement)
+        if kind is ast.Return or kind is ast.Raise:
+            return not self._calls_on_cycle(statement), False
+        if kind is ast.If:
+            return self._branches(statement.test, statement.body, statement.orelse)
+        if kind is ast.While:
+            return self._loop(statement.test, statement.body, statement.orelse)
+        if kind is ast.For or kind is ast.AsyncFor:
+            if self._calls_on_cycle(statement.target):
+                return _STUCK
+            return self._loop(statement.iter, statement.body, statement.orelse)
+        if kind is ast.With or kind is ast.AsyncWith:
+            if any(self._calls_on_cycle(i.context_expr, i.optional_vars) for i in statement.items):
+                return _STUCK
+            return self._flow(statement.body)
+        if kind is ast.Try:
+            return self._try(statement)
+        if kind in _FUNCTIONS:
+            return False, not self._calls_on_cycle(*_header(statement))
+        return _STUCK  # break / continue / match / class / try-star: no way claimed
+
+    def _branches(self, test: ast.expr, body: List[ast.stmt], orelse: List[ast.stmt]) -> Flow:
+        if self._calls_on_cycle(test):
+            return _STUCK
+        body_leaves, body_goes_on = self._flow(body)
+        else_leaves, else_goes_on = self._flow(orelse)
+        return body_leaves or else_leaves, body_goes_on or else_goes_on
+
+    def _loop(self, test: ast.expr, body: List[ast.stmt], orelse: List[ast.stmt]) -> Flow:
+        """A ``while`` (``test`` its condition) or a ``for`` (``test`` what it iterates):
+        the body may run, or - unless the test is a literal - not at all."""
+        if self._calls_on_cycle(test):
+            return _STUCK
+        body_leaves, _ = self._flow(body)  # (going on through ``break``: not claimed)
+        if isinstance(test, _LITERALS):
+            return body_leaves, False
+        else_leaves, else_goes_on = self._flow(orelse)
+        return body_leaves or else_leaves, else_goes_on
+
+    def _try(self, statement: ast.Try) -> Flow:
+        # a finally block runs on every way out: only plain statements off the cycle
+        # (a ``continue`` there would swallow a return)
+        final = statement.finalbody
+        if final and (not all(isinstance(s, _STRAIGHT) for s in final) or self._calls_on_cycle(*final)):
+            return _STUCK
+        body_leaves, body_goes_on = self._flow(statement.body)
+        if not body_goes_on:
+            return body_leaves, False
+        else_leaves, else_goes_on = self._flow(statement.orelse)
+        return body_leaves or else_leaves, else_goes_on
+
+    # -- the guards -------------------------------------------------------------------
+    def passed_on(self, receiver: Optional[str]) -> Set[str]:
+        """Every name some call on the cycle hands on as it is: an argument, a ``*`` /
+        ``**`` argument, a keyword's value, the object of ``obj.m()``; and the receiver."""
+        passed = {receiver} if receiver else set()
+        for call in self.cycle_calls:
+            values = [a.value if type(a) is ast.Starred else a for a in call.args]
+            values += [k.value for k in call.keywords]
+            if type(call.func) is ast.Attribute:
+                values.append(call.func.value)
+            passed.update(v.id for v in values if type(v) is ast.Name)
+        return passed
+
+    def blocked(self, call: ast.Call, moving: Set[str]) -> bool:
+        """Every way from entry to ``call`` crosses a test that ``moving`` makes unstable,
+        or runs code the path search cannot see through (a call of unknown code, a store
+        into an attribute or an item, a ``with``): the search in checks/recursion.py drops
+        each such path."""
+        if any(_surely_runs_unknown_code(part) for part in [call.func] + call.args + call.keywords):
+            return True  # ``f(g(n))``: g runs first
+        child: ast.AST = call
+        node = self.parents.get(id(call))
+        while node is not None:
+            parent = self.parents.get(id(node))
+            test = _guarding_test(node, child, parent)
+            if test is not None and _unstable(test, moving):
+                return True
+            if type(node) in _WITH and child in node.body:  # type: ignore[attr-defined]
+                return True  # entering the context runs unknown code
+            if any(_surely_blocks(before, moving) for before in _statements_before(node, child)):
+                return True
+            child, node = node, parent
+        return False
+
+
+def _runs_now(node: ast.AST) -> List[ast.AST]:
+    """Its parts that run where it stands (names and constants left out: no call there)."""
+    if type(node) in _FUNCTIONS:
+        return _header(node)
+    return inner_children(node)
+
+
+def _header(definition: ast.AST) -> List[ast.AST]:
+    """What a nested ``def`` runs where it stands: decorators and defaults."""
+    args = definition.args  # type: ignore[attr-defined]
+    return definition.decorator_list + [d for d in args.defaults + args.kw_defaults if d]  # type: ignore
+
+
+def _statements_before(node: ast.AST, child: ast.AST) -> List[ast.stmt]:
+    """The statements that run before ``child`` in the list of ``node`` that holds it."""
+    for _, value in ast.iter_fields(node):
+        if type(value) is list:
+            for position, item in enumerate(value):
+                if item is child:
+                    return value[:position] if isinstance(child, ast.stmt) else []
+    return []
+
+
+def _surely_blocks(statement: ast.stmt, moving: Set[str]) -> bool:
+    """Every way through ``statement`` crosses an unstable test or runs what the path
+    search cannot see through."""
+    kind = type(statement)
+    if kind is ast.If or kind is ast.While:
+        return not isinstance(statement.test, _LITERALS) and _unstable(statement.test, moving)
+    if kind is ast.For or kind is ast.AsyncFor:
+        return not isinstance(statement.iter, _LITERALS) and _unstable(statement.iter, moving)
+    if kind in _WITH:
+        return True
+    if kind is ast.Expr:
+        return _surely_runs_unknown_code(statement.value)
+    if kind is ast.AnnAssign and statement.value is None:
+        return False  # stores nothing
+    if kind in (ast.Assign, ast.AugAssign, ast.AnnAssign):
+        targets = statement.targets if kind is ast.Assign else [statement.target]
+        return _surely_runs_unknown_code(statement.value) or any(
+            _stores_into_an_object(t) or _surely_runs_unknown_code(t) for t in targets)
+    return False
+
+
+def _stores_into_an_object(target: ast.expr) -> bool:
+    """``a.b = ...`` / ``a[i] = ...``, also inside a tuple of targets."""
+    kind = type(target)
+    if kind is ast.Attribute or kind is ast.Subscript:
+        return True
+    if kind is ast.Tuple or kind is ast.List:
+        return any(_stores_into_an_object(e) for e in target.elts)
+    return kind is ast.Starred and _stores_into_an_object(target.value)
+
+
+def _surely_runs_unknown_code(expr: Optional[ast.AST]) -> bool:
+    """Evaluating ``expr`` calls something other than a pure builtin on every way through
+    it (the arms of ``and`` / ``or``, of ``x if c else y``, comprehensions, lambdas and
+    f-strings are not looked into)."""
+    stack = [expr] if expr is not None else []
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is ast.Call and not _may_be_pure(node):  # type: ignore[arg-type]
+            return True
+        if kind is ast.IfExp:
+            stack.append(node.test)  # type: ignore[attr-defined]
+        elif kind is ast.BoolOp:
+            stack.append(node.values[0])  # type: ignore[attr-defined]
+        elif kind is ast.keyword:
+            stack.append(node.value)  # type: ignore[attr-defined]
+        elif not isinstance(node, _CONDITIONAL):
+            stack.extend(inner_children(node))
+    return False
+
+
+def _guarding_test(node: ast.AST, child: ast.AST, parent: Optional[ast.AST]) -> Optional[ast.expr]:
+    """The test every way to ``child`` (a part of ``node``, whose own parent is
+    ``parent``) passes, if ``node`` has one."""
+    kind = type(node)
+    if kind is ast.If or kind is ast.IfExp:
+        return node.test if child is not node.test else None  # type: ignore[attr-defined]
+    if kind is ast.While:
+        return node.test if child is not node.test and not isinstance(node.test, _LITERALS) else None
+    if kind is ast.For or kind is ast.AsyncFor:
+        inside = child is not node.iter and child is not node.target  # type: ignore[attr-defined]
+        return node.iter if inside and not isinstance(node.iter, _LITERALS) else None  # type: ignore
+    if kind is ast.BoolOp:
+        return node.values[0] if child is not node.values[0] else None  # type: ignore[attr-defined]
+    if kind in _COMPREHENSIONS:
+        # the loop over the first iterable may run zero times: a branch on it; the
+        # parts of the first ``for`` are looked at from there (below)
+        first = node.generators[0]  # type: ignore[attr-defined]
+        return first.iter if child is not first and not isinstance(first.iter, _LITERALS) else None
+    if kind is ast.comprehension and parent is not None and parent.generators[0] is node:  # type: ignore
+        return node.iter if child is not node.iter and not isinstance(node.iter, _LITERALS) else None  # type: ignore
+    return None
+
+
+def _unstable(test: ast.expr, moving: Set[str]) -> bool:
+    """``test`` surely reads something that may change from one call to the next:
+    ``moving`` are the parameters no call on the cycle passes on as they are."""
+    stack: List[ast.AST] = [test]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is ast.Name:
+            if node.id in moving:  # type: ignore[attr-defined]
+                return True
+            continue
+        if kind is ast.Call:
+            if not _may_be_pure(node):  # type: ignore[arg-type]
+                return True
+            # (the name of a pure builtin is not read as a variable there)
+            stack.extend(node.args + [k.value for k in node.keywords])  # type: ignore[attr-defined]
+            continue
+        if isinstance(node, _NEVER_STABLE):
+            return True
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _may_be_pure(call: ast.Call) -> bool:
+    func = call.func
+    if type(func) is ast.Name:
+        return func.id in PURE_BUILTINS
+    # a method of a literal (``", ".join(...)``): checks/recursion.py calls it pure
+    return type(func) is ast.Attribute and isinstance(func.value, (ast.Constant, ast.JoinedStr))

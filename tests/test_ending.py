@@ -1,0 +1,278 @@
+"""The screen's proof that a recursion ends (ending.py) against the full analysis.
+
+The proof lets the screen leave a cycle's bodies out of what libcst parses: it must never
+clear a function the full analysis would report as BPL101, BPL102 or BPL103. Each case
+below is checked both ways - what the proof says, and the screened analysis equal to the
+unscreened one - and random recursive functions check the same on many shapes.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+import textwrap
+from typing import Any, Callable, List, Sequence
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backprop_lint.analysis import Options, analyse_source
+from backprop_lint.ending import recursion_ends
+from backprop_lint.screen import screen_file
+
+
+def _codes(source: str, screen: bool) -> List[tuple]:
+    return [(f.line, f.code, f.message) for f in analyse_source(source, Options(screen=screen))]
+
+
+def _cleared(source: str) -> bool:
+    """Whether the proof clears ``f`` as a self-recursion (calls named ``f`` on the cycle)."""
+    tree = ast.parse(source)
+    function = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "f")
+    receiver = function.args.args[0].arg if function.args.args and function.args.args[0].arg == "self" else None
+
+    def on_cycle(call: ast.Call) -> bool:
+        return "f" in (getattr(call.func, "id", None), getattr(call.func, "attr", None))
+    return recursion_ends(function, receiver, on_cycle)
+
+
+def _kept(source: str) -> bool:
+    """Whether the screen still sends ``f``'s body to libcst for BPL1xx."""
+    result = screen_file(ast.parse(source))
+    if not result.local:
+        return False
+    names = [name for name, _, _ in result.bodies]
+    return names.index("f") in result.keep
+
+
+ENDING = {
+    "base case on a parameter the call changes": """
+        def f(n):
+            if n == 0:
+                return 0
+            return f(n - 1) + 1
+    """,
+    "walk over children behind the loop": """
+        def f(node):
+            total = node.value
+            for child in node.children:
+                total += f(child)
+            return total
+    """,
+    "descends behind a test of its argument": """
+        def f(tree):
+            if isinstance(tree, list):
+                return [f(x) for x in tree]
+            return tree
+    """,
+    "the test calls something unknown": """
+        def f(self, n):
+            if self.done():
+                return
+            self.f(n)
+    """,
+    "short-circuit guard": """
+        def f(node):
+            return node is not None and f(node.parent)
+    """,
+    "conditional expression": """
+        def f(n):
+            return 1 if n <= 1 else n * f(n - 1)
+    """,
+    "exit through a try body, finally plain": """
+        def f(n):
+            try:
+                if n > 3:
+                    return f(n - 1)
+            finally:
+                log = 1
+    """,
+}
+
+REPORTED = {
+    "no base case": ("BPL101", """
+        def f(n):
+            return f(n - 1)
+    """),
+    "guard reads what the call passes on": ("BPL102", """
+        def f(n):
+            if n == 0:
+                return 0
+            return f(n)
+    """),
+    "guard reads only the receiver's state": ("BPL102", """
+        class A:
+            def f(self):
+                if self.ready:
+                    return 1
+                return self.f()
+    """),
+    "guard of a pure builtin of what is passed on": ("BPL102", """
+        def f(items):
+            if len(items) == 0:
+                return
+            f(items)
+    """),
+    "passed on by keyword": ("BPL102", """
+        def f(n, m):
+            if n == 0:
+                return
+            f(m=m + 1, n=n)
+    """),
+    "passed on through *args": ("BPL102", """
+        def f(*args):
+            if not args:
+                return
+            f(*args)
+    """),
+    "the only exit is behind the self-call": ("BPL101", """
+        def f(n):
+            f(n - 1)
+            if n == 0:
+                return
+    """),
+    "while True around the call": ("BPL101", """
+        def f(n):
+            while True:
+                f(n - 1)
+    """),
+    "loop over a non-empty literal": ("BPL101", """
+        def f(n):
+            for k in (1, 2):
+                f(n - k)
+    """),
+    "the call in the test itself": ("BPL101", """
+        def f(n):
+            if f(n - 1):
+                return 1
+            return 0
+    """),
+    "a finally that runs the call": ("BPL101", """
+        def f(n):
+            try:
+                return n
+            finally:
+                f(n - 1)
+    """),
+    "mutual recursion without a base case": ("BPL103", """
+        def f(n):
+            return g(n + 1)
+
+        def g(n):
+            return f(n - 1)
+    """),
+    "mutual recursion passing everything on": ("BPL103", """
+        def f(n):
+            if n == 0:
+                return
+            g(n)
+
+        def g(n):
+            f(n)
+    """),
+}
+
+
+@pytest.mark.parametrize("source", ENDING.values(), ids=list(ENDING))
+def test_a_recursion_that_ends_is_cleared_and_nothing_is_lost(source: str) -> None:
+    source = textwrap.dedent(source)
+    assert _cleared(source)
+    assert not _kept(source)
+    assert _codes(source, screen=False) == []
+    assert _codes(source, screen=True) == []
+
+
+@pytest.mark.parametrize("code, source", REPORTED.values(), ids=list(REPORTED))
+def test_a_recursion_reported_is_never_cleared(code: str, source: str) -> None:
+    source = textwrap.dedent(source)
+    found = _codes(source, screen=False)
+    assert [c for _, c, _ in found] == [code]
+    assert _kept(source)
+    assert _codes(source, screen=True) == found
+
+
+# -- random recursive functions -------------------------------------------------------------
+_ARGUMENTS = ["n, m", "n - 1, m", "n, m.left", "m=m, n=n", "n=n - 1, m=m", "*a", "n, *a", "m.left, n"]
+_TESTS = ["n == 0", "not m", "m is None", "g(n)", "len(m) > 0", "n", "True", "DEBUG", "f(n, m)",
+          "isinstance(m, list)", "n and m.ok", "m or h()", "(lambda: n)()", "x", "[] == m",
+          "self.ready", "a", "len(a) < 2", "n if m else a"]
+_ITERABLES = ["m", "m.children", "[1, 2]", "range(n)", "()", "g(n)", "f(n, m)", "a"]
+
+
+Choose = Callable[[Sequence[Any]], Any]
+
+
+def _random_module(choose: Choose) -> str:
+    """One or two functions (or methods) calling themselves and each other, every shape
+    drawn by ``choose`` (hypothesis in the property, a seeded ``random`` in its check)."""
+    names = choose([["f"], ["f", "g"]])
+    methods = choose([False, True])
+    targets = [f"self.{name}" for name in names] if methods else names
+    lines: List[str] = []
+    for name in names:
+        lines += [f"def {name}({'self, ' if methods else ''}n, m, *a):"] + _indent(_block(choose, 3, False, targets))
+    return "\n".join(["class C:"] + _indent(lines) if methods else lines) + "\n"
+
+
+def _block(choose: Choose, depth: int, in_loop: bool, targets: List[str]) -> List[str]:
+    return [line for _ in range(choose([1, 2, 3])) for line in _statement(choose, depth, in_loop, targets)]
+
+
+def _statement(choose: Choose, depth: int, in_loop: bool, targets: List[str]) -> List[str]:
+    call = f"{choose(targets)}({choose(_ARGUMENTS)})"
+    simple = [f"return {call}", call, "return", "raise ValueError", "x = n - 1", "m = m.next",
+              "pass", f"x = {call}", "log(n)", "m.seen = True", f"return [{call} for v in m]",
+              f"x = {{v: {call} for v in m.children if v}}", f"return n and {call}",
+              f"return 1 if {choose(_TESTS)} else {call}", f"{choose(targets)}(g(n), m)",
+              f"lock = [{call}]"] + (["break", "continue"] if in_loop else [])
+    kind = "simple" if depth == 0 else choose(["simple", "if", "if-else", "while", "for",
+                                               "try-finally", "try-except", "with"])
+    if kind == "simple":
+        return [choose(simple)]
+
+    def inner() -> List[str]:
+        return _indent(_block(choose, depth - 1, in_loop or kind in ("while", "for"), targets))
+    test = choose(_TESTS)
+    headers = {"if": [f"if {test}:"], "while": [f"while {test}:"], "with": ["with lock:"],
+               "for": [f"for v in {choose(_ITERABLES)}:"]}
+    if kind in headers:
+        return headers[kind] + inner()
+    if kind == "if-else":
+        return [f"if {test}:"] + inner() + ["else:"] + inner()
+    handler = "finally:" if kind == "try-finally" else "except Exception:"
+    return ["try:"] + inner() + [handler] + inner()
+
+
+def _indent(lines: List[str]) -> List[str]:
+    return ["    " + line for line in lines]
+
+
+def _compiles(source: str) -> bool:
+    try:
+        compile(source, "<random>", "exec")
+    except SyntaxError:  # e.g. ``continue`` in a finally block before Python 3.8
+        return False
+    return True
+
+
+@st.composite
+def _modules(draw) -> str:
+    return _random_module(lambda options: draw(st.sampled_from(options)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_modules())
+def test_random_recursions_lose_no_finding(source: str) -> None:
+    if _compiles(source):
+        assert _codes(source, screen=True) == _codes(source, screen=False)
+
+
+def test_random_recursions_are_both_cleared_and_reported() -> None:
+    """The property above means something only if the shapes drawn go both ways."""
+    choose = random.Random(5).choice
+    cleared = reported = 0
+    for source in filter(_compiles, (_random_module(choose) for _ in range(200))):
+        reported += any(code.startswith("BPL1") for _, code, _ in _codes(source, screen=False))
+        cleared += not screen_file(ast.parse(source)).local
+    assert cleared >= 10 and reported >= 10, (cleared, reported)
