@@ -302,8 +302,9 @@ def test_what_kept_code_names_stays_with_what_it_names() -> None:
                                "visit", "Walker", "walk", "Heir", "Stranger", "backward"}
 
 
-def test_a_hook_registration_keeps_every_function() -> None:
-    """Any function may be registered as a hook (the screen cannot tell which): all stay."""
+def test_a_hook_registration_keeps_the_functions_it_names() -> None:
+    """A registered hook is a backward-pass root, which stays; the analysis finds it by
+    the name it is registered under. Behind a lambda, any function may be called: all stay."""
     source = textwrap.dedent('''\
         import torch
 
@@ -322,7 +323,43 @@ def test_a_hook_registration_keeps_every_function() -> None:
 
         torch.ones(1).register_hook(hook)
     ''')
-    assert _pruned(source) == {"torch", "hook", "spin", "lonely"}
+    assert _pruned(source) == {"torch", "hook", "spin"}
+    behind_a_lambda = source.replace("register_hook(hook)", "register_hook(lambda g: hook(g))")
+    assert _pruned(behind_a_lambda) == {"torch", "hook", "spin", "lonely"}
+
+
+HOOKED = textwrap.dedent("""\
+    import functools
+
+
+    def hook(grad):
+        return grad
+
+
+    def walk(node):
+        for p in node._prev:
+            walk(p)
+
+
+    def install(t):
+        t.register_hook(REGISTERED)
+""")
+
+
+@pytest.mark.parametrize("registered, roots, walks", [
+    ("hook", {"hook"}, False),
+    ("functools.partial(walk, depth=1)", {"walk"}, True),  # walk is backward-pass code
+    ("lambda g: hook(g)", {"hook", "walk", "install"}, False),  # (the lambda's calls are install's)
+])
+def test_only_functions_named_in_a_hook_registration_are_hook_roots(registered: str, roots: set,
+                                                                    walks: bool) -> None:
+    """The analysis finds a registered hook by the name it is registered under, so the
+    screen counts as backward-pass roots only the functions a registration names."""
+    source = HOOKED.replace("REGISTERED", registered)
+    assert screen_file(ast.parse(source), linking=False).roots == roots
+    found = analyse_source(source, Options(screen=False))
+    assert ("BPL201" in {f.code for f in found}) == walks
+    assert _as_data(analyse_source(source, Options(screen=True))) == _as_data(found)
 
 
 def test_a_function_declaring_outer_names_stands_in_as_its_declarations() -> None:

@@ -213,8 +213,10 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     for function in scan.functions:
         calls.setdefault(function.name, set()).update(function.calls)
         imported.setdefault(function.name, set()).update(function.imported)
-    if scan.hook_registrations:
-        roots = set(calls)  # a hook may be any of them
+    if scan.hook_lambdas:
+        roots = set(calls)  # a lambda's calls are its enclosing function's here: any of them
+    else:  # the analysis finds a hook by the name it is registered under
+        roots |= scan.hook_names & calls.keys()
     resolver = _Resolver(scan)
     # recursion the analysis can see by itself; graph walks also follow ``node.m()`` by name,
     # and count only in backward-pass code
@@ -408,7 +410,9 @@ class _Scan:
         self.functions: List[_Function] = []
         self.class_names: Set[str] = set()
         self.bases: Dict[str, List[str]] = {}
-        self.hook_registrations = False
+        # the identifiers in the arguments of hook registrations, and whether one holds a lambda
+        self.hook_names: Set[str] = set()
+        self.hook_lambdas = False
         self.engine_calls = False
         self.worklist_loops = False
         # lines outside functions that the skeleton keeps as they are
@@ -508,6 +512,15 @@ class _Scan:
         self.functions.append(function)
         return function
 
+    def note_hook(self, registration: ast.Call) -> None:
+        for argument in registration.args + registration.keywords:
+            for node in ast.walk(argument):
+                if type(node) is ast.Lambda:
+                    self.hook_lambdas = True
+                name = _reference_name(node)
+                if name is not None:
+                    self.hook_names.add(name)
+
     def note_call(self, node: ast.Call, function: Optional[_Function], in_while: bool) -> None:
         func = node.func
         name = _reference_name(func)
@@ -516,7 +529,8 @@ class _Scan:
         registers = name in _HOOK_REGISTRATIONS
         self.engine_calls = self.engine_calls or engine
         self.worklist_loops = self.worklist_loops or popped
-        self.hook_registrations = self.hook_registrations or registers
+        if registers:
+            self.note_hook(node)
         if function is None:
             if registers:
                 self.lines_to_keep.add(node.lineno)
