@@ -448,13 +448,17 @@ def bench_corpus(name: str, root: str, files: List[Tuple[str, int]], work: str, 
         log(f"{name}: run {run + 1} of {runs}: ast.parse floor")
         got["floor"].append(measure([venv_python(bare), "-c", FLOOR_SCRIPT, str(jobs), listing],
                                     root))
-        log(f"{name}: flake8 without the plugin")
-        got["bare"].append(measure([os.path.join(bare, "bin", "flake8"), f"-j{jobs}", "--isolated",
-                                    *paths], root, ok_codes=(0, 1)))
-        log(f"{name}: flake8 with the plugin")
-        got["plugin"].append(measure([os.path.join(plugin, "bin", "flake8"), f"-j{jobs}",
-                                      "--isolated", "--extend-select=BPL", *paths],
-                                     root, ok_codes=(0, 1)))
+        flake8_runs = {
+            "bare": ("without", [os.path.join(bare, "bin", "flake8"), f"-j{jobs}", "--isolated", *paths]),
+            "plugin": ("with", [os.path.join(plugin, "bin", "flake8"), f"-j{jobs}", "--isolated",
+                                "--extend-select=BPL", *paths]),
+        }
+        # the order alternates from run to run: a machine that speeds up or slows down
+        # during a run favours neither side of the ratio
+        for kind in ("bare", "plugin") if run % 2 == 0 else ("plugin", "bare"):
+            how, command = flake8_runs[kind]
+            log(f"{name}: flake8 {how} the plugin")
+            got[kind].append(measure(command, root, ok_codes=(0, 1)))
         replace_file(os.path.join(tree, touched), original)  # undo the last run's touch
         cache_home = fresh_cache()
         log(f"{name}: backprop-lint cold")

@@ -276,3 +276,20 @@ def test_random_recursions_are_both_cleared_and_reported() -> None:
         reported += any(code.startswith("BPL1") for _, code, _ in _codes(source, screen=False))
         cleared += not screen_file(ast.parse(source)).local
     assert cleared >= 10 and reported >= 10, (cleared, reported)
+
+
+def test_each_statement_list_is_scanned_once(monkeypatch) -> None:
+    """Thousands of calls on the cycle after one long list of statements: the proof
+    looks for the first statement that blocks once per list, not once per call."""
+    import backprop_lint.ending as ending
+
+    seen = []
+    original = ending._surely_blocks
+    monkeypatch.setattr(ending, "_surely_blocks", lambda s, m: seen.append(s) or original(s, m))
+    size = 500
+    source = ("def f(n):\n    if FLAG:\n        return\n"
+              + "".join(f"    x{i} = n + {i}\n" for i in range(size)) + "    log(n)\n"
+              + "    f(n - 1)\n" * size)
+    function = ast.parse(source).body[0]
+    assert recursion_ends(function, None, lambda call: getattr(call.func, "id", "") == "f")
+    assert len(seen) <= size + 2

@@ -15,12 +15,15 @@ So a cycle needs no body parsed when each of its functions has both:
 * an *exit*: a way from entry to a ``return``, a ``raise`` or the end that runs no call on
   the cycle (checked statement by statement, claiming a way only where the control-flow
   graph surely has one: a ``for`` may run zero times, both arms of an ``if`` are open);
-* a *guard* over every call on the cycle: an enclosing ``if`` / ``while`` / ``for`` /
-  conditional expression / ``and``-``or`` operand whose test is surely unstable for that
-  call - it calls something other than a pure builtin, holds a lambda, a comprehension,
-  an ``await`` / ``yield`` / ``:=``, or reads a parameter that no call on the cycle passes
-  on as it is (``f(n - 1)`` behind ``if n == 0``). Every path to the call crosses that
-  test's block, where checks/recursion.py's path search stops.
+* a *block* before every call on the cycle, where checks/recursion.py's path search
+  stops: a test every way to the call crosses (an enclosing ``if`` / ``while`` / ``for`` /
+  comprehension / conditional expression / ``and``-``or`` operand, or one of those
+  statements earlier in the same list) that is surely unstable - it calls something
+  other than a pure builtin, holds a lambda, a comprehension, an ``await`` / ``yield`` /
+  ``:=``, or reads a parameter that no call on the cycle passes on as it is (``f(n - 1)``
+  behind ``if n == 0``); or code every such way runs that the search cannot see through:
+  a call of something other than a pure builtin (also in the call's own arguments), a
+  store into an attribute or an item, the entering of a ``with``.
 
 Which calls are on the cycle is the screen's own resolution (by names, over-approximated),
 so the full analysis's cycles are among those judged here. Anything unsure is no proof.
@@ -29,7 +32,7 @@ so the full analysis's cycles are among those judged here. Anything unsure is no
 from __future__ import annotations
 
 import ast
-from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 from .astwalk import inner_children
 from .cfg import PURE_BUILTINS
@@ -42,6 +45,8 @@ _STRAIGHT = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Pass, ast.D
 _NEVER_STABLE = (ast.Lambda, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.ListComp,
                  ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _WITH = (ast.With, ast.AsyncWith)
+# the fields holding statements that run one after another
+_STATEMENT_LISTS = ("body", "orelse", "finalbody")
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 # expressions whose parts may not run (or not now)
 _CONDITIONAL = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.JoinedStr)
@@ -61,8 +66,7 @@ def recursion_ends(function: ast.AST, receiver: Optional[str],
     proof = _Proof(function, on_cycle)
     if not proof.exits():
         return False
-    params = _parameters(function)
-    moving = params - proof.passed_on(receiver)
+    moving = frozenset(_parameters(function) - proof.passed_on(receiver))
     return all(proof.blocked(call, moving) for call in proof.cycle_calls)
 
 
@@ -80,15 +84,23 @@ class _Proof:
         self.cycle_calls: List[ast.Call] = []
         # the code that runs with the function: nested bodies excluded, their decorators
         # and defaults included (lambdas and class bodies are kept: only more to guard)
-        stack: List[ast.AST] = list(function.body)  # type: ignore[attr-defined]
-        for statement in stack:
-            self.parents[id(statement)] = function
+        # each statement's place: (the list that holds it, its index there)
+        self.places: Dict[int, Tuple[List[ast.stmt], int]] = {}
+        # per list (and moving parameters): the index of its first statement that blocks
+        # every way past it
+        self._first_blocks: Dict[Tuple[int, FrozenSet[str]], int] = {}
+        stack: List[ast.AST] = [function]
         while stack:
             node = stack.pop()
-            children = _runs_now(node)
+            children = _runs_now(node) if node is not function else list(function.body)  # type: ignore
             for child in children:
                 self.parents[id(child)] = node
             stack.extend(children)
+            for field in _STATEMENT_LISTS if node is function or type(node) not in _FUNCTIONS else ():
+                statements = getattr(node, field, None)
+                if type(statements) is list:
+                    for index, statement in enumerate(statements):
+                        self.places[id(statement)] = (statements, index)
             if type(node) is ast.Call and on_cycle(node):
                 self.cycle_calls.append(node)
 
@@ -200,7 +212,7 @@ class _Proof:
             passed.update(v.id for v in values if type(v) is ast.Name)
         return passed
 
-    def blocked(self, call: ast.Call, moving: Set[str]) -> bool:
+    def blocked(self, call: ast.Call, moving: FrozenSet[str]) -> bool:
         """Every way from entry to ``call`` crosses a test that ``moving`` makes unstable,
         or runs code the path search cannot see through (a call of unknown code, a store
         into an attribute or an item, a ``with``): the search in checks/recursion.py drops
@@ -216,10 +228,24 @@ class _Proof:
                 return True
             if type(node) in _WITH and child in node.body:  # type: ignore[attr-defined]
                 return True  # entering the context runs unknown code
-            if any(_surely_blocks(before, moving) for before in _statements_before(node, child)):
+            if self._after_a_block(child, moving):
                 return True
             child, node = node, parent
         return False
+
+    def _after_a_block(self, statement: ast.AST, moving: FrozenSet[str]) -> bool:
+        """A statement before ``statement`` in its list blocks every way past it (each
+        list is scanned once: a long body of calls must not cost quadratic time)."""
+        place = self.places.get(id(statement))
+        if place is None:
+            return False  # not a statement in a list: an expression, a handler, a case
+        statements, index = place
+        key = (id(statements), moving)
+        first = self._first_blocks.get(key)
+        if first is None:
+            first = next((i for i, s in enumerate(statements) if _surely_blocks(s, moving)), len(statements))
+            self._first_blocks[key] = first
+        return first < index
 
 
 def _runs_now(node: ast.AST) -> List[ast.AST]:
@@ -233,16 +259,6 @@ def _header(definition: ast.AST) -> List[ast.AST]:
     """What a nested ``def`` runs where it stands: decorators and defaults."""
     args = definition.args  # type: ignore[attr-defined]
     return definition.decorator_list + [d for d in args.defaults + args.kw_defaults if d]  # type: ignore
-
-
-def _statements_before(node: ast.AST, child: ast.AST) -> List[ast.stmt]:
-    """The statements that run before ``child`` in the list of ``node`` that holds it."""
-    for _, value in ast.iter_fields(node):
-        if type(value) is list:
-            for position, item in enumerate(value):
-                if item is child:
-                    return value[:position] if isinstance(child, ast.stmt) else []
-    return []
 
 
 def _surely_blocks(statement: ast.stmt, moving: Set[str]) -> bool:
