@@ -192,6 +192,23 @@ def test_a_recursion_reported_is_never_cleared(code: str, source: str) -> None:
     assert _codes(source, screen=True) == found
 
 
+def _calling_out_first(source: str) -> str:
+    """``log(n)`` first in ``f``: every call on the cycle is then blocked for the path
+    search, so only the proof's exit rules keep the function from being cleared."""
+    return source.replace("def f(n):\n", "def f(n):\n    log(n)\n", 1)
+
+
+@pytest.mark.parametrize("source", [s for c, s in REPORTED.values() if c == "BPL101"],
+                         ids=[k for k, (c, _) in REPORTED.items() if c == "BPL101"])
+def test_no_exit_is_claimed_where_the_control_flow_has_none(source: str) -> None:
+    source = _calling_out_first(textwrap.dedent(source))
+    assert "log(n)" in source
+    found = _codes(source, screen=False)
+    assert [c for _, c, _ in found] == ["BPL101"]
+    assert not _cleared(source)
+    assert _codes(source, screen=True) == found
+
+
 # -- random recursive functions -------------------------------------------------------------
 _ARGUMENTS = ["n, m", "n - 1, m", "n, m.left", "m=m, n=n", "n=n - 1, m=m", "*a", "n, *a", "m.left, n"]
 _TESTS = ["n == 0", "not m", "m is None", "g(n)", "len(m) > 0", "n", "True", "DEBUG", "f(n, m)",
