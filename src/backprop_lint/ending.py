@@ -41,15 +41,14 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # statements that run their expressions and go on
 _STRAIGHT = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Pass, ast.Delete,
              ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Assert)
-# expressions whose stability checks/recursion.py never grants
-_NEVER_STABLE = (ast.Lambda, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.ListComp,
-                 ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _WITH = (ast.With, ast.AsyncWith)
 # the fields holding statements that run one after another
 _STATEMENT_LISTS = ("body", "orelse", "finalbody")
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+# expressions whose stability checks/recursion.py never grants
+_NEVER_STABLE = (ast.Lambda, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr) + _COMPREHENSIONS
 # expressions whose parts may not run (or not now)
-_CONDITIONAL = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.JoinedStr)
+_CONDITIONAL = (ast.Lambda, ast.JoinedStr) + _COMPREHENSIONS
 # tests the control-flow graph may treat as constant (cfg._is_always_true and the
 # non-empty literals a ``for`` surely enters): no way around them is claimed
 _LITERALS = (ast.Constant, ast.JoinedStr, ast.List, ast.Tuple, ast.Set, ast.Dict)
@@ -82,13 +81,13 @@ class _Proof:
         self.on_cycle = on_cycle
         self.parents: Dict[int, ast.AST] = {}
         self.cycle_calls: List[ast.Call] = []
-        # the code that runs with the function: nested bodies excluded, their decorators
-        # and defaults included (lambdas and class bodies are kept: only more to guard)
         # each statement's place: (the list that holds it, its index there)
         self.places: Dict[int, Tuple[List[ast.stmt], int]] = {}
         # per list (and moving parameters): the index of its first statement that blocks
         # every way past it
         self._first_blocks: Dict[Tuple[int, FrozenSet[str]], int] = {}
+        # the code that runs with the function: nested bodies excluded, their decorators
+        # and defaults included (lambdas and class bodies are kept: only more to guard)
         stack: List[ast.AST] = [function]
         while stack:
             node = stack.pop()
@@ -306,8 +305,6 @@ def _surely_runs_unknown_code(expr: Optional[ast.AST]) -> bool:
             stack.append(node.test)  # type: ignore[attr-defined]
         elif kind is ast.BoolOp:
             stack.append(node.values[0])  # type: ignore[attr-defined]
-        elif kind is ast.keyword:
-            stack.append(node.value)  # type: ignore[attr-defined]
         elif not isinstance(node, _CONDITIONAL):
             stack.extend(inner_children(node))
     return False

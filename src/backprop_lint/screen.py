@@ -221,9 +221,10 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     # recursion the analysis can see by itself; graph walks also follow ``node.m()`` by name,
     # and count only in backward-pass code
     strict_graph, loose_graph = resolver.graph(loose=False), resolver.graph(loose=True)
-    strict_cycles, loose_cycles = _on_cycles(strict_graph), _on_cycles(loose_graph)
     # the recursions that surely end need no body for BPL1xx (ending.py)
-    strict_cycles -= _ending(scan.functions, resolver, strict_graph)
+    strict_cycles = set().union(*(c for c in _cycles(strict_graph)
+                                  if not _ends(scan.functions, c, resolver)))
+    loose_cycles = _on_cycles(loose_graph)
     cycle = bool(strict_cycles)
     walk = bool(roots) and bool(loose_cycles)
     data_model = any(f.data_model for f in scan.functions)
@@ -274,14 +275,9 @@ def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
     return frozenset(needed | reachable(judged, callers))
 
 
-def _ending(functions: List[_Function], resolver: "_Resolver", graph: Dict[int, Set[int]]) -> Set[int]:
-    """The functions of the cycles of ``graph`` that :func:`ending.recursion_ends` clears,
-    every member of the cycle at once."""
-    ending: Set[int] = set()
-    for cycle in _cycles(graph):
-        if all(_ends_on(functions[i], cycle, resolver) for i in sorted(cycle)):
-            ending |= cycle
-    return ending
+def _ends(functions: List[_Function], cycle: Set[int], resolver: "_Resolver") -> bool:
+    """:func:`ending.recursion_ends` clears every member of the cycle."""
+    return all(_ends_on(functions[i], cycle, resolver) for i in sorted(cycle))
 
 
 def _ends_on(function: _Function, cycle: Set[int], resolver: "_Resolver") -> bool:
@@ -311,10 +307,7 @@ def reachable(start: Set[T], graph: Dict[T, Set[T]]) -> Set[T]:
 
 def _on_cycles(graph: Dict[int, Set[int]]) -> Set[int]:
     """Nodes on a cycle, a self-loop included."""
-    found = {node for node, callees in graph.items() if node in callees}
-    for component in cycle_components(graph):
-        found |= component
-    return found
+    return set().union(*_cycles(graph))
 
 
 def cycle_components(graph: Dict[T, Set[T]]) -> List[Set[T]]:
