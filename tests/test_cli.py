@@ -665,6 +665,64 @@ def test_broken_cache_entries_are_misses(tmp_path) -> None:
     assert (again.returncode, again.stdout, again.stderr) == (first.returncode, first.stdout, "")
 
 
+def test_the_cache_keeps_one_pack_per_folder_and_kind_of_result(tmp_path) -> None:
+    """Creating a file is what a cache entry costs: one per folder, not one per source file.
+    Every file has a screen; only x/spin.py holds something to analyse."""
+    project, cache = tmp_path / "project", tmp_path / "cache"
+    write(project, {"x/spin.py": SPIN, "x/fine.py": FINE, "x/more.py": FINE,
+                    "y/one.py": FINE, "y/two.py": FINE})
+    first = run_cli("--isolated", "--cache-dir", str(cache), ".", cwd=project)
+    assert results(first) == [("x/spin.py", 1, 1, "BPL101")], describe(first)
+    assert len(_cache_entries(cache)) == 3  # x's screens, x's analyses, y's screens
+
+
+def test_a_change_rewrites_only_the_packs_of_its_folder(tmp_path) -> None:
+    project, cache = tmp_path / "project", tmp_path / "cache"
+    write(project, {"x/a.py": SPIN, "x/b.py": FINE, "y/c.py": COUNTDOWN})
+    run_cli("--isolated", "--cache-dir", str(cache), ".", cwd=project)
+    before = _cache_entries(cache)
+    write(project, {"x/b.py": FINE + "# changed\n"})
+    again = run_cli("--isolated", "--cache-dir", str(cache), ".", cwd=project)
+    assert results(again) == [("x/a.py", 1, 1, "BPL101"), ("y/c.py", 1, 1, "BPL102")]
+    after = _cache_entries(cache)
+    assert after.keys() == before.keys()
+    assert len([entry for entry in after if after[entry] != before[entry]]) == 1  # x's screens
+
+
+def test_a_pack_rewritten_forgets_files_that_are_gone(tmp_path) -> None:
+    from backprop_lint.cache import Cache, pickled
+
+    folder = tmp_path / "src"
+    write(folder, {"kept.py": FINE, "gone.py": FINE, "new.py": FINE})
+    paths = {name: str(folder / name) for name in ("kept.py", "gone.py", "new.py")}
+    cache = Cache(str(tmp_path / "cache"))
+    cache.put("screen", paths["kept.py"], "k1", pickled("kept"))
+    cache.put("screen", paths["gone.py"], "k2", pickled("gone"))
+    cache.flush()
+    (folder / "gone.py").unlink()
+    later = Cache(str(tmp_path / "cache"))
+    assert later.get("screen", paths["gone.py"], "k2") == "gone"  # still there, unread
+    assert later.get("screen", paths["kept.py"], "other key") is None  # the file changed
+    later.put("screen", paths["new.py"], "k3", pickled("new"))
+    later.flush()
+    last = Cache(str(tmp_path / "cache"))
+    assert [last.get("screen", paths[n], k) for n, k in (
+        ("kept.py", "k1"), ("gone.py", "k2"), ("new.py", "k3"))] == ["kept", None, "new"]
+
+
+def test_concurrent_runs_share_a_cache_safely(tmp_path) -> None:
+    project, cache = tmp_path / "project", tmp_path / "cache"
+    write(project, {**CROSS_MODULE, "a.py": SPIN, "b.py": PING_PONG, "c.py": FINE})
+    alone = run_cli("--isolated", "--no-cache", ".", cwd=project)
+    command = [sys.executable, "-m", "backprop_lint", "--isolated", "--cache-dir", str(cache), "."]
+    runs = [subprocess.Popen(command, cwd=str(project), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=command_env()) for _ in range(4)]
+    outputs = [run.communicate(timeout=TIMEOUT) for run in runs]
+    assert {(out.decode(), err.decode()) for out, err in outputs} == {(alone.stdout, "")}
+    warm = run_cli("--isolated", "--cache-dir", str(cache), ".", cwd=project)
+    assert (warm.stdout, warm.stderr) == (alone.stdout, "")
+
+
 def test_no_cache_writes_nothing(tmp_path) -> None:
     project, home = tmp_path / "project", tmp_path / "xdg"
     write(project, {"a.py": SPIN})

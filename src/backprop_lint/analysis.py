@@ -8,6 +8,7 @@ import ast
 import contextlib
 import dataclasses
 import gc
+import pickle
 import sys
 from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
@@ -21,7 +22,7 @@ from .checks.worklist import check_worklists
 from .facts import ModuleFacts
 from .findings import Finding
 from .parsing import AnalysisError, parse_planned, run_with_deep_stack
-from .cache import Cache
+from .cache import Cache, content_digest, pickled
 from .project import link, linked_files
 from .summary import FileSummary, summarise as summary_of
 
@@ -199,65 +200,85 @@ def analyse_project(sources: Mapping[str, str], options: Options = Options(),
     that backward-pass code in another module calls. ``progress(n)`` is told each time n
     more files are done.
     """
+    with _collector_paused():  # it would scan every screen and summary again and again
+        return _analyse_project(sources, options, jobs, cache, progress)
+
+
+def _analyse_project(sources, options, jobs, cache, progress) -> Dict[str, List[Finding]]:
     paths = sorted(sources)
+    run = _ProjectRun(sources, options, jobs, cache)
     verdicts: Dict[str, object] = {p: screen.Plan() for p in paths}
     if options.screen:
-        screens = _cached_map(_screen_task, "screen", paths, sources, options, jobs, cache)
-        verdicts = project_verdicts(dict(zip(paths, screens)))
+        verdicts = project_verdicts(run.screen(paths))
     to_analyse = [p for p in paths if verdicts[p] is not False]
-    results = dict(zip(to_analyse, _cached_map(
-        _analyse_task, "file", to_analyse, sources, options, jobs, cache, verdicts, progress)))
+    results = run.analyse(to_analyse, verdicts, progress)
     if progress is not None:
         progress(len(paths) - len(to_analyse))
+    if cache is not None:
+        cache.flush()
     by_path: Dict[str, List[Finding]] = {p: list(r.findings) for p, r in results.items()}
     for finding in link([r.summary for r in results.values() if r.summary is not None], sources):
         by_path.setdefault(finding.path, []).append(finding)
     return {p: sorted(_one_per_hundred(by_path.get(p, []))) for p in paths}
 
 
-def _cached_map(function, kind: str, paths: Sequence[str], sources: Mapping[str, str],
-                options: Options, jobs: int, cache: Optional[Cache],
-                verdicts: Optional[Mapping[str, object]] = None, progress=None) -> List:
-    """``function((source, options, path, verdict))`` for each path, through the cache."""
-    results: Dict[str, object] = {}
-    keys: Dict[str, str] = {}
-    missing = []
-    for path in paths:
-        verdict = verdicts.get(path) if verdicts is not None else None
-        if cache is not None:
-            keys[path] = cache.key(kind, sources[path], (options, verdict))
-            hit = cache.get(keys[path], path)
-            if hit is not None:
+class _ProjectRun:
+    """The per-file work of one project run: what ``cache`` holds is taken from it, the
+    rest is done in ``jobs`` processes and kept in it. Results come back from the workers
+    pickled (:func:`.cache.pickled`): the cache keeps those bytes as they are."""
+
+    def __init__(self, sources: Mapping[str, str], options: Options, jobs: int,
+                 cache: Optional[Cache]):
+        self.sources, self.options, self.jobs, self.cache = sources, options, jobs, cache
+        self._digests: Dict[str, str] = {}
+
+    def _key(self, kind: str, path: str, verdict: object) -> str:
+        if path not in self._digests:
+            self._digests[path] = content_digest(self.sources[path])
+        return Cache.key(kind, self._digests[path], (self.options, verdict))
+
+    def _cached(self, kind: str, path: str, verdict: object):
+        return None if self.cache is None else self.cache.get(kind, path, self._key(kind, path, verdict))
+
+    def _keep(self, kind: str, path: str, verdict: object, value: bytes):
+        if self.cache is not None:
+            self.cache.put(kind, path, self._key(kind, path, verdict), value)
+
+    def screen(self, paths: Sequence[str]) -> Dict[str, Optional["screen.ScreenResult"]]:
+        """Each file's screen (None: CPython cannot parse it)."""
+        screens = {p: self._cached("screen", p, None) for p in paths}
+        missing = [p for p in paths if screens[p] is None]
+        tasks = [(self.sources[p], self.options) for p in missing]
+        for path, screened in zip(missing, _map(_screen_task, tasks, self.jobs)):
+            screens[path] = pickle.loads(screened)
+            self._keep("screen", path, None, screened)
+        return screens
+
+    def analyse(self, paths: Sequence[str], verdicts: Mapping[str, object], progress=None
+                ) -> Dict[str, FileResult]:
+        results: Dict[str, FileResult] = {}
+        missing = []
+        for path in paths:
+            hit = self._cached("file", path, verdicts[path])
+            if hit is None:
+                missing.append(path)
+            else:
                 results[path] = hit
-                continue
-        missing.append(path)
-    if progress is not None and results:
-        progress(len(results))
-    # each result is stored by the process that computed it: writing ~3,000 entries would
-    # otherwise be serial work in this one, a tenth of a cold run
-    directory = cache.directory if cache is not None else None
-    tasks = [(function, directory, keys.get(p),
-              (sources[p], options, p, verdicts.get(p) if verdicts is not None else None))
-             for p in missing]
-    for path, value in zip(missing, _map(_computed_and_stored, tasks, jobs, progress)):
-        results[path] = value
-    return [results[p] for p in paths]
+        if progress is not None and results:
+            progress(len(results))
+        tasks = [(self.sources[p], self.options, p, verdicts[p]) for p in missing]
+        for path, analysed in zip(missing, _map(_analyse_task, tasks, self.jobs, progress)):
+            results[path] = pickle.loads(analysed)
+            self._keep("file", path, verdicts[path], analysed)
+        return results
 
 
-def _computed_and_stored(item):
-    function, directory, key, task = item
-    value = function(task)
-    if directory is not None:
-        Cache(directory).put(key, task[2], value)
-    return value
-
-
-def _screen_task(task) -> Optional["screen.ScreenResult"]:
-    """The screen of one file; None when CPython cannot parse it."""
-    source, options, _, _ = task
+def _screen_task(task) -> bytes:
+    """The screen of one file, pickled (None when CPython cannot parse it)."""
+    source, options = task
     with _collector_paused():
         # the tree must be gone before the collector resumes: it would scan it all
-        return _screen_source(source, options)
+        return pickled(_screen_source(source, options))
 
 
 def _screen_source(source: str, options: Options) -> Optional["screen.ScreenResult"]:
@@ -268,31 +289,38 @@ def _screen_source(source: str, options: Options) -> Optional["screen.ScreenResu
     return screen.screen_file(tree, options.backward_functions)
 
 
-def _analyse_task(task) -> FileResult:
+def _analyse_task(task) -> bytes:
     source, options, path, verdict = task
-    return analyse_file(source, options, path, summarise=True, screened=verdict)
+    return pickled(analyse_file(source, options, path, summarise=True, screened=verdict))
 
 
-def _map(function, tasks, jobs: int, progress=None):
+def _map(function, tasks, jobs: int, progress=None) -> Iterator:
+    """``function`` of each task, in order, yielded as they come: the caller's work on
+    one result runs while the processes compute the next."""
     if jobs <= 1 or len(tasks) < 2:
-        results = []
         for task in tasks:
-            results.append(function(task))
+            yield function(task)
             if progress is not None:
                 progress(1)
-        return results
+        return
     import concurrent.futures
     import multiprocessing
 
     context = multiprocessing.get_context("spawn" if sys.platform == "darwin" else None)
     chunk = max(1, min(32, len(tasks) // (jobs * 8)))
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        results = []
-        for result in pool.map(function, tasks, chunksize=chunk):
-            results.append(result)
-            if progress is not None:
-                progress(1)
-        return results
+    # the processes start as copies of this one (fork): its objects, frozen, are no work
+    # for their collectors (each collection would otherwise scan them all, and copy every
+    # page it touches)
+    gc.freeze()
+    try:
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context,
+                                                    initializer=gc.enable) as pool:
+            for result in pool.map(function, tasks, chunksize=chunk):
+                yield result
+                if progress is not None:
+                    progress(1)
+    finally:
+        gc.unfreeze()
 
 
 def project_verdicts(screened: Mapping[str, Optional["screen.ScreenResult"]]) -> Dict[str, object]:

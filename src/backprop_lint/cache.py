@@ -1,23 +1,33 @@
 """A per-file cache of analysis results, so that a second run re-parses nothing.
 
-Keyed by the file's content, the tool's version and the options (not the path: a moved
-file keeps its entry; the path is stored and checked). One small pickle per entry under the
-user's cache folder; writes go to a temporary file first and are renamed into place, so
-concurrent runs never read half a file. A broken or stale entry is a miss, never an error.
+An entry is keyed by the file's content, the tool's version and the options, and filed
+under the file's path (findings carry their path: an identical file elsewhere is analysed
+afresh). Entries live in packs, one per folder of source files and kind of result: creating
+a file costs the kernel 0.1-0.4 ms, and one per source file was a tenth of a cold run on
+PyTorch (2,371 files, 250 folders). A pack is written to a temporary file and renamed into
+place, so concurrent runs never read half of one; two runs rewriting the same pack at once
+may lose each other's new entries, which only costs a miss next time. A broken or stale
+entry is a miss, never an error.
+
+Values travel as pickles (:func:`pickled`): the process that computes a result pickles it
+once, to send it to the parent, which keeps those bytes for the pack as they are.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import pickle
-import tempfile
-from typing import Any, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from . import __version__
 
-# Bump when the layout of cached results changes.
-_FORMAT = 2
+# Bump when the layout of packs or of cached results changes.
+_FORMAT = 3
+_TEMPORARY = itertools.count()
+
+Pack = Dict[str, Tuple[str, bytes]]  # path -> (key, pickled value)
 
 
 def default_directory() -> str:
@@ -25,37 +35,84 @@ def default_directory() -> str:
     return os.path.join(base, "backprop-lint")
 
 
+def pickled(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def content_digest(source: str) -> str:
+    """What a key needs of a file's text (worked out once per file, for every kind)."""
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class Cache:
     def __init__(self, directory: Optional[str] = None):
         self.directory = directory or default_directory()
+        self._read: Dict[str, Pack] = {}  # packs as this run read them, by file name
+        self._dirty: Dict[str, Pack] = {}  # entries to add, by pack
 
-    def key(self, kind: str, source: str, options: Any) -> str:
-        digest = hashlib.sha256()
-        for part in (kind, __version__, str(_FORMAT), repr(options), source):
-            digest.update(part.encode("utf-8", "surrogatepass"))
-            digest.update(b"\0")
-        return digest.hexdigest()
+    @staticmethod
+    def key(kind: str, digest: str, options: Any) -> str:
+        """The key of a result of ``kind`` for the text of ``digest`` (:func:`content_digest`)."""
+        parts = (kind, __version__, str(_FORMAT), repr(options), digest)
+        return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
-    def _path(self, key: str) -> str:
-        return os.path.join(self.directory, key[:2], key[2:] + ".pickle")
+    def _pack_of(self, kind: str, path: str) -> str:
+        folder = os.path.dirname(os.path.abspath(path))
+        name = hashlib.sha256(f"{kind}\0{__version__}\0{_FORMAT}\0{folder}".encode(
+            "utf-8", "surrogatepass")).hexdigest()
+        return os.path.join(self.directory, name[:2], name[2:] + ".pickle")
 
-    def get(self, key: str, path: str) -> Any:
-        try:
-            with open(self._path(key), "rb") as handle:
-                stored_path, value = pickle.load(handle)
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError,
-                AttributeError, ImportError, IndexError):
+    def _pack(self, pack: str) -> Pack:
+        if pack not in self._read:
+            self._read[pack] = _read_pack(pack)
+        return self._read[pack]
+
+    def get(self, kind: str, path: str, key: str) -> Any:
+        """The stored value, or None."""
+        entry = self._pack(self._pack_of(kind, path)).get(path)
+        if entry is None or entry[0] != key:
             return None
-        # findings carry their path: an identical file elsewhere is analysed afresh
-        return value if stored_path == path else None
-
-    def put(self, key: str, path: str, value: Any) -> None:
-        target = self._path(key)
         try:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), suffix=".tmp")
-            with os.fdopen(handle, "wb") as out:
-                pickle.dump((path, value), out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, target)
+            return pickle.loads(entry[1])
+        except Exception:  # whatever a broken pickle raises, it is a miss
+            return None
+
+    def put(self, kind: str, path: str, key: str, value: bytes) -> None:
+        """Keep ``value`` (:func:`pickled`) for :meth:`flush` to write."""
+        self._dirty.setdefault(self._pack_of(kind, path), {})[path] = (key, value)
+
+    def flush(self) -> None:
+        """Write every pack that got new entries: what it held, less files gone, plus them."""
+        for pack, entries in self._dirty.items():
+            kept = {path: entry for path, entry in self._pack(pack).items()
+                    if path not in entries and os.path.exists(path)}
+            kept.update(entries)
+            self._read[pack] = kept
+            _write_pack(pack, kept)
+        self._dirty.clear()
+
+
+def _read_pack(pack: str) -> Pack:
+    try:
+        with open(pack, "rb") as handle:
+            entries = pickle.load(handle)
+    except Exception:  # missing, or broken: whatever the unpickling raises
+        return {}
+    if not isinstance(entries, dict):
+        return {}
+    return {path: entry for path, entry in entries.items()
+            if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], bytes)}
+
+
+def _write_pack(pack: str, entries: Pack) -> None:
+    temporary = f"{pack}.{os.getpid()}.{next(_TEMPORARY)}.tmp"
+    try:
+        os.makedirs(os.path.dirname(pack), exist_ok=True)
+        with open(temporary, "xb") as out:
+            pickle.dump(entries, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, pack)
+    except OSError:  # a read-only or full disk only costs speed
+        try:
+            os.unlink(temporary)
         except OSError:
-            pass  # a read-only or full disk only costs speed
+            pass
