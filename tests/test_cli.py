@@ -214,6 +214,10 @@ def test_noqa_is_honoured_like_flake8(tmp_path) -> None:
     theirs = {(p.lstrip("./"), int(line)) for p, line in
               re.findall(r"^(.+?):(\d+):\d+: BPL", flake8.stdout, re.MULTILINE)}
     assert reported == theirs, flake8.stdout
+    cache = str(tmp_path.parent / f"{tmp_path.name}-cache")
+    for _ in range(2):  # the second run takes the comments it reads from the cache
+        again = run_cli("--isolated", "--cache-dir", cache, ".", cwd=tmp_path)
+        assert (again.returncode, again.stdout) == (ours.returncode, ours.stdout)
 
 
 # -- select / ignore ----------------------------------------------------------------------------
@@ -667,13 +671,15 @@ def test_broken_cache_entries_are_misses(tmp_path) -> None:
 
 def test_the_cache_keeps_one_pack_per_folder_and_kind_of_result(tmp_path) -> None:
     """Creating a file is what a cache entry costs: one per folder, not one per source file.
-    Every file has a screen; only x/spin.py holds something to analyse."""
+    Every file has a screen; only x/spin.py holds something to analyse, and a finding (whose
+    noqa comments are looked up); the run's findings are kept in the project's folder."""
     project, cache = tmp_path / "project", tmp_path / "cache"
     write(project, {"x/spin.py": SPIN, "x/fine.py": FINE, "x/more.py": FINE,
                     "y/one.py": FINE, "y/two.py": FINE})
     first = run_cli("--isolated", "--cache-dir", str(cache), ".", cwd=project)
     assert results(first) == [("x/spin.py", 1, 1, "BPL101")], describe(first)
-    assert len(_cache_entries(cache)) == 3  # x's screens, x's analyses, y's screens
+    # x's screens, analyses and noqa comments, y's screens, the project's findings
+    assert len(_cache_entries(cache)) == 5
 
 
 def test_a_change_rewrites_only_the_packs_of_its_folder(tmp_path) -> None:
@@ -686,7 +692,8 @@ def test_a_change_rewrites_only_the_packs_of_its_folder(tmp_path) -> None:
     assert results(again) == [("x/a.py", 1, 1, "BPL101"), ("y/c.py", 1, 1, "BPL102")]
     after = _cache_entries(cache)
     assert after.keys() == before.keys()
-    assert len([entry for entry in after if after[entry] != before[entry]]) == 1  # x's screens
+    # x's screens, and the project's findings (a run on other texts)
+    assert len([entry for entry in after if after[entry] != before[entry]]) == 2
 
 
 def test_a_pack_rewritten_forgets_files_that_are_gone(tmp_path) -> None:
@@ -708,6 +715,35 @@ def test_a_pack_rewritten_forgets_files_that_are_gone(tmp_path) -> None:
     last = Cache(str(tmp_path / "cache"))
     assert [last.get("screen", paths[n], k) for n, k in (
         ("kept.py", "k1"), ("gone.py", "k2"), ("new.py", "k3"))] == ["kept", None, "new"]
+
+
+def test_a_run_on_unchanged_files_imports_no_analysis(tmp_path) -> None:
+    """The second run takes the first one's findings: it reads the files, and neither
+    parses them nor imports libcst."""
+    project, cache = tmp_path / "project", tmp_path / "cache"
+    write(project, {**CROSS_MODULE, "a.py": SPIN})
+    probe = ("import sys; from backprop_lint.cli import main; code = main(sys.argv[1:]); "
+             "print('libcst' in sys.modules, 'backprop_lint.analysis' in sys.modules, code)")
+    command = [sys.executable, "-c", probe, "--isolated", "--cache-dir", str(cache), "."]
+    runs = [subprocess.run(command, cwd=str(project), capture_output=True, text=True,
+                           env=command_env(), timeout=TIMEOUT) for _ in range(2)]
+    assert runs[0].stdout.splitlines()[-1] == "True True 1", runs[0].stdout + runs[0].stderr
+    assert runs[1].stdout.splitlines()[-1] == "False False 1", runs[1].stdout + runs[1].stderr
+    assert runs[1].stdout.splitlines()[:-1] == runs[0].stdout.splitlines()[:-1]
+
+
+def test_a_package_marker_on_disk_changes_what_is_recalled(tmp_path) -> None:
+    """Module names come from the folders too: an ``__init__.py`` that is not checked
+    itself still decides that pkg/engine.py is the module ``pkg.engine``."""
+    project, cache = tmp_path / "project", tmp_path / "cache"
+    write(project, {path: text.replace("from . import", "from pkg import").replace(
+        "from .engine", "from pkg.engine") for path, text in CROSS_MODULE.items()
+        if path != "pkg/__init__.py"})
+    options = ("--isolated", "--extend-exclude", "__init__.py", "--cache-dir", str(cache), ".")
+    assert results(run_cli(*options, cwd=project)) == []
+    write(project, {"pkg/__init__.py": ""})
+    found = run_cli(*options, cwd=project)
+    assert results(found) == [("pkg/engine.py", 4, 1, "BPL103")], describe(found)
 
 
 def test_concurrent_runs_share_a_cache_safely(tmp_path) -> None:

@@ -10,7 +10,7 @@ import dataclasses
 import gc
 import pickle
 import sys
-from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence
 
 from . import screen
 from .callgraph import CallGraph
@@ -21,19 +21,11 @@ from .checks.reentrant import check_reentrant_backward, engine_run_bodies
 from .checks.worklist import check_worklists
 from .facts import ModuleFacts
 from .findings import Finding
+from .options import DEFAULT_BACKWARD_GLOBS, Options  # noqa: F401 - the API's names
 from .parsing import AnalysisError, parse_planned, run_with_deep_stack
-from .cache import Cache, content_digest, pickled
+from .cache import Cache, pickled
 from .project import link, linked_files
 from .summary import FileSummary, summarise as summary_of
-
-DEFAULT_BACKWARD_GLOBS: Tuple[str, ...] = ("*backward*", "*backprop*", "*topo*", "*deepwalk*")
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    backward_functions: Tuple[str, ...] = DEFAULT_BACKWARD_GLOBS
-    # skip the cheap ast screen and analyse every file fully (tests of the screen use it)
-    screen: bool = True
 
 
 @dataclasses.dataclass
@@ -214,11 +206,11 @@ def _analyse_project(sources, options, jobs, cache, progress) -> Dict[str, List[
     results = run.analyse(to_analyse, verdicts, progress)
     if progress is not None:
         progress(len(paths) - len(to_analyse))
-    if cache is not None:
-        cache.flush()
     by_path: Dict[str, List[Finding]] = {p: list(r.findings) for p, r in results.items()}
     for finding in link([r.summary for r in results.values() if r.summary is not None], sources):
         by_path.setdefault(finding.path, []).append(finding)
+    if cache is not None:
+        cache.flush()
     return {p: sorted(_one_per_hundred(by_path.get(p, []))) for p in paths}
 
 
@@ -230,19 +222,17 @@ class _ProjectRun:
     def __init__(self, sources: Mapping[str, str], options: Options, jobs: int,
                  cache: Optional[Cache]):
         self.sources, self.options, self.jobs, self.cache = sources, options, jobs, cache
-        self._digests: Dict[str, str] = {}
 
-    def _key(self, kind: str, path: str, verdict: object) -> str:
-        if path not in self._digests:
-            self._digests[path] = content_digest(self.sources[path])
-        return Cache.key(kind, self._digests[path], (self.options, verdict))
+    def _key(self, cache: Cache, kind: str, path: str, verdict: object) -> str:
+        return cache.key_of(kind, path, self.sources[path], (self.options, verdict))
 
     def _cached(self, kind: str, path: str, verdict: object):
-        return None if self.cache is None else self.cache.get(kind, path, self._key(kind, path, verdict))
+        cache = self.cache
+        return None if cache is None else cache.get(kind, path, self._key(cache, kind, path, verdict))
 
     def _keep(self, kind: str, path: str, verdict: object, value: bytes):
         if self.cache is not None:
-            self.cache.put(kind, path, self._key(kind, path, verdict), value)
+            self.cache.put(kind, path, self._key(self.cache, kind, path, verdict), value)
 
     def screen(self, paths: Sequence[str]) -> Dict[str, Optional["screen.ScreenResult"]]:
         """Each file's screen (None: CPython cannot parse it)."""

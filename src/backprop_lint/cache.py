@@ -19,9 +19,10 @@ import hashlib
 import itertools
 import os
 import pickle
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from . import __version__
+from .modules import ModuleNames
 
 # Bump when the layout of packs or of cached results changes.
 _FORMAT = 3
@@ -49,12 +50,35 @@ class Cache:
         self.directory = directory or default_directory()
         self._read: Dict[str, Pack] = {}  # packs as this run read them, by file name
         self._dirty: Dict[str, Pack] = {}  # entries to add, by pack
+        self._digests: Dict[str, Tuple[str, str]] = {}  # path -> (text, its digest)
 
     @staticmethod
     def key(kind: str, digest: str, options: Any) -> str:
         """The key of a result of ``kind`` for the text of ``digest`` (:func:`content_digest`)."""
         parts = (kind, __version__, str(_FORMAT), repr(options), digest)
         return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+    def key_of(self, kind: str, path: str, text: str, options: Any) -> str:
+        """:meth:`key` for a file's text (each text's digest is worked out once)."""
+        known = self._digests.get(path)
+        if known is None or known[0] is not text:
+            known = self._digests[path] = (text, content_digest(text))
+        return self.key(kind, known[1], options)
+
+    def project_entry(self, sources: Mapping[str, str], options: Any) -> Tuple[str, str]:
+        """Where the findings of a run on exactly these files are kept (one place per
+        folder holding them all; the path to give :meth:`get` and :meth:`put`), and their
+        key: what linking reads of the files and folders - each file's path, text and
+        module name (``__init__.py`` files on disk count) - and the options."""
+        paths = sorted(sources)
+        names = ModuleNames(paths).name_of
+        inputs = repr([(p, names[p], self.key_of("", p, sources[p], None)) for p in paths])
+        try:
+            folder = os.path.commonpath([os.path.abspath(p) for p in paths]) if paths else ""
+        except ValueError:  # paths on different drives
+            folder = ""
+        return (os.path.join(folder or os.getcwd(), "*"),
+                self.key("project", content_digest(inputs), options))
 
     def _pack_of(self, kind: str, path: str) -> str:
         folder = os.path.dirname(os.path.abspath(path))

@@ -19,13 +19,14 @@ import sys
 from typing import Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
 from . import __version__
-from .cache import Cache
+from .cache import Cache, pickled
 from .config import ConfigError, CodeSelection, Settings, load_settings
 from .files import (STDIN, InputError, Source, discover, is_excluded, load_all,
                     source_from_bytes)
 from .findings import CODES, Finding
 from .graphs import render, writer_for
-from .noqa import NoqaFilter
+from .noqa import NoqaComments
+from .options import Options
 from .reporters import FORMATTERS, TOOL, Progress, Result, Step, explain
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -170,19 +171,28 @@ def _accepted(function, **keywords):
 def analyse(texts: Mapping[str, str], settings: Settings, jobs: int,
             cache: "Optional[Cache]" = None) -> Dict[str, List[Finding]]:
     """One call over all the files: the analysis reads them in ``jobs`` processes, and
-    takes what ``cache`` holds for files seen before."""
-    from .analysis import Options, analyse_project  # libcst and networkx: ~0.3 s to import
-
+    takes what ``cache`` holds for files seen before. A run on the same files as one
+    before, none changed, takes that run's findings and imports no analysis at all."""
     options = Options()
     if settings.backward_functions:
         options = Options(backward_functions=settings.backward_functions)
+    entry = cache.project_entry(texts, options) if cache is not None else None
+    found = cache.get("project", *entry) if cache is not None and entry is not None else None
+    if found is not None:
+        return found
+    from .analysis import analyse_project  # libcst and networkx: ~0.3 s to import
+
     progress = Progress(len(texts))
     try:
         with progress.waiting(f"analysing {len(texts)} files"):
-            return analyse_project(texts, options, **_accepted(
+            found = analyse_project(texts, options, **_accepted(
                 analyse_project, jobs=jobs, progress=progress.advance, cache=cache))
     finally:
         progress.close()
+    if cache is not None and entry is not None:
+        cache.put("project", *entry, pickled(found))
+        cache.flush()
+    return found
 
 
 def _clamped_column(lines: Sequence[str], finding: Finding) -> int:
@@ -202,13 +212,17 @@ def _chain(finding: Finding, path: str) -> Tuple[Step, ...]:
 
 
 def to_results(path: str, text: str, findings: Sequence[Finding],
-               selection: CodeSelection) -> List[Result]:
-    """The findings of one file that are reported: selected, not silenced by ``noqa``."""
+               selection: CodeSelection, noqa: Optional[NoqaComments] = None) -> List[Result]:
+    """The findings of one file that are reported: selected, not silenced by ``noqa`` (the
+    file's comments; read from ``text`` if not given)."""
     lines = text.splitlines()
-    noqa = NoqaFilter(text)
     results = []
     for finding in findings:
-        if not selection(finding.code) or noqa.silences(finding.code, finding.line):
+        if not selection(finding.code):
+            continue
+        if noqa is None:
+            noqa = NoqaComments.of(text)
+        if noqa.silences(finding.code, finding.line):
             continue
         column = _clamped_column(lines, finding)
         line_text = lines[finding.line - 1].rstrip() if 0 < finding.line <= len(lines) else ""
@@ -221,12 +235,24 @@ def to_results(path: str, text: str, findings: Sequence[Finding],
 
 
 def report(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]],
-           selection: CodeSelection) -> List[Result]:
+           selection: CodeSelection, cache: "Optional[Cache]" = None) -> List[Result]:
     results: List[Result] = []
     for path, found in findings.items():
-        if found and path in texts:
-            results.extend(to_results(path, texts[path], found, selection))
+        if any(selection(f.code) for f in found) and path in texts:
+            noqa = _noqa_comments(path, texts[path], cache) if cache is not None else None
+            results.extend(to_results(path, texts[path], found, selection, noqa))
+    if cache is not None:
+        cache.flush()
     return sorted(results)
+
+
+def _noqa_comments(path: str, text: str, cache: Cache) -> NoqaComments:
+    key = cache.key_of("noqa", path, text, None)
+    comments = cache.get("noqa", path, key)
+    if not isinstance(comments, NoqaComments):
+        comments = NoqaComments.of(text)
+        cache.put("noqa", path, key, pickled(comments))
+    return comments
 
 
 # -- output ---------------------------------------------------------------------------------
@@ -298,7 +324,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except Exception as exc:  # the analysis promises not to raise; say so if it does
         error(f"internal error {type(exc).__name__}: {exc} (please report it)")
         return EXIT_ERROR
-    results = report(texts, findings, settings.selection)
+    results = report(texts, findings, settings.selection, cache)
     try:
         write_text(render_report(args, results, errors), args.output_file)
         if args.graph:

@@ -16,8 +16,10 @@ from __future__ import annotations
 import dataclasses
 import errno
 import fnmatch
+import functools
 import io
 import os
+import re
 import tokenize
 from typing import Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
@@ -68,11 +70,19 @@ def is_excluded(path: str, patterns: Sequence[str]) -> bool:
     """flake8's rule: the entry's name or its absolute path matches a glob."""
     if not patterns:
         return False
+    matches = _any_of(tuple(patterns))
     name = os.path.basename(path)
-    if name not in {".", ".."} and any(fnmatch.fnmatch(name, p) for p in patterns):
+    if name not in {".", ".."} and matches(os.path.normcase(name)):
         return True
-    absolute = os.path.abspath(path)
-    return any(fnmatch.fnmatch(absolute, p) for p in patterns)
+    return matches(os.path.normcase(os.path.abspath(path))) is not None
+
+
+@functools.lru_cache(maxsize=8)
+def _any_of(patterns: Tuple[str, ...]):
+    """One compiled regular expression for a set of globs (``fnmatch.fnmatch`` one by one
+    was a third of reading PyTorch's file list)."""
+    joined = "|".join(fnmatch.translate(os.path.normcase(p)) for p in patterns)
+    return re.compile(joined).match
 
 
 def is_virtualenv(folder: str) -> bool:

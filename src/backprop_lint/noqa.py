@@ -9,12 +9,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import tokenize
-from typing import Dict, List, Optional, Sequence
-
-from .findings import Finding
+from typing import Dict, Mapping, Optional, Sequence
 
 # flake8.defaults.NOQA_INLINE_REGEXP and NOQA_FILE
 NOQA_INLINE = re.compile(
@@ -64,28 +63,31 @@ def is_silenced(code: str, line_text: Optional[str]) -> bool:
     return code in codes or code.startswith(codes)
 
 
-class NoqaFilter:
-    """The ``noqa`` verdicts for one file's text (tokenized only if it mentions noqa)."""
+@dataclasses.dataclass(frozen=True)
+class NoqaComments:
+    """What flake8 reads of one file's ``# noqa`` comments: whether one skips the whole
+    file, and the text each silencing comment is matched in (its logical line), by the
+    number of every line that text spans. Small, so the command keeps it in its cache:
+    tokenizing a large file costs more than reading it."""
 
-    def __init__(self, text: str) -> None:
-        self._lines = text.splitlines(keepends=True)
-        self._mentions_noqa = "noqa" in text.lower()
-        self._logical: Optional[Dict[int, str]] = None
-        self.skips_file = self._mentions_noqa and file_is_skipped(self._lines)
+    skips_file: bool = False
+    lines: Mapping[int, str] = dataclasses.field(default_factory=dict)
 
-    def line_for(self, line: int) -> Optional[str]:
-        if self._logical is None:
-            self._logical = logical_lines("".join(self._lines))
-        if line in self._logical:
-            return self._logical[line]
-        if 0 < line <= len(self._lines):  # flake8 falls back to the physical line
-            return self._lines[line - 1]
-        return None
+    @classmethod
+    def of(cls, text: str) -> "NoqaComments":
+        if "noqa" not in text.lower():
+            return cls()
+        physical = text.splitlines(keepends=True)
+        logical = logical_lines(text)
+        holding: Dict[int, str] = {}
+        matched: Dict[int, bool] = {}  # by the logical line (one object for all its lines)
+        for number, line in enumerate(physical, 1):
+            line_text = logical.get(number, line)  # flake8 falls back to the physical line
+            if id(line_text) not in matched:
+                matched[id(line_text)] = NOQA_INLINE.search(line_text) is not None
+            if matched[id(line_text)]:
+                holding[number] = line_text
+        return cls(file_is_skipped(physical), holding)
 
     def silences(self, code: str, line: int) -> bool:
-        if not self._mentions_noqa:
-            return False
-        return self.skips_file or is_silenced(code, self.line_for(line))
-
-    def keep(self, findings: Sequence[Finding]) -> List[Finding]:
-        return [f for f in findings if not self.silences(f.code, f.line)]
+        return self.skips_file or is_silenced(code, self.lines.get(line))

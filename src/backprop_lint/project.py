@@ -10,7 +10,6 @@ calls into other modules are resolved through the imports each summary recorded.
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 import networkx as nx
@@ -20,6 +19,7 @@ from .cfg import AWAITED, ITERATED, every_path_hits
 from .facts import ModuleFacts
 from .parsing import AnalysisError, StandIn, def_starts, parse_planned, planned_text, run_with_deep_stack
 from .findings import ChainStep, Finding
+from .modules import ModuleNames
 from .screen import ScreenResult, cycle_components, reachable
 from .summary import FileSummary, Flow, FunctionSummary
 
@@ -27,63 +27,6 @@ from .summary import FileSummary, Flow, FunctionSummary
 _MAX_REEXPORTS = 8  # ``pkg/__init__.py`` re-exporting ``pkg.ops.f``, followed this deep
 
 Node = Tuple[str, str]  # (path, function key)
-
-
-def module_name(path: str, known_paths: Set[str]) -> str:
-    """``pkg/sub/mod.py`` -> ``pkg.sub.mod`` when ``pkg`` and ``sub`` hold an
-    ``__init__.py`` (among the files given, or on disk)."""
-    folder, filename = os.path.split(os.path.abspath(path))
-    stem = os.path.splitext(filename)[0]
-    parts = [] if stem == "__init__" else [stem]
-    while True:
-        marker = os.path.join(folder, "__init__.py")
-        if marker not in known_paths and not os.path.isfile(marker):
-            break
-        folder, package = os.path.split(folder)
-        if not package:
-            break
-        parts.insert(0, package)
-    return ".".join(parts) or stem
-
-
-class ModuleNames:
-    """Dotted module names of a set of files, and import paths resolved against them."""
-
-    def __init__(self, paths: Iterable[str]):
-        paths = sorted(paths)
-        known = {os.path.abspath(p) for p in paths}
-        self.path_of: Dict[str, str] = {}
-        self.package_of: Dict[str, str] = {}
-        for path in paths:
-            name = module_name(path, known)
-            self.path_of.setdefault(name, path)
-            is_package = os.path.basename(path) == "__init__.py"
-            self.package_of[path] = name if is_package else name.rpartition(".")[0]
-
-    def split(self, importer: str, dotted: str) -> Optional[Tuple[str, List[str]]]:
-        """(path of the module, the names after it) for an import path seen in
-        ``importer``; relative paths resolved against its package."""
-        absolute = self._absolute(importer, dotted)
-        if absolute is None:
-            return None
-        parts = absolute.split(".")
-        for cut in range(len(parts) - 1, 0, -1):
-            path = self.path_of.get(".".join(parts[:cut]))
-            if path is not None:
-                return path, parts[cut:]
-        return None
-
-    def _absolute(self, importer: str, dotted: str) -> Optional[str]:
-        level = len(dotted) - len(dotted.lstrip("."))
-        if not level:
-            return dotted
-        package = self.package_of.get(importer, "")
-        base = package.split(".") if package else []
-        if level - 1 > len(base):
-            return None
-        base = base[: len(base) - (level - 1)]
-        rest = dotted[level:]
-        return ".".join(base + ([rest] if rest else [])) or None
 
 
 @dataclasses.dataclass
@@ -143,6 +86,7 @@ class Project:
         self.sources = sources
         self._positions: Dict[str, List[Tuple[int, int]]] = {}
         self._parsed: Dict[str, Optional[ModuleFacts]] = {}
+        self._top_level: Dict[str, Dict[str, FunctionSummary]] = {}  # functions by qualname
         self.summaries = sorted(summaries, key=lambda s: s.path)
         self.names = ModuleNames(s.path for s in self.summaries)
         self.modules: Dict[str, FileSummary] = {s.path: s for s in self.summaries}
@@ -188,8 +132,11 @@ class Project:
             return None
         return self._member(self.modules[found[0]], found[1], depth)
 
-    def _member(self, module: FileSummary, names: List[str], depth: int) -> Optional[Node]:
-        top = {f.qualname: f for f in module.functions if f.parent is None}
+    def _member(self, module: FileSummary, names: Sequence[str], depth: int) -> Optional[Node]:
+        top = self._top_level.get(module.path)
+        if top is None:
+            top = self._top_level[module.path] = {
+                f.qualname: f for f in module.functions if f.parent is None}
         qualname = ".".join(names)
         for candidate in (qualname, qualname + ".__init__"):
             if candidate in top:
