@@ -671,15 +671,15 @@ def test_broken_cache_entries_are_misses(tmp_path) -> None:
 
 def test_the_cache_keeps_one_pack_per_folder_and_kind_of_result(tmp_path) -> None:
     """Creating a file is what a cache entry costs: one per folder, not one per source file.
-    Every file has a screen; only x/spin.py holds something to analyse, and a finding (whose
-    noqa comments are looked up); the run's findings are kept in the project's folder."""
+    Every file has a screen; only x/spin.py holds something to analyse; the run's findings
+    are kept in the project's folder."""
     project, cache = tmp_path / "project", tmp_path / "cache"
     write(project, {"x/spin.py": SPIN, "x/fine.py": FINE, "x/more.py": FINE,
                     "y/one.py": FINE, "y/two.py": FINE})
     first = run_cli("--isolated", "--cache-dir", str(cache), ".", cwd=project)
     assert results(first) == [("x/spin.py", 1, 1, "BPL101")], describe(first)
-    # x's screens, analyses and noqa comments, y's screens, the project's findings
-    assert len(_cache_entries(cache)) == 5
+    # x's screens and analyses, y's screens, the project's findings
+    assert len(_cache_entries(cache)) == 4
 
 
 def test_a_change_rewrites_only_the_packs_of_its_folder(tmp_path) -> None:

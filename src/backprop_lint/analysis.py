@@ -21,6 +21,7 @@ from .checks.reentrant import check_reentrant_backward, engine_run_bodies
 from .checks.worklist import check_worklists
 from .facts import ModuleFacts
 from .findings import Finding
+from .noqa import NoqaComments
 from .options import DEFAULT_BACKWARD_GLOBS, Options  # noqa: F401 - the API's names
 from .parsing import AnalysisError, parse_planned, run_with_deep_stack
 from .cache import Cache, pickled
@@ -35,6 +36,9 @@ class FileResult:
 
     findings: List[Finding]
     summary: Optional[FileSummary] = None
+    # project mode: the file's noqa comments if it has findings of its own (reading them
+    # means tokenizing: the processes do it, not the command; linking rarely adds a file)
+    noqa: Optional[NoqaComments] = None
 
 
 def analyse_source(source: str, options: Options = Options(),
@@ -182,7 +186,8 @@ def _one_per_hundred(findings: Sequence[Finding]) -> List[Finding]:
 
 def analyse_project(sources: Mapping[str, str], options: Options = Options(),
                     jobs: int = 1, cache: Optional[Cache] = None,
-                    progress: Optional[Callable[[int], None]] = None) -> Dict[str, List[Finding]]:
+                    progress: Optional[Callable[[int], None]] = None,
+                    noqa: bool = False) -> Dict[str, List[Finding]]:
     """Findings per path for files analysed together (the command's project mode).
 
     Each file is analysed alone (in ``jobs`` processes, or taken from ``cache``) and leaves
@@ -190,20 +195,22 @@ def analyse_project(sources: Mapping[str, str], options: Options = Options(),
     calls across modules (reported once, on their first function in (path, line) order,
     with every step's path in the chain) and graph walks, re-entrant calls and worklists
     that backward-pass code in another module calls. ``progress(n)`` is told each time n
-    more files are done.
+    more files are done. With ``noqa``, findings that a ``# noqa`` comment silences (as
+    flake8 reads them) are left out.
     """
     with _collector_paused():  # it would scan every screen and summary again and again
-        return _analyse_project(sources, options, jobs, cache, progress)
+        return _analyse_project(sources, options, jobs, cache, progress, noqa)
 
 
-def _analyse_project(sources, options, jobs, cache, progress) -> Dict[str, List[Finding]]:
+def _analyse_project(sources, options, jobs, cache, progress, noqa) -> Dict[str, List[Finding]]:
     paths = sorted(sources)
-    run = _ProjectRun(sources, options, jobs, cache)
-    verdicts: Dict[str, object] = {p: screen.Plan() for p in paths}
-    if options.screen:
-        verdicts = project_verdicts(run.screen(paths))
-    to_analyse = [p for p in paths if verdicts[p] is not False]
-    results = run.analyse(to_analyse, verdicts, progress)
+    with _Processes(jobs) as processes:
+        run = _ProjectRun(sources, options, processes, cache)
+        verdicts: Dict[str, object] = {p: screen.Plan() for p in paths}
+        if options.screen:
+            verdicts = project_verdicts(run.screen(paths))
+        to_analyse = [p for p in paths if verdicts[p] is not False]
+        results = run.analyse(to_analyse, verdicts, progress)
     if progress is not None:
         progress(len(paths) - len(to_analyse))
     by_path: Dict[str, List[Finding]] = {p: list(r.findings) for p, r in results.items()}
@@ -211,17 +218,24 @@ def _analyse_project(sources, options, jobs, cache, progress) -> Dict[str, List[
         by_path.setdefault(finding.path, []).append(finding)
     if cache is not None:
         cache.flush()
-    return {p: sorted(_one_per_hundred(by_path.get(p, []))) for p in paths}
+    found = {p: sorted(_one_per_hundred(by_path.get(p, []))) for p in paths}
+    if noqa:
+        for path, findings in found.items():
+            if findings:
+                read = results[path].noqa if path in results else None
+                comments = read or NoqaComments.of(sources[path])
+                found[path] = [f for f in findings if not comments.silences(f.code, f.line)]
+    return found
 
 
 class _ProjectRun:
     """The per-file work of one project run: what ``cache`` holds is taken from it, the
-    rest is done in ``jobs`` processes and kept in it. Results come back from the workers
+    rest is done by ``processes`` and kept in it. Results come back from the processes
     pickled (:func:`.cache.pickled`): the cache keeps those bytes as they are."""
 
-    def __init__(self, sources: Mapping[str, str], options: Options, jobs: int,
-                 cache: Optional[Cache]):
-        self.sources, self.options, self.jobs, self.cache = sources, options, jobs, cache
+    def __init__(self, sources: Mapping[str, str], options: Options,
+                 processes: "_Processes", cache: Optional[Cache]):
+        self.sources, self.options, self.processes, self.cache = sources, options, processes, cache
 
     def _key(self, cache: Cache, kind: str, path: str, verdict: object) -> str:
         return cache.key_of(kind, path, self.sources[path], (self.options, verdict))
@@ -239,7 +253,7 @@ class _ProjectRun:
         screens = {p: self._cached("screen", p, None) for p in paths}
         missing = [p for p in paths if screens[p] is None]
         tasks = [(self.sources[p], self.options) for p in missing]
-        for path, screened in zip(missing, _map(_screen_task, tasks, self.jobs)):
+        for path, screened in zip(missing, self.processes.map(_screen_task, tasks)):
             screens[path] = pickle.loads(screened)
             self._keep("screen", path, None, screened)
         return screens
@@ -257,7 +271,7 @@ class _ProjectRun:
         if progress is not None and results:
             progress(len(results))
         tasks = [(self.sources[p], self.options, p, verdicts[p]) for p in missing]
-        for path, analysed in zip(missing, _map(_analyse_task, tasks, self.jobs, progress)):
+        for path, analysed in zip(missing, self.processes.map(_analyse_task, tasks, progress)):
             results[path] = pickle.loads(analysed)
             self._keep("file", path, verdicts[path], analysed)
         return results
@@ -281,36 +295,56 @@ def _screen_source(source: str, options: Options) -> Optional["screen.ScreenResu
 
 def _analyse_task(task) -> bytes:
     source, options, path, verdict = task
-    return pickled(analyse_file(source, options, path, summarise=True, screened=verdict))
+    result = analyse_file(source, options, path, summarise=True, screened=verdict)
+    if result.findings:
+        result.noqa = NoqaComments.of(source)
+    return pickled(result)
 
 
-def _map(function, tasks, jobs: int, progress=None) -> Iterator:
-    """``function`` of each task, in order, yielded as they come: the caller's work on
-    one result runs while the processes compute the next."""
-    if jobs <= 1 or len(tasks) < 2:
-        for task in tasks:
-            yield function(task)
+class _Processes:
+    """The ``jobs`` processes of one project run, started when first needed and used by
+    each of its stages in turn (the screens, then the analyses): started once, as copies
+    of this process before it holds the screens. With one job, the work is done here."""
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+        self._pool = None
+
+    def __enter__(self) -> "_Processes":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+            gc.unfreeze()
+
+    def map(self, function, tasks, progress=None) -> Iterator:
+        """``function`` of each task, in order, yielded as they come: the caller's work on
+        one result runs while the processes compute the next."""
+        if self.jobs <= 1 or len(tasks) < 2:
+            results: Iterator = map(function, tasks)
+        else:
+            chunk = max(1, min(32, len(tasks) // (self.jobs * 8)))
+            results = self._started().map(function, tasks, chunksize=chunk)
+        for result in results:
+            yield result
             if progress is not None:
                 progress(1)
-        return
-    import concurrent.futures
-    import multiprocessing
 
-    context = multiprocessing.get_context("spawn" if sys.platform == "darwin" else None)
-    chunk = max(1, min(32, len(tasks) // (jobs * 8)))
-    # the processes start as copies of this one (fork): its objects, frozen, are no work
-    # for their collectors (each collection would otherwise scan them all, and copy every
-    # page it touches)
-    gc.freeze()
-    try:
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context,
-                                                    initializer=gc.enable) as pool:
-            for result in pool.map(function, tasks, chunksize=chunk):
-                yield result
-                if progress is not None:
-                    progress(1)
-    finally:
-        gc.unfreeze()
+    def _started(self):
+        if self._pool is None:
+            import concurrent.futures
+            import multiprocessing
+
+            context = multiprocessing.get_context("spawn" if sys.platform == "darwin" else None)
+            # the processes start as copies of this one (fork): its objects, frozen, are no
+            # work for their collectors (each collection would otherwise scan them all, and
+            # copy every page it touches)
+            gc.freeze()
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                self.jobs, mp_context=context, initializer=gc.enable)
+        return self._pool
 
 
 def project_verdicts(screened: Mapping[str, Optional["screen.ScreenResult"]]) -> Dict[str, object]:

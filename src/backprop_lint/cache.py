@@ -25,7 +25,7 @@ from . import __version__
 from .modules import ModuleNames
 
 # Bump when the layout of packs or of cached results changes.
-_FORMAT = 3
+_FORMAT = 4
 _TEMPORARY = itertools.count()
 
 Pack = Dict[str, Tuple[str, bytes]]  # path -> (key, pickled value)

@@ -13,7 +13,6 @@ other inputs are still checked and reported).
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import sys
 from typing import Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
@@ -25,7 +24,6 @@ from .files import (STDIN, InputError, Source, discover, is_excluded, load_all,
                     source_from_bytes)
 from .findings import CODES, Finding
 from .graphs import render, writer_for
-from .noqa import NoqaComments
 from .options import Options
 from .reporters import FORMATTERS, TOOL, Progress, Result, Step, explain
 
@@ -162,12 +160,6 @@ def gather(paths: Sequence[str], settings: Settings, stdin_name: str
     return texts, sorted(errors, key=lambda e: (e.path, e.line, e.column))
 
 
-def _accepted(function, **keywords):
-    """The keywords ``function`` takes (the analysis API grows: jobs, progress)."""
-    parameters = inspect.signature(function).parameters
-    return {k: v for k, v in keywords.items() if k in parameters}
-
-
 def analyse(texts: Mapping[str, str], settings: Settings, jobs: int,
             cache: "Optional[Cache]" = None) -> Dict[str, List[Finding]]:
     """One call over all the files: the analysis reads them in ``jobs`` processes, and
@@ -185,8 +177,8 @@ def analyse(texts: Mapping[str, str], settings: Settings, jobs: int,
     progress = Progress(len(texts))
     try:
         with progress.waiting(f"analysing {len(texts)} files"):
-            found = analyse_project(texts, options, **_accepted(
-                analyse_project, jobs=jobs, progress=progress.advance, cache=cache))
+            found = analyse_project(texts, options, jobs=jobs, cache=cache,
+                                    progress=progress.advance, noqa=True)
     finally:
         progress.close()
     if cache is not None and entry is not None:
@@ -212,17 +204,13 @@ def _chain(finding: Finding, path: str) -> Tuple[Step, ...]:
 
 
 def to_results(path: str, text: str, findings: Sequence[Finding],
-               selection: CodeSelection, noqa: Optional[NoqaComments] = None) -> List[Result]:
-    """The findings of one file that are reported: selected, not silenced by ``noqa`` (the
-    file's comments; read from ``text`` if not given)."""
+               selection: CodeSelection) -> List[Result]:
+    """The findings of one file that are reported (selected; the analysis has left out
+    those that ``noqa`` silences)."""
     lines = text.splitlines()
     results = []
     for finding in findings:
         if not selection(finding.code):
-            continue
-        if noqa is None:
-            noqa = NoqaComments.of(text)
-        if noqa.silences(finding.code, finding.line):
             continue
         column = _clamped_column(lines, finding)
         line_text = lines[finding.line - 1].rstrip() if 0 < finding.line <= len(lines) else ""
@@ -235,24 +223,12 @@ def to_results(path: str, text: str, findings: Sequence[Finding],
 
 
 def report(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]],
-           selection: CodeSelection, cache: "Optional[Cache]" = None) -> List[Result]:
+           selection: CodeSelection) -> List[Result]:
     results: List[Result] = []
     for path, found in findings.items():
-        if any(selection(f.code) for f in found) and path in texts:
-            noqa = _noqa_comments(path, texts[path], cache) if cache is not None else None
-            results.extend(to_results(path, texts[path], found, selection, noqa))
-    if cache is not None:
-        cache.flush()
+        if found and path in texts:
+            results.extend(to_results(path, texts[path], found, selection))
     return sorted(results)
-
-
-def _noqa_comments(path: str, text: str, cache: Cache) -> NoqaComments:
-    key = cache.key_of("noqa", path, text, None)
-    comments = cache.get("noqa", path, key)
-    if not isinstance(comments, NoqaComments):
-        comments = NoqaComments.of(text)
-        cache.put("noqa", path, key, pickled(comments))
-    return comments
 
 
 # -- output ---------------------------------------------------------------------------------
@@ -324,7 +300,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except Exception as exc:  # the analysis promises not to raise; say so if it does
         error(f"internal error {type(exc).__name__}: {exc} (please report it)")
         return EXIT_ERROR
-    results = report(texts, findings, settings.selection, cache)
+    results = report(texts, findings, settings.selection)
     try:
         write_text(render_report(args, results, errors), args.output_file)
         if args.graph:
