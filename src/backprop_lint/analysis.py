@@ -328,9 +328,9 @@ class _Processes:
             chunk = max(1, min(32, len(tasks) // (self.jobs * 8)))
             results = self._started().map(function, tasks, chunksize=chunk)
         for result in results:
-            yield result
             if progress is not None:
                 progress(1)
+            yield result
 
     def _started(self):
         if self._pool is None:

@@ -48,9 +48,9 @@ def linked_files(screened: Mapping[str, ScreenResult]) -> Links:
     names = ModuleNames(screened)
     calls: Dict[Tuple[str, str], Set[Tuple[str, str]]] = {}  # plain sets: tens of thousands
     for path, result in screened.items():
+        defined = result.calls.keys()
         for function, called in result.calls.items():
-            edges = calls.setdefault((path, function), set())
-            edges.update((path, c) for c in called if c in result.calls)
+            edges = calls[(path, function)] = {(path, c) for c in called & defined}
             for dotted in result.imported_calls.get(function, ()):
                 found = names.split(path, dotted)
                 if found is not None and found[1][-1] in screened[found[0]].calls:
