@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import os
 import pickle
+import sys
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from . import __version__
@@ -26,6 +27,9 @@ from .modules import ModuleNames
 
 # Bump when the layout of packs or of cached results changes.
 _FORMAT = 4
+# what else decides a result: which files the parser accepts depends on the Python (a
+# ``match`` statement), and pickles of one Python may not load in another
+_EDITION = f"{__version__}\0{_FORMAT}\0{sys.implementation.name}\0{sys.version_info[0]}.{sys.version_info[1]}"
 _TEMPORARY = itertools.count()
 
 Pack = Dict[str, Tuple[str, bytes]]  # path -> (key, pickled value)
@@ -55,7 +59,7 @@ class Cache:
     @staticmethod
     def key(kind: str, digest: str, options: Any) -> str:
         """The key of a result of ``kind`` for the text of ``digest`` (:func:`content_digest`)."""
-        parts = (kind, __version__, str(_FORMAT), repr(options), digest)
+        parts = (kind, _EDITION, repr(options), digest)
         return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
     def key_of(self, kind: str, path: str, text: str, options: Any) -> str:
@@ -82,7 +86,7 @@ class Cache:
 
     def _pack_of(self, kind: str, path: str) -> str:
         folder = os.path.dirname(os.path.abspath(path))
-        name = hashlib.sha256(f"{kind}\0{__version__}\0{_FORMAT}\0{folder}".encode(
+        name = hashlib.sha256(f"{kind}\0{_EDITION}\0{folder}".encode(
             "utf-8", "surrogatepass")).hexdigest()
         return os.path.join(self.directory, name[:2], name[2:] + ".pickle")
 
