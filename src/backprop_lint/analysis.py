@@ -223,7 +223,7 @@ def _analyse_project(sources, options, jobs, cache, progress, noqa) -> Dict[str,
         for path, findings in found.items():
             if findings:
                 read = results[path].noqa if path in results else None
-                comments = read or NoqaComments.of(sources[path])
+                comments = read if read is not None else NoqaComments.of(sources[path])
                 found[path] = [f for f in findings if not comments.silences(f.code, f.line)]
     return found
 

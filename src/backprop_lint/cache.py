@@ -4,7 +4,7 @@ An entry is keyed by the file's content, the tool's version and the options, and
 under the file's path (findings carry their path: an identical file elsewhere is analysed
 afresh). Entries live in packs, one per folder of source files and kind of result: creating
 a file costs the kernel 0.1-0.4 ms, and one per source file was a tenth of a cold run on
-PyTorch (2,371 files, 250 folders). A pack is written to a temporary file and renamed into
+PyTorch (2,371 files in 359 folders). A pack is written to a temporary file and renamed into
 place, so concurrent runs never read half of one; two runs rewriting the same pack at once
 may lose each other's new entries, which only costs a miss next time. A broken or stale
 entry is a miss, never an error.
@@ -63,11 +63,16 @@ class Cache:
         return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
     def key_of(self, kind: str, path: str, text: str, options: Any) -> str:
-        """:meth:`key` for a file's text (each text's digest is worked out once)."""
+        """:meth:`key` for a file's text."""
+        return self.key(kind, self._digest(path, text), options)
+
+    def _digest(self, path: str, text: str) -> str:
+        """:func:`content_digest`, worked out once per text (every kind's key and the
+        project's need it)."""
         known = self._digests.get(path)
         if known is None or known[0] is not text:
             known = self._digests[path] = (text, content_digest(text))
-        return self.key(kind, known[1], options)
+        return known[1]
 
     def project_entry(self, sources: Mapping[str, str], options: Any) -> Tuple[str, str]:
         """Where the findings of a run on exactly these files are kept (one place per
@@ -76,7 +81,7 @@ class Cache:
         module name (``__init__.py`` files on disk count) - and the options."""
         paths = sorted(sources)
         names = ModuleNames(paths).name_of
-        inputs = repr([(p, names[p], self.key_of("", p, sources[p], None)) for p in paths])
+        inputs = repr([(p, names[p], self._digest(p, sources[p])) for p in paths])
         try:
             folder = os.path.commonpath([os.path.abspath(p) for p in paths]) if paths else ""
         except ValueError:  # paths on different drives

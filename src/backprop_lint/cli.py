@@ -168,10 +168,12 @@ def analyse(texts: Mapping[str, str], settings: Settings, jobs: int,
     options = Options()
     if settings.backward_functions:
         options = Options(backward_functions=settings.backward_functions)
-    entry = cache.project_entry(texts, options) if cache is not None else None
-    found = cache.get("project", *entry) if cache is not None and entry is not None else None
-    if found is not None:
-        return found
+    entry = None
+    if cache is not None:
+        entry = cache.project_entry(texts, options)
+        found = cache.get("project", *entry)
+        if isinstance(found, dict):
+            return found
     from .analysis import analyse_project  # libcst and networkx: ~0.3 s to import
 
     progress = Progress(len(texts))
