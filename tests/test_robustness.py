@@ -619,7 +619,11 @@ def test_the_host_garbage_collector_setting_is_restored(enabled: bool, source: s
         (gc.enable if enabled else gc.disable)()
         analyse_source(source, Options())
         analyse_project({"a.py": source}, Options())
+        # in processes: their start freezes the host's objects for the collector, and
+        # nothing must stay frozen after
+        analyse_project({"a.py": source, "b.py": source}, Options(), jobs=2)
         assert gc.isenabled() is enabled
+        assert gc.get_freeze_count() == 0
     finally:
         (gc.enable if was else gc.disable)()
 
