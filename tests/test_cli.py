@@ -746,6 +746,23 @@ def test_a_package_marker_on_disk_changes_what_is_recalled(tmp_path) -> None:
     assert results(found) == [("pkg/engine.py", 4, 1, "BPL103")], describe(found)
 
 
+def test_entries_of_another_python_are_not_read(tmp_path, monkeypatch) -> None:
+    """Which files parse (a ``match`` statement) and which pickles load depends on the
+    Python: two Pythons sharing ~/.cache never read each other's entries."""
+    import backprop_lint.cache as cache_module
+
+    path = str(tmp_path / "a.py")
+    write(tmp_path, {"a.py": FINE})
+    writer = cache_module.Cache(str(tmp_path / "cache"))
+    key = writer.key_of("screen", path, FINE, None)
+    writer.put("screen", path, key, cache_module.pickled("screen of a.py"))
+    writer.flush()
+    assert cache_module.Cache(str(tmp_path / "cache")).get("screen", path, key) == "screen of a.py"
+    monkeypatch.setattr(cache_module, "_EDITION", cache_module._EDITION + "-another-python")
+    reader = cache_module.Cache(str(tmp_path / "cache"))
+    assert reader.get("screen", path, reader.key_of("screen", path, FINE, None)) is None
+
+
 def test_concurrent_runs_share_a_cache_safely(tmp_path) -> None:
     project, cache = tmp_path / "project", tmp_path / "cache"
     write(project, {**CROSS_MODULE, "a.py": SPIN, "b.py": PING_PONG, "c.py": FINE})
