@@ -67,8 +67,9 @@ def is_silenced(code: str, line_text: Optional[str]) -> bool:
 class NoqaComments:
     """What flake8 reads of one file's ``# noqa`` comments: whether one skips the whole
     file, and the text each silencing comment is matched in (its logical line), by the
-    number of every line that text spans. Small, so the command keeps it in its cache:
-    tokenizing a large file costs more than reading it."""
+    number of every line that text spans. Reading them means tokenizing the file, which
+    costs more than reading it: the process that analysed a file with findings reads them
+    and sends them back with its result (and the cache keeps them with it)."""
 
     skips_file: bool = False
     lines: Mapping[int, str] = dataclasses.field(default_factory=dict)
