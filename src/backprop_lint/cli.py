@@ -101,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
                      default="auto", help="colour text output (auto: on a terminal, unless "
                      "NO_COLOR is set)")
     out.add_argument("--exit-zero", action="store_true", help="exit 0 even if there are findings")
+    fixing = parser.add_argument_group("fixes")
+    fixing.add_argument("--fix", action="store_true",
+                        help="apply the safe fixes in place (findings marked [*]), then report "
+                        "what is left; with - print the fixed text")
+    fixing.add_argument("--diff", action="store_true",
+                        help="print the fixes as a unified diff and change nothing (exit 1 "
+                        "when there is a diff)")
+    fixing.add_argument("--unsafe-fixes", action="store_true",
+                        help="also apply (or show) the fixes that may change behaviour a "
+                        "program relies on (see --explain)")
     parser.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
                         help="processes for the per-file analysis (default: all cores)")
     cached = parser.add_argument_group("cache")
@@ -206,7 +216,7 @@ def _chain(finding: Finding, path: str) -> Tuple[Step, ...]:
 
 
 def to_results(path: str, text: str, findings: Sequence[Finding],
-               selection: CodeSelection) -> List[Result]:
+               selection: CodeSelection, fixes: Optional[Mapping] = None) -> List[Result]:
     """The findings of one file that are reported (selected; the analysis has left out
     those that ``noqa`` silences)."""
     lines = text.splitlines()
@@ -219,18 +229,74 @@ def to_results(path: str, text: str, findings: Sequence[Finding],
         results.append(Result(
             path, finding.line, column + 1, finding.code, finding.message,
             end_line=finding.line, end_column=max(len(line_text), column + 1) + 1,
-            chain=_chain(finding, path),
+            chain=_chain(finding, path), fix=(fixes or {}).get((path, finding)),
         ))
     return results
 
 
 def report(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]],
-           selection: CodeSelection) -> List[Result]:
+           selection: CodeSelection, fixes: Optional[Mapping] = None) -> List[Result]:
     results: List[Result] = []
     for path, found in findings.items():
         if found and path in texts:
-            results.extend(to_results(path, texts[path], found, selection))
+            results.extend(to_results(path, texts[path], found, selection, fixes))
     return sorted(results)
+
+
+def has_fix_module(findings: Mapping[str, Sequence[Finding]], selection: CodeSelection) -> bool:
+    from .fixes import FIXERS  # a dict of names: imports nothing
+
+    return any(f.code in FIXERS and selection(f.code)
+               for found in findings.values() for f in found)
+
+
+def fixes_of(args: argparse.Namespace, texts: Mapping[str, str],
+             findings: Mapping[str, Sequence[Finding]], selection: CodeSelection) -> Dict:
+    """(path, finding) -> its fix, for the reported findings that have one (libcst is
+    imported only when a finding's code has a fix module)."""
+    if not has_fix_module(findings, selection):
+        return {}
+    from .fixing import fix_infos
+
+    return fix_infos(texts, findings, with_edits=args.format in {"json", "sarif"})
+
+
+def fix_summary(results: Sequence[Result], fixed: int, fixing: bool) -> Optional[str]:
+    from collections import Counter
+
+    counts = Counter(r.fix.applicability for r in results if r.fix is not None)  # type: ignore[attr-defined]
+    parts = [f"Fixed {fixed} finding{'s' if fixed != 1 else ''}, {len(results)} left."] \
+        if fixing else []
+    if counts:
+        from .fixing import summary
+
+        parts.append(summary(counts) or "")
+    return "\n".join(parts) if parts else None
+
+
+def run_fixes(args: argparse.Namespace, texts: Dict[str, str],
+              findings: Dict[str, List[Finding]], settings: Settings, jobs: int,
+              cache: "Optional[Cache]"):
+    """--fix / --diff: the fixed texts and what is left in them."""
+    from .fixing import fix_files
+
+    return fix_files(texts, findings, lambda fixed: analyse(fixed, settings, jobs, cache),
+                     args.unsafe_fixes, settings.selection)
+
+
+def write_fixed(changed: Mapping[str, str], texts: Mapping[str, str], stdin_path: Optional[str]) -> None:
+    """--fix: every changed file but standard input's is written back."""
+    for path in changed:
+        if path == stdin_path:
+            continue
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(texts[path])
+
+
+def show_diff(changed: Mapping[str, str], texts: Mapping[str, str]) -> str:
+    from .fixes.apply import unified_diff
+
+    return "".join(unified_diff(path, before, texts[path]) for path, before in sorted(changed.items()))
 
 
 # -- output ---------------------------------------------------------------------------------
@@ -302,9 +368,38 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except Exception as exc:  # the analysis promises not to raise; say so if it does
         error(f"internal error {type(exc).__name__}: {exc} (please report it)")
         return EXIT_ERROR
-    results = report(texts, findings, settings.selection)
+    stdin_path = args.stdin_filename if STDIN in (args.paths or ()) else None
+    fixed = 0
     try:
-        write_text(render_report(args, results, errors), args.output_file)
+        if args.fix or args.diff:
+            run = run_fixes(args, texts, findings, settings, args.jobs or default_jobs(), cache)
+            fixed = sum(run.fixed.values())
+            if args.diff:
+                diff = show_diff(run.changed, run.texts)
+                write_text(diff, args.output_file)
+                error(f"would fix {fixed} finding{'s' if fixed != 1 else ''}"
+                      f"{'' if args.unsafe_fixes else ' (add --unsafe-fixes for more)'}")
+                return EXIT_ERROR if errors else (EXIT_FINDINGS if diff else EXIT_CLEAN)
+            write_fixed(run.changed, run.texts, stdin_path)
+            texts, findings = run.texts, run.findings
+        results = report(texts, findings, settings.selection,
+                         fixes_of(args, texts, findings, settings.selection))
+    except OSError as exc:
+        error(f"cannot write: {exc}")
+        return EXIT_ERROR
+    except Exception as exc:  # the fixes promise not to raise; say so if they do
+        error(f"internal error {type(exc).__name__}: {exc} (please report it)")
+        return EXIT_ERROR
+    try:
+        if args.fix and stdin_path is not None and stdin_path in texts:
+            write_text(texts[stdin_path], None)  # like `ruff --fix -`: the fixed text
+            sys.stderr.write(render_report(args, results, errors))
+        else:
+            write_text(render_report(args, results, errors), args.output_file)
+        if args.format == "text":
+            said = fix_summary(results, fixed, args.fix)
+            if said:
+                sys.stderr.write(said + "\n")
         if args.graph:
             write_text(render(results, args.graph), args.graph)
     except OSError as exc:

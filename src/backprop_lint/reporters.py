@@ -49,6 +49,8 @@ class Result:
     end_line: int
     end_column: int
     chain: Tuple[Step, ...] = ()  # the cycle's functions, each once; the last calls the first
+    # the finding's fix (a fixing.FixInfo: applicability, title, line edits), if it has one
+    fix: Optional[object] = dataclasses.field(default=None, compare=False)
 
 
 def level(code: str) -> str:
@@ -66,7 +68,7 @@ def format_text(results: Sequence[Result], colour: bool = False) -> str:
     sep = f"{c['cyan']}:{c['reset']}"
     return "".join(
         f"{c['bold']}{r.path}{c['reset']}{sep}{r.line}{sep}{r.column}{sep} "
-        f"{c['bold']}{c['red']}{r.code}{c['reset']} {r.message}\n"
+        f"{c['bold']}{c['red']}{r.code}{c['reset']} {'[*] ' if r.fix else ''}{r.message}\n"
         for r in results
     )
 
@@ -83,6 +85,20 @@ def as_dict(result: Result) -> Dict[str, object]:
         "message": result.message,
         "chain": [{"path": s.path, "line": s.line, "function": s.function}
                   for s in result.chain],
+        "fix": _fix_dict(result.fix),
+    }
+
+
+def _fix_dict(fix) -> Optional[Dict[str, object]]:
+    """ruff's shape: applicability, message, edits (``end_location`` just past the edit)."""
+    if fix is None:
+        return None
+    return {
+        "applicability": fix.applicability,
+        "message": fix.title,
+        "edits": [{"content": content, "location": {"row": first, "column": 1},
+                   "end_location": {"row": after, "column": 1}}
+                  for first, after, content in fix.edits],
     }
 
 
@@ -221,11 +237,25 @@ def sarif_result(r: Result, rule_index: int, root: str) -> Dict[str, object]:
         "message": {"text": r.message},
         "locations": [_location(r.path, root, _region(r))],
     }
+    if r.fix is not None and r.fix.edits:
+        result["fixes"] = [_sarif_fix(r, root)]
     if len(r.chain) > 1:
         related = _chain_locations(r, root)
         result["relatedLocations"] = related
         result["codeFlows"] = [_code_flow(related)]
     return result
+
+
+def _sarif_fix(r: Result, root: str) -> Dict[str, object]:
+    """SARIF 3.55: the edits as replacements of whole lines (an empty region inserts)."""
+    location = _location(r.path, root, {})["physicalLocation"]
+    artifact = location["artifactLocation"]  # type: ignore[index]
+    replacements = [{"deletedRegion": {"startLine": first, "startColumn": 1,
+                                       "endLine": after, "endColumn": 1},
+                     "insertedContent": {"text": content}}
+                    for first, after, content in r.fix.edits]  # type: ignore[union-attr]
+    return {"description": {"text": f"{r.fix.title} ({r.fix.applicability})"},  # type: ignore[union-attr]
+            "artifactChanges": [{"artifactLocation": artifact, "replacements": replacements}]}
 
 
 def _notification(error: InputError, root: str) -> Dict[str, object]:

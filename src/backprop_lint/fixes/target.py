@@ -1,0 +1,197 @@
+"""What a fix works on: the finding's function in its parsed module, and the libcst helpers
+the fixes share (walking one function's own scope, the names a tree uses).
+
+Plain libcst (parser and PositionProvider): no codemod machinery here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from ..findings import Finding
+
+Function = cst.FunctionDef
+# nodes that open a scope of their own: names inside them are not the function's locals,
+# and a `yield` there would not make the function a generator
+SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.ListComp, cst.SetComp,
+          cst.DictComp, cst.GeneratorExp)
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """One finding and where it is: the function it is in (innermost), that function's
+    parents from the module down, and the module."""
+
+    finding: Finding
+    module: cst.Module
+    function: Function
+    parents: Tuple[cst.CSTNode, ...]  # module ... the node holding `function`
+    positions: object  # node -> CodeRange
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        return self.positions[node].start.line  # type: ignore[index]
+
+    @property
+    def in_class(self) -> Optional[cst.ClassDef]:
+        """The class whose body holds the function directly (a method), else None."""
+        for node in reversed(self.parents):
+            if isinstance(node, cst.ClassDef):
+                return node
+            if isinstance(node, (cst.FunctionDef, cst.Module)):
+                return None
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Rewrite:
+    """A fix for one finding: ``function`` becomes ``replacement``; ``imports`` are the
+    modules it needs imported (``import collections``)."""
+
+    finding: Finding
+    applicability: str
+    function: Function
+    replacement: Function
+    imports: Tuple[str, ...] = ()
+
+
+class NoFix(Exception):
+    """The shape is not one the fix can prove equivalent: the message says why."""
+
+
+class ModuleIndex:
+    """The functions of one parsed module with their ``def`` lines and parents."""
+
+    def __init__(self, text: str) -> None:
+        self.module = cst.parse_module(text)
+        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        self.positions = wrapper.resolve(PositionProvider)
+        self.functions: List[Tuple[Function, Tuple[cst.CSTNode, ...]]] = []
+        self._collect(self.module, (self.module,))
+
+    def _collect(self, node: cst.CSTNode, parents: Tuple[cst.CSTNode, ...]) -> None:
+        stack = [(node, parents)]
+        while stack:  # iterative: deeply nested code must not exhaust the stack here
+            current, above = stack.pop()
+            for child in reversed(current.children):
+                if isinstance(child, cst.FunctionDef):
+                    self.functions.append((child, above))
+                inner = above + (child,) if isinstance(child, (cst.FunctionDef, cst.ClassDef)) else above
+                stack.append((child, inner))
+
+    def def_line(self, function: Function) -> int:
+        return self.positions[function.name].start.line
+
+    def end_line(self, function: Function) -> int:
+        return self.positions[function].end.line
+
+    def target(self, finding: Finding, at_def: bool) -> Optional[Target]:
+        """The function whose ``def`` is on the finding's line (``at_def``), or the
+        innermost function whose body holds the finding's line."""
+        best = None
+        for function, parents in self.functions:
+            start, end = self.def_line(function), self.end_line(function)
+            if at_def and start == finding.line:
+                return Target(finding, self.module, function, parents, self.positions)
+            if not at_def and start < finding.line <= end:
+                if best is None or start > self.def_line(best[0]):
+                    best = (function, parents)
+        if best is None:
+            return None
+        return Target(finding, self.module, best[0], best[1], self.positions)
+
+
+def own_scope(node: cst.CSTNode) -> Iterator[Tuple[cst.CSTNode, Tuple[cst.CSTNode, ...]]]:
+    """Every node under ``node`` (not ``node`` itself) with its ancestors below ``node``,
+    not descending into nested scopes (which are yielded themselves)."""
+    stack: List[Tuple[cst.CSTNode, Tuple[cst.CSTNode, ...]]] = [
+        (child, ()) for child in reversed(node.children)]
+    while stack:
+        current, above = stack.pop()
+        yield current, above
+        if isinstance(current, SCOPES):
+            continue
+        inner = above + (current,)
+        stack.extend((child, inner) for child in reversed(current.children))
+
+
+def every_node(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def names_used(node: cst.CSTNode) -> Set[str]:
+    """Every identifier written anywhere under ``node`` (any scope, any role)."""
+    return {n.value for n in every_node(node) if isinstance(n, cst.Name)}
+
+
+def fresh_name(base: str, taken: Set[str]) -> str:
+    name = base
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
+
+
+def assigned_names(node: cst.CSTNode) -> Set[str]:
+    """The names bound in ``node``'s own scope (assignments, loop and with targets, del,
+    imports, walrus, nested def / class names, except-as)."""
+    bound: Set[str] = set()
+    for current, _ in own_scope(node):
+        targets: List[cst.CSTNode] = []
+        if isinstance(current, cst.AssignTarget):
+            targets.append(current.target)
+        elif isinstance(current, (cst.AnnAssign, cst.AugAssign)):
+            targets.append(current.target)
+        elif isinstance(current, (cst.For, cst.CompFor)):
+            targets.append(current.target)
+        elif isinstance(current, cst.AsName):
+            targets.append(current.name)
+        elif isinstance(current, cst.Del):
+            targets.append(current.target)
+        elif isinstance(current, cst.NamedExpr):
+            targets.append(current.target)
+        elif isinstance(current, (cst.FunctionDef, cst.ClassDef)):
+            bound.add(current.name.value)
+        elif isinstance(current, cst.ImportAlias) and current.asname is None:
+            bound.add(cst.helpers.get_full_name_for_node(current.name).split(".")[0])
+        for target in targets:
+            bound.update(bound_by(target))
+    return bound
+
+
+def bound_by(target: cst.CSTNode) -> List[str]:
+    """The names a target binds: ``a``, ``a, (b, *c)``; not ``x.a`` or ``x[a]``."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in bound_by(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return bound_by(target.value)
+    return []
+
+
+def param_names(params: cst.Parameters) -> List[str]:
+    every = list(params.posonly_params) + list(params.params) + list(params.kwonly_params)
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            every.append(star)
+    return [p.name.value for p in every]
+
+
+def is_call_to(node: cst.CSTNode, callee: Union[str, Tuple[str, str]]) -> bool:
+    """``callee`` is a name (``f(...)``) or (receiver, method) (``self.f(...)``)."""
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    if isinstance(callee, str):
+        return isinstance(func, cst.Name) and func.value == callee
+    receiver, method = callee
+    return (isinstance(func, cst.Attribute) and func.attr.value == method
+            and isinstance(func.value, cst.Name) and func.value.value == receiver)

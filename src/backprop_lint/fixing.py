@@ -1,0 +1,121 @@
+"""The command's side of the fixes: which reported findings have one (``[*]``, the JSON
+``fix`` object, SARIF ``fixes``), and ``--fix`` / ``--diff``: apply them, analyse the fixed
+files again, repeat while a pass fixes something (a fix may make room for another).
+
+Imported by the command only when a finding has a fix module (:data:`fixes.FIXERS`) or
+``--fix`` / ``--diff`` is given; libcst's codemod machinery only when a fix adds an import.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from typing import Callable, Counter, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .findings import Finding
+from .fixes import FIXERS, fixer
+from .fixes.apply import apply, disjoint, line_edits
+from .fixes.plan import FilePlan, plan_file
+
+MAX_PASSES = 4  # a fix may expose another: stop after this many rounds in any case
+
+
+@dataclasses.dataclass(frozen=True)
+class FixInfo:
+    """What the reports say of a finding's fix."""
+
+    applicability: str  # safe / unsafe
+    title: str
+    edits: Tuple[Tuple[int, int, str], ...] = ()  # (first line, line after last, new text)
+
+
+def fix_infos(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]],
+              with_edits: bool) -> Dict[Tuple[str, Finding], FixInfo]:
+    """(path, finding) -> its fix, for every finding that has one. ``with_edits``: work
+    out the text each fix writes (the JSON and SARIF reports)."""
+    infos: Dict[Tuple[str, Finding], FixInfo] = {}
+    for path, found in findings.items():
+        if path not in texts or not any(f.code in FIXERS for f in found):
+            continue
+        plan = plan_file(texts[path], found)
+        for finding, rewrite in plan.rewrites.items():
+            edits: Tuple[Tuple[int, int, str], ...] = ()
+            if with_edits and plan.index is not None:
+                fixed = apply(plan.index.module, [rewrite])
+                edits = tuple(line_edits(texts[path], fixed))
+            infos[(path, finding)] = FixInfo(rewrite.applicability,
+                                             fixer(finding.code).TITLE, edits)
+    return infos
+
+
+@dataclasses.dataclass
+class FixRun:
+    texts: Dict[str, str]  # every file, as fixed
+    findings: Dict[str, List[Finding]]  # what is left
+    changed: Dict[str, str]  # path -> its text before the fixes, for the files changed
+    fixed: Counter[str] = dataclasses.field(default_factory=collections.Counter)
+
+
+def fix_files(texts: Mapping[str, str], findings: Mapping[str, List[Finding]],
+              analyse: Callable[[Mapping[str, str]], Dict[str, List[Finding]]],
+              unsafe: bool, selected: Callable[[str], bool]) -> FixRun:
+    """Apply the fixes of the selected findings until none is left to apply."""
+    run = FixRun(dict(texts), dict(findings), {})
+    for _ in range(MAX_PASSES):
+        applied = _one_pass(run, unsafe, selected)
+        if not applied:
+            break
+        run.findings = analyse(run.texts)
+    return run
+
+
+def _one_pass(run: FixRun, unsafe: bool, selected: Callable[[str], bool]) -> int:
+    applied = 0
+    for path, found in sorted(run.findings.items()):
+        wanted = [f for f in found if selected(f.code)]
+        if path not in run.texts or not any(f.code in FIXERS for f in wanted):
+            continue
+        plan = plan_file(run.texts[path], wanted)
+        fixed_text, count = _fixed_text(plan, unsafe)
+        if fixed_text is None:
+            continue
+        run.changed.setdefault(path, run.texts[path])
+        run.texts[path] = fixed_text
+        run.fixed.update(r.finding.code for r in count)
+        applied += len(count)
+    return applied
+
+
+def _fixed_text(plan: FilePlan, unsafe: bool):
+    chosen = disjoint(plan.chosen(unsafe))
+    if not chosen or plan.index is None:
+        return None, []
+    text = apply(plan.index.module, chosen)
+    try:
+        compile(text, "<fixed>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None, []  # a fix must never leave a file that does not run: keep the original
+    return (text, chosen) if text != plan.text else (None, [])
+
+
+def refusals(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]]
+             ) -> Dict[Tuple[str, Finding], str]:
+    """Why each finding of a fixable code has no fix (the sweep's numbers)."""
+    reasons: Dict[Tuple[str, Finding], str] = {}
+    for path, found in findings.items():
+        if path in texts:
+            reasons.update(((path, f), why) for f, why in plan_file(texts[path], found).refused.items())
+    return reasons
+
+
+def summary(fixable: Mapping[str, int]) -> Optional[str]:
+    """``[*] 3 fixable with --fix, 1 more with --unsafe-fixes``, or None."""
+    safe, unsafe = fixable.get("safe", 0), fixable.get("unsafe", 0)
+    if not safe and not unsafe:
+        return None
+    parts = []
+    if safe:
+        parts.append(f"{safe} fixable with --fix")
+    if unsafe:
+        parts.append(f"{unsafe} {'more ' if safe else ''}fixable with --fix --unsafe-fixes")
+    return f"[*] {', '.join(parts)}"
