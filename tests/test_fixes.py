@@ -372,3 +372,40 @@ def test_a_run_without_fix_imports_no_codemod_machinery(tmp_path) -> None:
     result = subprocess.run([sys.executable, "-c", plugin], cwd=str(tmp_path),
                             capture_output=True, text=True, timeout=300)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_sarif_fixes_validate_against_the_schema(tmp_path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
+    (tmp_path / "w.py").write_text(WALKS)
+    log = json.loads(run_cli("--no-cache", "--format=sarif", "w.py", cwd=tmp_path).stdout)
+    jsonschema.Draft4Validator(schema).validate(log)
+    results = log["runs"][0]["results"]
+    assert len(results) == 7 and all(len(r["fixes"]) == 1 for r in results)
+    change = results[0]["fixes"][0]["artifactChanges"][0]
+    assert change["artifactLocation"]["uri"] == "w.py"
+    assert change["replacements"][0]["insertedContent"]["text"]
+
+
+def test_the_code_table_says_which_codes_have_a_fix() -> None:
+    from backprop_lint.findings import CODES
+    from backprop_lint.fixes import FIXERS, fixer
+
+    for doc in CODES:
+        if doc.code in FIXERS:
+            assert doc.fix.startswith(fixer(doc.code).APPLICABILITY + ": "), doc.code
+        else:
+            assert doc.fix == "", doc.code
+    assert "Fix: safe, with --fix" in run_cli("--explain", "BPL202", cwd=ROOT).stdout
+    assert "Fix: none automatic." in run_cli("--explain", "BPL101", cwd=ROOT).stdout
+
+
+@pytest.mark.parametrize("code", ["BPL202", "BPL402"])
+def test_each_fix_module_keeps_before_and_after_examples_that_hold(code) -> None:
+    from backprop_lint.fixes import fixer
+
+    module = fixer(code)
+    assert module.EXAMPLES
+    for before, after in module.EXAMPLES:
+        assert code in {f.code for f in analyse_source(before)}
+        assert fixed(before) == after

@@ -48,6 +48,9 @@ class CodeDoc:
     scope: str
     wrong: str
     right: str
+    # the automatic fix, if there is one: "safe: what it does" (--fix) or "unsafe: ..."
+    # (--fix --unsafe-fixes); empty: none (the message's hint says how to fix it by hand)
+    fix: str = ""
 
 
 CODES = (
@@ -125,6 +128,8 @@ CODES = (
         "    if done:\n        topo.append(v)\n    elif v not in visited:\n"
         "        visited.add(v)\n        stack.append((v, True))\n"
         "        stack.extend((c, False) for c in v._prev)\n",
+        fix="safe: the body runs as generator frames on an explicit stack: same nodes, "
+        "same order, same output",
     ),
     CodeDoc(
         "BPL301",
@@ -152,6 +157,7 @@ CODES = (
         "backward-pass code",
         "while queue:\n    n = queue.pop(0)\n",
         "queue = collections.deque([root])\nwhile queue:\n    n = queue.popleft()\n",
+        fix="safe: a local list used only as a queue becomes a collections.deque",
     ),
     CodeDoc(
         "BPL900",

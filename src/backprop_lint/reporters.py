@@ -157,8 +157,18 @@ def explain(doc: CodeDoc, base: Optional[str] = None) -> str:
         parts.append(f"Wrong:\n\n{_indented(doc.wrong)}")
     if doc.right:
         parts.append(f"Right:\n\n{_indented(doc.right)}")
+    parts.append(f"{fix_line(doc)}\n")
     parts.append(f"More: {help_uri(doc.code, base)}\n")
     return "\n".join(parts)
+
+
+def fix_line(doc: CodeDoc) -> str:
+    """Whether ``--fix`` fixes the code, and with which flags."""
+    if not doc.fix:
+        return "Fix: none automatic."
+    kind, _, what = doc.fix.partition(": ")
+    flags = "--fix" if kind == "safe" else "--fix --unsafe-fixes"
+    return f"Fix: {kind}, with {flags}: {what}."
 
 
 def explain_markdown(doc: CodeDoc) -> str:

@@ -29,16 +29,15 @@ EXAMPLES = [
     (
         "def backward_order(root):\n"
         "    order, queue = [], [root]\n"
-        "    queue = [root]\n"
         "    while queue:\n"
         "        node = queue.pop(0)\n"
         "        order.append(node)\n"
         "        queue.extend(node.parents)\n"
         "    return order\n",
         "import collections\n"
+        "\n"
         "def backward_order(root):\n"
-        "    order, queue = [], [root]\n"
-        "    queue = collections.deque([root])\n"
+        "    order, queue = [], collections.deque([root])\n"
         "    while queue:\n"
         "        node = queue.popleft()\n"
         "        order.append(node)\n"
