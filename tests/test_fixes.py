@@ -409,3 +409,20 @@ def test_each_fix_module_keeps_before_and_after_examples_that_hold(code) -> None
     for before, after in module.EXAMPLES:
         assert code in {f.code for f in analyse_source(before)}
         assert fixed(before) == after
+
+
+def test_the_cache_keeps_the_fixes_and_a_fixed_file_is_new_content(tmp_path) -> None:
+    (tmp_path / "w.py").write_text(WALKS)
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    cold = run_cli(*cache, "w.py", cwd=tmp_path)
+    probe = ("import sys\nfrom backprop_lint.cli import main\n"
+             f"main({cache + ['w.py']!r})\n"
+             "sys.stderr.write('LIBCST=' + str('libcst' in sys.modules))\n")
+    warm = subprocess.run([sys.executable, "-c", probe], cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=300)
+    assert warm.stdout == cold.stdout and warm.stdout.count("[*]") == 7
+    assert warm.stderr.endswith("LIBCST=False"), warm.stderr  # a warm run parses nothing
+    fixing = run_cli(*cache, "--fix", "w.py", cwd=tmp_path)
+    assert fixing.stdout == "" and "Fixed 7 findings, 0 left." in fixing.stderr
+    after = run_cli(*cache, "w.py", cwd=tmp_path)
+    assert after.returncode == 0 and after.stdout == ""

@@ -25,7 +25,7 @@ from .files import (STDIN, InputError, Source, discover, is_excluded, load_all,
 from .findings import CODES, Finding
 from .graphs import render, writer_for
 from .options import Options
-from .reporters import FORMATTERS, TOOL, Progress, Result, Step, explain
+from .reporters import FORMATTERS, TOOL, FixInfo, Progress, Result, Step, explain
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_STDIN_NAME = "stdin"
@@ -251,27 +251,60 @@ def has_fix_module(findings: Mapping[str, Sequence[Finding]], selection: CodeSel
 
 
 def fixes_of(args: argparse.Namespace, texts: Mapping[str, str],
-             findings: Mapping[str, Sequence[Finding]], selection: CodeSelection) -> Dict:
-    """(path, finding) -> its fix, for the reported findings that have one (libcst is
-    imported only when a finding's code has a fix module)."""
+             findings: Mapping[str, Sequence[Finding]], selection: CodeSelection,
+             cache: "Optional[Cache]") -> Dict[Tuple[str, Finding], FixInfo]:
+    """(path, finding) -> its fix, for the reported findings that have one. libcst is
+    imported only when a finding's code has a fix module and ``cache`` does not know the
+    file's fixes (a warm run parses nothing)."""
     if not has_fix_module(findings, selection):
         return {}
-    from .fixing import fix_infos
+    with_edits = args.format in {"json", "sarif"}
+    infos: Dict[Tuple[str, Finding], FixInfo] = {}
+    missing: Dict[str, Sequence[Finding]] = {}
+    keys: Dict[str, str] = {}
+    for path, found in findings.items():
+        if path not in texts or not has_fix_module({path: found}, selection):
+            continue
+        if cache is not None:
+            where = sorted((f.line, f.column, f.code) for f in found)
+            keys[path] = cache.key_of("fixes", path, texts[path], (with_edits, where))
+            known = cache.get("fixes", path, keys[path])
+            if isinstance(known, dict):
+                infos.update(((path, f), known[(f.line, f.column, f.code)])
+                             for f in found if (f.line, f.column, f.code) in known)
+                continue
+        missing[path] = found
+    if missing and has_fix_module(missing, selection):
+        from .fixing import fix_infos
 
-    return fix_infos(texts, findings, with_edits=args.format in {"json", "sarif"})
+        infos.update(fix_infos(texts, missing, with_edits))
+    if cache is not None and missing:
+        for path, found in missing.items():
+            known = {(f.line, f.column, f.code): infos[(path, f)]
+                     for f in found if (path, f) in infos}
+            cache.put("fixes", path, keys[path], pickled(known))
+        cache.flush()
+    return infos
 
 
 def fix_summary(results: Sequence[Result], fixed: int, fixing: bool) -> Optional[str]:
     from collections import Counter
 
-    counts = Counter(r.fix.applicability for r in results if r.fix is not None)  # type: ignore[attr-defined]
+    counts = Counter(r.fix.applicability for r in results if r.fix is not None)
     parts = [f"Fixed {fixed} finding{'s' if fixed != 1 else ''}, {len(results)} left."] \
         if fixing else []
     if counts:
-        from .fixing import summary
-
-        parts.append(summary(counts) or "")
+        parts.append(fixable_summary(counts))
     return "\n".join(parts) if parts else None
+
+
+def fixable_summary(fixable: Mapping[str, int]) -> str:
+    """``[*] 3 fixable with --fix, 1 more with --fix --unsafe-fixes``."""
+    safe, unsafe = fixable.get("safe", 0), fixable.get("unsafe", 0)
+    parts = [f"{safe} fixable with --fix"] if safe else []
+    if unsafe:
+        parts.append(f"{unsafe} {'more ' if safe else ''}fixable with --fix --unsafe-fixes")
+    return f"[*] {', '.join(parts)}"
 
 
 def run_fixes(args: argparse.Namespace, texts: Dict[str, str],
@@ -383,7 +416,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             write_fixed(run.changed, run.texts, stdin_path)
             texts, findings = run.texts, run.findings
         results = report(texts, findings, settings.selection,
-                         fixes_of(args, texts, findings, settings.selection))
+                         fixes_of(args, texts, findings, settings.selection, cache))
     except OSError as exc:
         error(f"cannot write: {exc}")
         return EXIT_ERROR

@@ -10,23 +10,15 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Callable, Counter, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Counter, Dict, List, Mapping, Sequence, Tuple
 
 from .findings import Finding
+from .reporters import FixInfo
 from .fixes import FIXERS, fixer
 from .fixes.apply import apply, disjoint, line_edits
 from .fixes.plan import FilePlan, plan_file
 
 MAX_PASSES = 4  # a fix may expose another: stop after this many rounds in any case
-
-
-@dataclasses.dataclass(frozen=True)
-class FixInfo:
-    """What the reports say of a finding's fix."""
-
-    applicability: str  # safe / unsafe
-    title: str
-    edits: Tuple[Tuple[int, int, str], ...] = ()  # (first line, line after last, new text)
 
 
 def fix_infos(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]],
@@ -106,16 +98,3 @@ def refusals(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]]
         if path in texts:
             reasons.update(((path, f), why) for f, why in plan_file(texts[path], found).refused.items())
     return reasons
-
-
-def summary(fixable: Mapping[str, int]) -> Optional[str]:
-    """``[*] 3 fixable with --fix, 1 more with --unsafe-fixes``, or None."""
-    safe, unsafe = fixable.get("safe", 0), fixable.get("unsafe", 0)
-    if not safe and not unsafe:
-        return None
-    parts = []
-    if safe:
-        parts.append(f"{safe} fixable with --fix")
-    if unsafe:
-        parts.append(f"{unsafe} {'more ' if safe else ''}fixable with --fix --unsafe-fixes")
-    return f"[*] {', '.join(parts)}"

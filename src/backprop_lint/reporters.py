@@ -37,6 +37,16 @@ class Step:
     function: str
 
 
+@dataclasses.dataclass(frozen=True)
+class FixInfo:
+    """What the reports say of a finding's fix (kept here, without libcst, so that a cached
+    one loads without importing the fixes)."""
+
+    applicability: str  # safe / unsafe
+    title: str
+    edits: Tuple[Tuple[int, int, str], ...] = ()  # (first line, line after last, new text)
+
+
 @dataclasses.dataclass(frozen=True, order=True)
 class Result:
     """One reported finding. Columns are 1-based; ``end_column`` is just past the end."""
@@ -49,8 +59,7 @@ class Result:
     end_line: int
     end_column: int
     chain: Tuple[Step, ...] = ()  # the cycle's functions, each once; the last calls the first
-    # the finding's fix (a fixing.FixInfo: applicability, title, line edits), if it has one
-    fix: Optional[object] = dataclasses.field(default=None, compare=False)
+    fix: Optional[FixInfo] = dataclasses.field(default=None, compare=False)
 
 
 def level(code: str) -> str:
@@ -89,7 +98,7 @@ def as_dict(result: Result) -> Dict[str, object]:
     }
 
 
-def _fix_dict(fix) -> Optional[Dict[str, object]]:
+def _fix_dict(fix: Optional[FixInfo]) -> Optional[Dict[str, object]]:
     """ruff's shape: applicability, message, edits (``end_location`` just past the edit)."""
     if fix is None:
         return None
@@ -263,8 +272,8 @@ def _sarif_fix(r: Result, root: str) -> Dict[str, object]:
     replacements = [{"deletedRegion": {"startLine": first, "startColumn": 1,
                                        "endLine": after, "endColumn": 1},
                      "insertedContent": {"text": content}}
-                    for first, after, content in r.fix.edits]  # type: ignore[union-attr]
-    return {"description": {"text": f"{r.fix.title} ({r.fix.applicability})"},  # type: ignore[union-attr]
+                    for first, after, content in r.fix.edits]
+    return {"description": {"text": f"{r.fix.title} ({r.fix.applicability})"},
             "artifactChanges": [{"artifactLocation": artifact, "replacements": replacements}]}
 
 

@@ -7,7 +7,7 @@ Plain libcst (parser and PositionProvider): no codemod machinery here.
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
+from typing import Iterator, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
