@@ -102,6 +102,8 @@ CODES = (
         "def __getattr__(self, name):\n    module = self.__dict__.get('module')\n"
         "    if module is None:\n        raise AttributeError(name)\n"
         "    return getattr(module, name)\n",
+        fix="safe: a read of self that every call makes first goes through "
+        "object.__getattribute__ (a missing attribute raises AttributeError)",
     ),
     CodeDoc(
         "BPL201",
