@@ -19,7 +19,9 @@ from typing import Dict
 # code -> the module that fixes it (imported only when a finding of that code is seen)
 FIXERS: Dict[str, str] = {
     "BPL105": "bpl105_getattribute",
+    "BPL201": "bpl201_visited",
     "BPL202": "bpl202_frames",
+    "BPL401": "bpl401_seen",
     "BPL402": "bpl402_deque",
 }
 

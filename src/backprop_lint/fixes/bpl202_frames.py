@@ -162,29 +162,72 @@ Callee = Union[str, Tuple[str, str]]
 
 
 def rewrite(target: Target) -> Rewrite:
+    return Rewrite(target.finding, APPLICABILITY, target.function, frames(target))
+
+
+def frames(target: Target, visited_once: bool = False) -> Function:
+    """The function, its recursion run as frames on an explicit stack. ``visited_once``
+    (BPL201's unsafe fix): each frame first tests and records ``id(node)`` in a set made
+    once per walk, ``node`` being the one parameter the recursive calls change."""
     function = target.function
     _check_signature(function)
     callee = _callee(target)
     walk = _Walk(function, callee)
     frame = _frame_name(function)
-    transformer = _CallsToYields(walk, frame, callee)
-    body = _body_without_docstring(function)
-    new_body = body.visit(transformer).with_changes(header=cst.TrailingWhitespace())
     taken = names_used(function) | {frame}
     names = {key: fresh_name(key, taken)
-             for key in ("stack", "call", "returned", "stop", "is_call", "item")}
+             for key in ("stack", "call", "returned", "stop", "is_call", "item", "visited")}
     names["root"] = cst.Module([]).code_for_node(_root_call(function, frame))
-    template = _driver(walk)
     module_config = target.module.config_for_parsing
-    driver = list(cst.parse_module(template.format(**names), config=module_config).body)
+    body = _body_without_docstring(function)
+    new_body = body.visit(_CallsToYields(walk, frame, callee))
+    driver = list(cst.parse_module(_driver(walk).format(**names), config=module_config).body)
+    if visited_once:
+        node = _node_parameter(function, walk, callee)
+        guard = VISITED_GUARD.format(visited=names["visited"], node=node)
+        new_body = new_body.with_changes(body=list(
+            cst.parse_module(guard, config=module_config).body) + list(new_body.body))
+        driver.insert(0, cst.parse_statement(f"{names['visited']} = set()", config=module_config))
+    new_body = new_body.with_changes(header=cst.TrailingWhitespace())
     driver[0] = driver[0].with_changes(leading_lines=[
         cst.EmptyLine(indent=False), cst.EmptyLine(comment=cst.Comment(COMMENT))])
     frame_def = cst.FunctionDef(
         name=cst.Name(frame), params=_frame_params(function.params),
         body=new_body)
     statements = _docstring(function) + [frame_def] + driver
-    replacement = function.with_changes(body=function.body.with_changes(body=statements))
-    return Rewrite(target.finding, APPLICABILITY, function, replacement)
+    return function.with_changes(body=function.body.with_changes(body=statements))
+
+
+VISITED_GUARD = """if id({node}) in {visited}:
+    return
+{visited}.add(id({node}))
+"""
+
+
+def _node_parameter(function: Function, walk: "_Walk", callee: Callee) -> str:
+    """The one parameter the recursive calls pass something else to (the node)."""
+    if not walk.statement_calls and not walk.yields:
+        raise NoFix("the recursive call's result is used: a node skipped as visited "
+                    "would return None")
+    if walk.yields and not walk.statement_yields:
+        raise NoFix("a yield's value is used")
+    params = param_names(function.params)
+    if isinstance(callee, tuple):
+        params = params[1:]
+    changed = set()
+    for call in walk.calls:
+        for index, arg in enumerate(call.args):
+            if arg.star:
+                raise NoFix("a recursive call with *args or **kwargs")
+            name = arg.keyword.value if arg.keyword is not None else (
+                params[index] if index < len(params) else None)
+            if name is None:
+                raise NoFix("more arguments than parameters")
+            if not (isinstance(arg.value, cst.Name) and arg.value.value == name):
+                changed.add(name)
+    if len(changed) != 1:
+        raise NoFix("not one parameter that the recursion moves along (the node)")
+    return changed.pop()
 
 
 # -- what may be rewritten ------------------------------------------------------------------

@@ -15,7 +15,7 @@ from . import FIXERS, fixer
 from .target import ModuleIndex, NoFix, Rewrite
 
 # codes reported on a line inside the function rather than on its `def`
-REPORTED_INSIDE = {"BPL402"}
+REPORTED_INSIDE = {"BPL401", "BPL402"}
 
 
 @dataclasses.dataclass
