@@ -400,7 +400,7 @@ def test_the_code_table_says_which_codes_have_a_fix() -> None:
     assert "Fix: none automatic." in run_cli("--explain", "BPL101", cwd=ROOT).stdout
 
 
-@pytest.mark.parametrize("code", ["BPL105", "BPL202", "BPL402"])
+@pytest.mark.parametrize("code", ["BPL104", "BPL105", "BPL201", "BPL202", "BPL401", "BPL402"])
 def test_each_fix_module_keeps_before_and_after_examples_that_hold(code) -> None:
     from backprop_lint.fixes import fixer
 
@@ -408,7 +408,7 @@ def test_each_fix_module_keeps_before_and_after_examples_that_hold(code) -> None
     assert module.EXAMPLES
     for before, after in module.EXAMPLES:
         assert code in {f.code for f in analyse_source(before)}
-        assert fixed(before) == after
+        assert fixed(before, unsafe=module.APPLICABILITY == "unsafe") == after
 
 
 def test_the_cache_keeps_the_fixes_and_a_fixed_file_is_new_content(tmp_path) -> None:
@@ -463,3 +463,105 @@ def test_getattr_fix_turns_the_endless_reentry_into_attribute_error() -> None:
             object.__new__(original[name]).anything
         with pytest.raises(AttributeError):
             object.__new__(rewritten[name]).anything
+
+
+# -- the unsafe fixes: each node once, in the order of its first visit -------------------
+NAIVE = '''\
+import collections
+
+
+def naive_topo(root):
+    topo = []
+
+    def build_topo(v):
+        for child in v.parents:
+            build_topo(child)
+        topo.append(v)
+
+    build_topo(root)
+    return topo
+
+
+def iter_topo_naive(node):
+    for parent in node.parents:
+        yield from iter_topo_naive(parent)
+    yield node
+
+
+def backward_all(root):
+    order = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(node.parents)
+    return order
+
+
+def backward_breadth_first(root):
+    order = []
+    queue = collections.deque([root])
+    while queue:
+        node = queue.popleft()
+        order.append(node)
+        queue.extend(node.parents)
+    return order
+'''
+NAIVE_RUNS = {
+    "naive_topo": lambda ns, root: ns["naive_topo"](root),
+    "iter_topo_naive": lambda ns, root: list(ns["iter_topo_naive"](root)),
+    "backward_all": lambda ns, root: ns["backward_all"](root),
+    "backward_breadth_first": lambda ns, root: ns["backward_breadth_first"](root),
+}
+
+
+@pytest.fixture(scope="module")
+def naive():
+    assert sorted(f.code for f in analyse_source(NAIVE)) == ["BPL201", "BPL201", "BPL401",
+                                                             "BPL401"]
+    assert fixed(NAIVE) == NAIVE  # unsafe: not without --unsafe-fixes
+    after = fixed(NAIVE, unsafe=True)
+    assert analyse_source(after) == []
+    return namespace(NAIVE), namespace(after)
+
+
+@settings(max_examples=40, deadline=None)
+@given(root=dags().filter(lambda root: True))
+def test_unsafe_fixes_visit_each_node_once_in_first_visit_order(naive, root) -> None:
+    original, rewritten = naive
+    for name, run in NAIVE_RUNS.items():
+        try:
+            before = run(original, root)
+        except RecursionError:  # exponentially many paths are fine, deep ones are not
+            continue
+        assert run(rewritten, root) == list({id(n): n for n in before}.values()), name
+
+
+def test_unsafe_fixes_finish_on_a_100000_node_chain(naive) -> None:
+    original, rewritten = naive
+    root = chain(100_000)
+    for name in ("naive_topo", "iter_topo_naive"):
+        with pytest.raises(RecursionError):
+            NAIVE_RUNS[name](original, root)
+    for name, run in NAIVE_RUNS.items():
+        assert len(run(rewritten, root)) == 100_000, name
+
+
+def test_unsafe_fixes_end_on_a_cycle(naive) -> None:
+    a, b = Node(0), Node(1)
+    a.parents, b.parents = [b], [a]
+    for name, run in NAIVE_RUNS.items():
+        assert sorted(n.unique_id for n in run(naive[1], a)) == [0, 1], name
+
+
+def test_unsafe_fix_on_the_fixtures_leaves_them_parsing_and_is_idempotent(tmp_path) -> None:
+    copy = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES, copy, ignore=shutil.ignore_patterns("regressions"))
+    first = run_cli("--fix", "--unsafe-fixes", "--no-cache", ".", cwd=copy)
+    assert "[*]" not in first.stdout, first.stdout
+    for path in copy.glob("*.py"):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    snapshot = {p.name: p.read_bytes() for p in copy.glob("*.py")}
+    second = run_cli("--fix", "--unsafe-fixes", "--no-cache", ".", cwd=copy)
+    assert "Fixed 0 findings" in second.stderr
+    assert snapshot == {p.name: p.read_bytes() for p in copy.glob("*.py")}

@@ -91,6 +91,8 @@ CODES = (
         "every class",
         "@property\ndef grad(self):\n    return self.grad\n",
         "@property\ndef grad(self):\n    return self._grad\n",
+        fix="unsafe: repr(self) in __repr__ becomes object.__repr__(self); str(self) / format(self) "
+        "in __str__ / __format__ format type(self).__name__",
     ),
     CodeDoc(
         "BPL105",
@@ -116,6 +118,8 @@ CODES = (
         "    topo.append(v)\n",
         "def build_topo(v):\n    if v not in visited:\n        visited.add(v)\n"
         "        for child in v._prev:\n            build_topo(child)\n        topo.append(v)\n",
+        fix="unsafe: each node is entered once (a set of id(node)), then the walk runs on an "
+        "explicit stack",
     ),
     CodeDoc(
         "BPL202",
@@ -151,6 +155,7 @@ CODES = (
         "while stack:\n    n = stack.pop()\n    stack.extend(n.parents)\n",
         "while stack:\n    n = stack.pop()\n    if n in seen:\n        continue\n"
         "    seen.add(n)\n    stack.extend(n.parents)\n",
+        fix="unsafe: a seen set tested right after the pop: each node is processed once",
     ),
     CodeDoc(
         "BPL402",

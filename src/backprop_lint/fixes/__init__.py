@@ -18,6 +18,7 @@ from typing import Dict
 
 # code -> the module that fixes it (imported only when a finding of that code is seen)
 FIXERS: Dict[str, str] = {
+    "BPL104": "bpl104_format_self",
     "BPL105": "bpl105_getattribute",
     "BPL201": "bpl201_visited",
     "BPL202": "bpl202_frames",
