@@ -171,17 +171,23 @@ def frames(target: Target, visited_once: bool = False) -> Function:
     once per walk, ``node`` being the one parameter the recursive calls change."""
     function = target.function
     _check_signature(function)
+    _check_self_recursion(target)
     callee = _callee(target)
     walk = _Walk(function, callee)
     frame = _frame_name(function)
     taken = names_used(function) | {frame}
-    names = {key: fresh_name(key, taken)
-             for key in ("stack", "call", "returned", "stop", "is_call", "item", "visited")}
+    names = {key: fresh_name(key, taken) for key in (
+        "stack", "call", "returned", "stop", "is_call", "item", "visited", "method", "bound")}
     names["root"] = cst.Module([]).code_for_node(_root_call(function, frame))
     module_config = target.module.config_for_parsing
     body = _body_without_docstring(function)
-    new_body = body.visit(_CallsToYields(walk, frame, callee))
+    method = (names["method"], names["bound"]) if isinstance(callee, tuple) else ("", "")
+    new_body = body.visit(_CallsToYields(walk, frame, callee, module_config, method))
     driver = list(cst.parse_module(_driver(walk).format(**names), config=module_config).body)
+    if isinstance(callee, tuple):
+        key = _mangled(function.name.value, target.in_class.name.value)  # type: ignore[union-attr]
+        driver.insert(0, cst.parse_statement(
+            f'{names["method"]} = __class__.__dict__["{key}"]', config=module_config))
     if visited_once:
         node = _node_parameter(function, walk, callee)
         guard = VISITED_GUARD.format(visited=names["visited"], node=node)
@@ -204,6 +210,14 @@ VISITED_GUARD = """if id({node}) in {visited}:
 """
 
 
+def _mangled(name: str, class_name: str) -> str:
+    """The class dict's key for a method ``__m`` of class ``C``: ``_C__m``."""
+    stripped = class_name.lstrip("_")
+    if name.startswith("__") and not name.endswith("__") and stripped:
+        return f"_{stripped}{name}"
+    return name
+
+
 def _node_parameter(function: Function, walk: "_Walk", callee: Callee) -> str:
     """The one parameter the recursive calls pass something else to (the node)."""
     if not walk.statement_calls and not walk.yields:
@@ -212,9 +226,12 @@ def _node_parameter(function: Function, walk: "_Walk", callee: Callee) -> str:
     if walk.yields and not walk.statement_yields:
         raise NoFix("a yield's value is used")
     params = param_names(function.params)
-    if isinstance(callee, tuple):
-        params = params[1:]
     changed = set()
+    if isinstance(callee, tuple):  # a method: the object it runs on moves, or an argument
+        me, params = params[0], params[1:]
+        if any(not (isinstance(c.func.value, cst.Name) and c.func.value.value == me)  # type: ignore[attr-defined]
+               for c in walk.calls):
+            changed.add(me)
     for call in walk.calls:
         for index, arg in enumerate(call.args):
             if arg.star:
@@ -226,7 +243,8 @@ def _node_parameter(function: Function, walk: "_Walk", callee: Callee) -> str:
             if not (isinstance(arg.value, cst.Name) and arg.value.value == name):
                 changed.add(name)
     if len(changed) != 1:
-        raise NoFix("not one parameter that the recursion moves along (the node)")
+        raise NoFix("the recursion moves more than the node (a gradient too): entering a node "
+                    "once would drop what its other paths bring")
     return changed.pop()
 
 
@@ -248,30 +266,25 @@ def _check_signature(function: Function) -> None:
         raise NoFix("a default value that is not a constant (it would be made per call)")
 
 
+def _check_self_recursion(target: Target) -> None:
+    """The finding's cycle is this function calling itself (through other functions, the
+    frames would not remove the depth: the calls to them stay calls)."""
+    steps = {(step.line, step.function, step.path) for step in target.finding.chain}
+    if len(steps) > 1 or any(line != target.finding.line for line, _, _ in steps):
+        raise NoFix("the recursion goes through other functions")
+
+
 def _callee(target: Target) -> Callee:
-    """How the function calls itself: by name, or as a method of its first parameter."""
+    """How the function calls itself: by name, or (a method) as ``x.name(...)`` on any
+    object - the frames check at run time that ``x.name`` is this very method."""
     function = target.function
     name = function.name.value
-    cls = target.in_class
-    if cls is None:
+    if target.in_class is None:
         _check_not_rebound(target.parents[-1], function)
         return name
-    params = param_names(function.params)
-    if not params:
+    if not param_names(function.params):
         raise NoFix("a method without parameters")
-    receiver = params[0]
-    if receiver in assigned_names(function):
-        raise NoFix(f"`{receiver}` is reassigned: the recursive calls may go elsewhere")
-    for node in every_node(target.module):
-        if isinstance(node, cst.ClassDef) and node is not cls and _defines(node, name):
-            raise NoFix(f"another class defines `{name}`: a call through `{receiver}` may "
-                        "run the override")
-    return receiver, name
-
-
-def _defines(cls: cst.ClassDef, name: str) -> bool:
-    return any(isinstance(s, cst.FunctionDef) and s.name.value == name
-               for s in cls.body.body) if isinstance(cls.body, cst.IndentedBlock) else False
+    return "", name
 
 
 def _check_not_rebound(scope: cst.CSTNode, function: Function) -> None:
@@ -323,7 +336,7 @@ class _Walk:
             if isinstance(node, cst.Yield):
                 self.yields.add(node)
                 self.statement_yields &= bool(above) and isinstance(above[-1], cst.Expr)
-            if is_call_to(node, callee):
+            if _is_recursive_call(node, callee):
                 self._call(node, above)
                 recursion_names.add(id(node.func))
         self._check_other_uses(function, callee, recursion_names)
@@ -331,6 +344,9 @@ class _Walk:
             raise NoFix("no direct recursive call (the recursion goes through other "
                         "functions)")
         if self.yields:
+            if isinstance(callee, tuple):
+                raise NoFix("a recursive generator method (its calls may run another "
+                            "class's generator)")
             self._check_generator()
 
     def _call(self, node: cst.Call, above: Tuple[cst.CSTNode, ...]) -> None:
@@ -349,7 +365,7 @@ class _Walk:
                     raise NoFix(f"`{callee}` is used other than called")
             if (isinstance(callee, tuple) and isinstance(node, cst.Attribute)
                     and node.attr.value == callee[1]):
-                raise NoFix(f"`{callee[1]}` is used other than called on `{callee[0]}`")
+                raise NoFix(f"`.{callee[1]}` is used other than called")
 
     def _check_generator(self) -> None:
         calls_in_yield_from = set()
@@ -360,6 +376,13 @@ class _Walk:
                 calls_in_yield_from.add(node.value.item)
         if calls_in_yield_from != self.calls:
             raise NoFix("a generator calling itself other than by `yield from`")
+
+
+def _is_recursive_call(node: cst.CSTNode, callee: Callee) -> bool:
+    if isinstance(callee, str):
+        return is_call_to(node, callee)
+    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == callee[1])
 
 
 def _is_attribute_name(node: cst.Name, function: Function) -> bool:
@@ -399,32 +422,74 @@ class _CallsToYields(cst.CSTTransformer):
     ``yield from f(args)`` -> ``yield True, f_frame(args)`` and ``yield x`` ->
     ``yield False, x``."""
 
-    def __init__(self, walk: _Walk, frame: str, callee: Callee) -> None:
+    def __init__(self, walk: _Walk, frame: str, callee: Callee, config,
+                 method: Tuple[str, str] = ("", "")) -> None:
         super().__init__()
+        self.config = config
         self.walk = walk
         self.frame = frame
-        self.receiver = callee[0] if isinstance(callee, tuple) else None
         self.generator = bool(walk.yields)
+        # a method: (the local holding this method's function, the frame's bound-method local)
+        self.method, self.bound = method
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         return not isinstance(node, SCOPES)
 
     def _frame_call(self, call: cst.Call) -> cst.Call:
-        args = list(call.args)
-        if self.receiver is not None:
-            args.insert(0, cst.Arg(cst.Name(self.receiver)))
-        return call.with_changes(func=cst.Name(self.frame), args=args, lpar=[], rpar=[])
+        return call.with_changes(func=cst.Name(self.frame), lpar=[], rpar=[])
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if original not in self.walk.calls or self.generator:
             return updated
+        if self.method:
+            return self._dispatch(updated)
         return cst.Yield(value=self._frame_call(updated),
                          lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+    def _dispatch(self, call: cst.Call) -> cst.BaseExpression:
+        """``x.m(args)`` -> ``(yield m_frame(b.__self__, args)) if getattr((b := x.m),
+        "__func__", None) is method else b(args)``: ``x.m`` is looked up once, as before;
+        where it is this very method its frame goes on the stack, anything else (an
+        override, another class's method, an instance attribute) is called as before."""
+        bound = cst.Name(self.bound)
+        args = list(call.args)
+        frame = cst.Call(cst.Name(self.frame), [cst.Arg(cst.Attribute(
+            bound, cst.Name("__self__")), comma=_COMMA if args else cst.MaybeSentinel.DEFAULT)] + args)
+        lookup = cst.NamedExpr(bound, call.func, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        test = cst.Comparison(
+            cst.Call(cst.Name("getattr"), [cst.Arg(lookup, comma=_COMMA),
+                                           cst.Arg(cst.SimpleString('"__func__"'), comma=_COMMA),
+                                           cst.Arg(cst.Name("None"))]),
+            [cst.ComparisonTarget(cst.Is(), cst.Name(self.method))])
+        return cst.IfExp(
+            test=test, body=cst.Yield(frame, lpar=[cst.LeftParen()], rpar=[cst.RightParen()]),
+            orelse=call.with_changes(func=bound, lpar=[], rpar=[]),
+            lpar=call.lpar if call.lpar else [cst.LeftParen()],
+            rpar=call.rpar if call.rpar else [cst.RightParen()])
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
+                                  updated: cst.SimpleStatementLine):
+        """A method's recursive call as a whole statement reads better as an ``if``."""
+        if not (self.method and len(original.body) == 1 and isinstance(original.body[0], cst.Expr)
+                and original.body[0].value in self.walk.calls):
+            return updated
+        dispatch = updated.body[0].value  # type: ignore[attr-defined]
+        code = cst.Module([]).code_for_node
+        lookup = dispatch.test.left.args[0].value.value
+        text = (f"{self.bound} = {code(lookup)}\n"
+                f'if getattr({self.bound}, "__func__", None) is {self.method}:\n'
+                f"    yield {code(dispatch.body.value)}\n"
+                f"else:\n"
+                f"    {code(dispatch.orelse)}\n")
+        statements = list(cst.parse_module(text, config=self.config).body)
+        statements[0] = statements[0].with_changes(leading_lines=updated.leading_lines,
+                                                   trailing_whitespace=updated.trailing_whitespace)
+        return cst.FlattenSentinel(statements)
 
     def leave_Expr(self, original: cst.Expr, updated: cst.Expr) -> cst.Expr:
         # a call (or yield) that is the whole statement needs no parentheses
         value = updated.value
-        if isinstance(value, cst.Yield) and isinstance(original.value, (cst.Call, cst.Yield)):
+        if isinstance(value, (cst.Yield, cst.IfExp)) and isinstance(original.value, (cst.Call, cst.Yield)):
             return updated.with_changes(value=value.with_changes(lpar=[], rpar=[]))
         return updated
 
@@ -442,6 +507,9 @@ class _CallsToYields(cst.CSTTransformer):
                     cst.Element(pair[1])]
         return updated.with_changes(value=cst.Tuple(elements, lpar=[], rpar=[]),
                                     whitespace_after_yield=cst.SimpleWhitespace(" "))
+
+
+_COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 
 
 def _strip_annotation(param: cst.Param) -> cst.Param:
