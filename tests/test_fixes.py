@@ -617,3 +617,14 @@ def test_unsafe_fix_on_the_fixtures_leaves_them_parsing_and_is_idempotent(tmp_pa
     second = run_cli("--fix", "--unsafe-fixes", "--no-cache", ".", cwd=copy)
     assert "Fixed 0 findings" in second.stderr
     assert snapshot == {p.name: p.read_bytes() for p in copy.glob("*.py")}
+
+
+def test_the_readme_shows_each_fix_modules_example() -> None:
+    from backprop_lint.fixes import FIXERS, fixer
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Fixing"):text.index("## In an editor")]
+    for code in FIXERS:
+        before, after = fixer(code).EXAMPLES[0]
+        assert f"```python\n{before}```" in section and f"```python\n{after}```" in section, code
+    assert "args: [--fix]" in section and "--diff" in section
