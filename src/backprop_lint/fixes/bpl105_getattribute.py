@@ -25,7 +25,8 @@ from typing import Iterator, List, Set
 
 import libcst as cst
 
-from .target import SCOPES, NoFix, Rewrite, Target, bound_by, every_node, param_names
+from .target import (SCOPES, NoFix, Rewrite, Target, bound_by, every_node, mangled,
+                     param_names)
 
 CODE = "BPL105"
 APPLICABILITY = "safe"
@@ -197,14 +198,6 @@ def _may_change(node: cst.CSTNode, me: str) -> bool:
     return False
 
 
-def _mangled(attribute: str, class_name: str) -> str:
-    """``self.__x`` in class ``C`` looks up ``_C__x``; a string is not mangled."""
-    stripped = class_name.lstrip("_")
-    if attribute.startswith("__") and not attribute.endswith("__") and stripped:
-        return f"_{stripped}{attribute}"
-    return attribute
-
-
 class _ToGetattribute(cst.CSTTransformer):
     def __init__(self, reads: Set[cst.CSTNode], me: str, class_name: str) -> None:
         super().__init__()
@@ -223,7 +216,7 @@ class _ToGetattribute(cst.CSTTransformer):
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
         if original not in self.reads:
             return updated
-        return self._lookup(original, _mangled(original.attr.value, self.class_name),
+        return self._lookup(original, mangled(original.attr.value, self.class_name),
                             updated.lpar, updated.rpar)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call):

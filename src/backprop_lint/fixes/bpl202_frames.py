@@ -27,8 +27,9 @@ from typing import List, Set, Tuple, Union
 
 import libcst as cst
 
-from .target import (SCOPES, Function, NoFix, Rewrite, Target, assigned_names, bound_by, every_node,
-                     fresh_name, is_call_to, names_used, own_scope, param_names)
+from .target import (SCOPES, Function, NoFix, Rewrite, Target, assigned_names, bound_by,
+                     every_node, fresh_name, is_call_to, mangled, names_used, own_scope,
+                     param_names)
 
 CODE = "BPL202"
 APPLICABILITY = "safe"
@@ -185,7 +186,7 @@ def frames(target: Target, visited_once: bool = False) -> Function:
     new_body = body.visit(_CallsToYields(walk, frame, callee, module_config, method))
     driver = list(cst.parse_module(_driver(walk).format(**names), config=module_config).body)
     if isinstance(callee, tuple):
-        key = _mangled(function.name.value, target.in_class.name.value)  # type: ignore[union-attr]
+        key = mangled(function.name.value, target.in_class.name.value)  # type: ignore[union-attr]
         driver.insert(0, cst.parse_statement(
             f'{names["method"]} = __class__.__dict__["{key}"]', config=module_config))
     if visited_once:
@@ -208,14 +209,6 @@ VISITED_GUARD = """if id({node}) in {visited}:
     return
 {visited}.add(id({node}))
 """
-
-
-def _mangled(name: str, class_name: str) -> str:
-    """The class dict's key for a method ``__m`` of class ``C``: ``_C__m``."""
-    stripped = class_name.lstrip("_")
-    if name.startswith("__") and not name.endswith("__") and stripped:
-        return f"_{stripped}{name}"
-    return name
 
 
 def _node_parameter(function: Function, walk: "_Walk", callee: Callee) -> str:

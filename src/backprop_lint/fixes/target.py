@@ -177,6 +177,14 @@ def bound_by(target: cst.CSTNode) -> List[str]:
     return []
 
 
+def mangled(attribute: str, class_name: str) -> str:
+    """What ``x.__name`` looks up in class ``C``: ``_C__name`` (a string is not mangled)."""
+    stripped = class_name.lstrip("_")
+    if attribute.startswith("__") and not attribute.endswith("__") and stripped:
+        return f"_{stripped}{attribute}"
+    return attribute
+
+
 def param_names(params: cst.Parameters) -> List[str]:
     every = list(params.posonly_params) + list(params.params) + list(params.kwonly_params)
     for star in (params.star_arg, params.star_kwarg):
