@@ -167,6 +167,7 @@ def walk_vars(ns, root):
 
 def loud_var(var):
     """A subclass overriding the walked method: the fixed walk must call the override."""
+
     class LoudVar(var):
         def _topo(self, seen, order):
             order.append("override")

@@ -554,4 +554,3 @@ def _body_without_docstring(function: Function) -> cst.IndentedBlock:
             body[0] = body[0].with_changes(leading_lines=[
                 line for line in body[0].leading_lines if line.comment is not None])
     return function.body.with_changes(body=body)
-
