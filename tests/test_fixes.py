@@ -290,6 +290,7 @@ def test_a_fix_changes_only_its_function_and_removes_its_finding(path, finding) 
         imports_only = start == end and all(
             line.startswith("import ") for line in content.splitlines())
         assert inside or imports_only, (start, end, content)
+
     def count(source: str) -> int:
         return sum(f.code == finding.code for f in analyse_source(source))
 
