@@ -410,8 +410,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.diff:
                 diff = show_diff(run.changed, run.texts)
                 write_text(diff, args.output_file)
-                error(f"would fix {fixed} finding{'s' if fixed != 1 else ''}"
-                      f"{'' if args.unsafe_fixes else ' (add --unsafe-fixes for more)'}")
+                error(f"would fix {fixed} finding{'s' if fixed != 1 else ''}")
                 return EXIT_ERROR if errors else (EXIT_FINDINGS if diff else EXIT_CLEAN)
             write_fixed(run.changed, run.texts, stdin_path)
             texts, findings = run.texts, run.findings

@@ -33,7 +33,10 @@ def fix_infos(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]
         for finding, rewrite in plan.rewrites.items():
             edits: Tuple[Tuple[int, int, str], ...] = ()
             if with_edits and plan.index is not None:
-                fixed = apply(plan.index.module, [rewrite])
+                try:
+                    fixed = apply(plan.index.module, [rewrite])
+                except Exception:  # a fix never stops the report: that finding has none
+                    continue
                 edits = tuple(line_edits(texts[path], fixed))
             infos[(path, finding)] = FixInfo(rewrite.applicability,
                                              fixer(finding.code).TITLE, edits)
@@ -82,11 +85,11 @@ def _fixed_text(plan: FilePlan, unsafe: bool):
     chosen = disjoint(plan.chosen(unsafe))
     if not chosen or plan.index is None:
         return None, []
-    text = apply(plan.index.module, chosen)
     try:
+        text = apply(plan.index.module, chosen)
         compile(text, "<fixed>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None, []  # a fix must never leave a file that does not run: keep the original
+    except Exception:  # a fix must never leave a file that does not run: keep the original
+        return None, []
     return (text, chosen) if text != plan.text else (None, [])
 
 

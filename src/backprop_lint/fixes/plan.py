@@ -55,4 +55,6 @@ def plan_file(text: str, findings: Sequence[Finding]) -> FilePlan:
             plan.refused[finding] = str(reason)
         except RecursionError:
             plan.refused[finding] = "too deeply nested to rewrite"
+        except Exception as exc:  # a fix never stops the report: that finding has none
+            plan.refused[finding] = f"the fix failed ({type(exc).__name__}: {exc})"
     return plan
