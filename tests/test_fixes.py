@@ -630,3 +630,16 @@ def test_the_readme_shows_each_fix_modules_example() -> None:
         before, after = fixer(code).EXAMPLES[0]
         assert f"```python\n{before}```" in section and f"```python\n{after}```" in section, code
     assert "args: [--fix]" in section and "--diff" in section
+
+
+def test_a_fix_that_fails_is_no_fix_and_the_report_goes_on(monkeypatch) -> None:
+    from backprop_lint.fixes import bpl202_frames
+
+    def broken(target):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(bpl202_frames, "rewrite", broken)
+    plan = plan_file(WALKS, analyse_source(WALKS))
+    refused = [why for f, why in plan.refused.items() if f.code == "BPL202"]
+    assert refused and all("ValueError: boom" in why for why in refused)
+    assert {r.finding.code for r in plan.rewrites.values()} == {"BPL402"}
