@@ -116,6 +116,18 @@ def deepwalk_method(root):
     return walker.nodes
 
 
+def comprehension_topo(root):
+    order, seen = [], set()
+
+    def visit(n):
+        seen.add(n)
+        [visit(p) for p in n.parents if p not in seen]
+        order.append(n.unique_id)
+
+    visit(root)
+    return order
+
+
 class Var:
     def __init__(self, unique_id, parents=()):
         self.unique_id = unique_id
@@ -149,6 +161,7 @@ RUNS = {  # entry point -> how to call it on a root and read its result
     "deepwalk_method": lambda ns, root: ns["deepwalk_method"](root),
     "backward_bfs": lambda ns, root: ns["backward_bfs"](root),
     "method_on_other_nodes": lambda ns, root: walk_vars(ns, root),
+    "comprehension_topo": lambda ns, root: ns["comprehension_topo"](root),
 }
 
 
@@ -215,7 +228,7 @@ def walks():
 
 def test_every_walk_is_reported_and_fixed() -> None:
     before = sorted((f.code, f.line) for f in analyse_source(WALKS) if f.code in FIXABLE)
-    assert len(before) == 8, before
+    assert len(before) == 9, before
     assert [f for f in analyse_source(fixed(WALKS)) if f.code in FIXABLE] == []
 
 
@@ -384,14 +397,14 @@ def test_diff_writes_nothing_and_exits_1(tmp_path) -> None:
 def test_stdin_fix_prints_the_fixed_text(tmp_path) -> None:
     result = run_cli("--fix", "--no-cache", "-", cwd=tmp_path, input=WALKS.encode())
     assert result.stdout == fixed(WALKS)
-    assert "Fixed 8 findings" in result.stderr
+    assert "Fixed 9 findings" in result.stderr
 
 
 def test_text_marks_fixable_findings_and_says_with_which_flag(tmp_path) -> None:
     (tmp_path / "w.py").write_text(WALKS)
     result = run_cli("--no-cache", "w.py", cwd=tmp_path)
-    assert result.stdout.count(" [*] ") == 8
-    assert "[*] 8 fixable with --fix" in result.stderr
+    assert result.stdout.count(" [*] ") == 9
+    assert "[*] 9 fixable with --fix" in result.stderr
 
 
 def test_json_fix_object(tmp_path) -> None:
@@ -435,7 +448,7 @@ def test_sarif_fixes_validate_against_the_schema(tmp_path) -> None:
     log = json.loads(run_cli("--no-cache", "--format=sarif", "w.py", cwd=tmp_path).stdout)
     jsonschema.Draft4Validator(schema).validate(log)
     results = log["runs"][0]["results"]
-    assert len(results) == 8 and all(len(r["fixes"]) == 1 for r in results)
+    assert len(results) == 9 and all(len(r["fixes"]) == 1 for r in results)
     change = results[0]["fixes"][0]["artifactChanges"][0]
     assert change["artifactLocation"]["uri"] == "w.py"
     assert change["replacements"][0]["insertedContent"]["text"]
@@ -474,10 +487,10 @@ def test_the_cache_keeps_the_fixes_and_a_fixed_file_is_new_content(tmp_path) -> 
              "sys.stderr.write('LIBCST=' + str('libcst' in sys.modules))\n")
     warm = subprocess.run([sys.executable, "-c", probe], cwd=str(tmp_path),
                           capture_output=True, text=True, timeout=300)
-    assert warm.stdout == cold.stdout and warm.stdout.count("[*]") == 8
+    assert warm.stdout == cold.stdout and warm.stdout.count("[*]") == 9
     assert warm.stderr.endswith("LIBCST=False"), warm.stderr  # a warm run parses nothing
     fixing = run_cli(*cache, "--fix", "w.py", cwd=tmp_path)
-    assert fixing.stdout == "" and "Fixed 8 findings, 0 left." in fixing.stderr
+    assert fixing.stdout == "" and "Fixed 9 findings, 0 left." in fixing.stderr
     after = run_cli(*cache, "w.py", cwd=tmp_path)
     assert after.returncode == 0 and after.stdout == ""
 

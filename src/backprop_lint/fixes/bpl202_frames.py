@@ -13,9 +13,12 @@ A recursive generator (``yield from walk(child)``) becomes a generator whose fra
 Where a recursive call's result is used (a memo, a height) the driver sends it back into
 the waiting frame, as the return of a call would.
 
+A comprehension statement whose list is thrown away (``[walk(c) for c in node.inputs]``)
+first becomes the loop it stands for.
+
 No fix where the equivalence cannot be shown: a ``try`` or ``with`` around a recursive call
-(an exception would skip its handlers), a recursive call from a nested scope (lambda,
-comprehension, nested ``def``), the function used other than called, a decorator (the calls
+(an exception would skip its handlers), a recursive call from another nested scope
+(lambda, a comprehension whose value is used, nested ``def``), the function used other than called, a decorator (the calls
 go through it), a method another class of the file overrides, ``async def``, frame
 introspection (``locals()``, ``super()``...), ``next()`` (a StopIteration would turn into a
 RuntimeError inside a generator), mutable default values.
@@ -170,10 +173,10 @@ def frames(target: Target, visited_once: bool = False) -> Function:
     """The function, its recursion run as frames on an explicit stack. ``visited_once``
     (BPL201's unsafe fix): each frame first tests and records ``id(node)`` in a set made
     once per walk, ``node`` being the one parameter the recursive calls change."""
-    function = target.function
-    _check_signature(function)
+    _check_signature(target.function)
     _check_self_recursion(target)
     callee = _callee(target)
+    function = _comprehensions_as_loops(target.function, callee)
     walk = _Walk(function, callee)
     frame = _frame_name(function)
     taken = names_used(function) | {frame}
@@ -257,6 +260,61 @@ def _check_signature(function: Function) -> None:
         if isinstance(default, cst.Name) and default.value in {"None", "True", "False"}:
             continue
         raise NoFix("a default value that is not a constant (it would be made per call)")
+
+
+def _comprehensions_as_loops(function: Function, callee: Callee) -> Function:
+    """``[walk(c) for c in node.children if c not in seen]`` as a statement (its list thrown
+    away) becomes the ``for`` / ``if`` statements it stands for, so that the call in it can
+    become a frame: the same calls in the same order, the iterables and conditions evaluated
+    at the same moments. Only where the comprehension's names are used nowhere else in the
+    function (a loop's names outlive it)."""
+    return function.with_changes(body=function.body.visit(_ComprehensionToLoop(function, callee)))
+
+
+class _ComprehensionToLoop(cst.CSTTransformer):
+    def __init__(self, function: Function, callee: Callee) -> None:
+        super().__init__()
+        self.function = function
+        self.callee = callee
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return not isinstance(node, SCOPES)
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
+                                  updated: cst.SimpleStatementLine):
+        if len(original.body) != 1 or not isinstance(original.body[0], cst.Expr):
+            return updated
+        comprehension = original.body[0].value
+        if not (isinstance(comprehension, (cst.ListComp, cst.SetComp))
+                and _is_recursive_call(comprehension.elt, self.callee)
+                and not comprehension.lpar and self._names_private(comprehension)):
+            return updated
+        loop = self._loops(comprehension.for_in, comprehension.elt)
+        if loop is None:
+            return updated
+        return loop.with_changes(leading_lines=original.leading_lines)
+
+    def _names_private(self, comprehension: cst.BaseComp) -> bool:
+        inside = {id(n) for n in every_node(comprehension)}
+        names: Set[str] = set()
+        clause = comprehension.for_in
+        while clause is not None:
+            names.update(bound_by(clause.target))
+            clause = clause.inner_for_in
+        return not any(isinstance(n, cst.Name) and n.value in names and id(n) not in inside
+                       for n in every_node(self.function))
+
+    def _loops(self, clause, element: cst.BaseExpression):
+        if clause is None:
+            return cst.SimpleStatementLine([cst.Expr(element)])
+        if clause.asynchronous is not None:
+            return None
+        inner = self._loops(clause.inner_for_in, element)
+        if inner is None:
+            return None
+        for condition in reversed(clause.ifs):
+            inner = cst.If(test=condition.test, body=cst.IndentedBlock([inner]))
+        return cst.For(target=clause.target, iter=clause.iter, body=cst.IndentedBlock([inner]))
 
 
 def _check_self_recursion(target: Target) -> None:
