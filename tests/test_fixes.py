@@ -656,3 +656,15 @@ def test_a_fix_that_fails_is_no_fix_and_the_report_goes_on(monkeypatch) -> None:
     refused = [why for f, why in plan.refused.items() if f.code == "BPL202"]
     assert refused and all("ValueError: boom" in why for why in refused)
     assert {r.finding.code for r in plan.rewrites.values()} == {"BPL402"}
+
+
+def test_getattr_fix_inside_an_f_string_keeps_the_quotes_apart() -> None:
+    source = ('class Method:\n'
+              '    def __init__(self, name):\n'
+              '        self.__name = name\n'
+              '\n'
+              '    def __getattr__(self, name):\n'
+              '        return Method(f"{self.__name}.{name}")\n')
+    after = fixed(source)
+    assert "f\"{object.__getattribute__(self, '_Method__name')}.{name}\"" in after
+    compile(after, "m.py", "exec")

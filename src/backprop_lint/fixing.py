@@ -82,15 +82,25 @@ def _one_pass(run: FixRun, unsafe: bool, selected: Callable[[str], bool]) -> int
 
 
 def _fixed_text(plan: FilePlan, unsafe: bool):
+    """The file with the chosen fixes; a fix whose file would not compile is left out (a fix
+    must never leave a file that does not run)."""
     chosen = disjoint(plan.chosen(unsafe))
     if not chosen or plan.index is None:
         return None, []
+    text = _compiled(plan, chosen)
+    if text is None:
+        chosen = [r for r in chosen if _compiled(plan, [r]) is not None]
+        text = _compiled(plan, chosen) if chosen else None
+    return (text, chosen) if text is not None and text != plan.text else (None, [])
+
+
+def _compiled(plan: FilePlan, rewrites) -> "str | None":
     try:
-        text = apply(plan.index.module, chosen)
+        text = apply(plan.index.module, rewrites)  # type: ignore[union-attr]
         compile(text, "<fixed>", "exec", dont_inherit=True)
-    except Exception:  # a fix must never leave a file that does not run: keep the original
-        return None, []
-    return (text, chosen) if text != plan.text else (None, [])
+    except Exception:
+        return None
+    return text
 
 
 def refusals(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]]

@@ -204,9 +204,19 @@ class _ToGetattribute(cst.CSTTransformer):
         self.reads = reads
         self.me = me
         self.class_name = class_name
+        self.f_strings: List[str] = []  # the quotes of the f-strings around (before 3.12
+        # a string inside an f-string may not use its quote)
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self.f_strings.append(node.start)
+
+    def leave_FormattedString(self, original, updated):
+        self.f_strings.pop()
+        return updated
 
     def _lookup(self, original: cst.CSTNode, attribute: str, lpar, rpar) -> cst.Call:
-        quoted = cst.SimpleString(f'"{attribute}"')
+        quote = "'" if any('"' in start for start in self.f_strings) else '"'
+        quoted = cst.SimpleString(f"{quote}{attribute}{quote}")
         return cst.Call(
             func=cst.parse_expression("object.__getattribute__"),
             args=[cst.Arg(cst.Name(self.me), comma=cst.Comma(

@@ -18,8 +18,8 @@ first becomes the loop it stands for.
 
 No fix where the equivalence cannot be shown: a ``try`` or ``with`` around a recursive call
 (an exception would skip its handlers), a recursive call from another nested scope
-(lambda, a comprehension whose value is used, nested ``def``), the function used other than called, a decorator (the calls
-go through it), a method another class of the file overrides, ``async def``, frame
+(lambda, a comprehension whose value is used, nested ``def``), the function used other
+than called, a decorator (the calls go through it), ``async def``, frame
 introspection (``locals()``, ``super()``...), ``next()`` (a StopIteration would turn into a
 RuntimeError inside a generator), mutable default values.
 """
@@ -404,6 +404,8 @@ class _Walk:
         if any(isinstance(a, (cst.Try, cst.TryStar, cst.With)) for a in above):
             raise NoFix("a try or with around the recursive call: an exception would skip "
                         "its handlers")
+        if any(isinstance(a, cst.FormattedString) for a in above):
+            raise NoFix("a recursive call inside an f-string")
         self.calls.add(node)
         self.statement_calls &= bool(above) and isinstance(above[-1], cst.Expr)
 
