@@ -340,6 +340,20 @@ def explain_codes(prefix: str) -> int:
     return EXIT_CLEAN
 
 
+def add_noqa_and_tell(results: Sequence[Result], texts: Mapping[str, str],
+                      notebooks: Notebooks, errors: Sequence[InputError]) -> int:
+    """``--add-noqa``: edit the files, say how many directives were added (no report)."""
+    from .addnoqa import add_noqa, wanted_directives
+
+    tally = add_noqa(wanted_directives(results, notebooks), texts, notebooks)
+    for problem in tally.problems:
+        error(problem)
+    files = "file" if tally.files == 1 else "files"
+    write_text(f"Added {tally.directives} noqa directive{'' if tally.directives == 1 else 's'} "
+               f"in {tally.files} {files}.\n", None)
+    return EXIT_ERROR if errors or tally.problems else EXIT_CLEAN
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args = parse_args(argv)
@@ -360,6 +374,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_ERROR
     results = report(texts, with_cell_problems(findings, notebooks), settings.selection_for,
                      notebooks)
+    if args.add_noqa:
+        return add_noqa_and_tell(results, texts, notebooks, errors)
     try:
         write_text(render_report(args, results, errors), args.output_file)
         if args.graph:
