@@ -57,9 +57,12 @@ def describe(result: subprocess.CompletedProcess) -> str:
 
 
 def results(result: subprocess.CompletedProcess) -> List[Tuple[str, int, int, str]]:
-    """(path, line, column, code) of every text result line, in printed order."""
+    """(path, line, column, code) of every text result line, in printed order (the
+    indented lines under a finding - its chain, its source - are not results)."""
     found = []
     for line in result.stdout.splitlines():
+        if line[:1].isspace() or line.strip() == "^":
+            continue
         match = _RESULT.match(line)
         assert match, f"not a result line: {line!r}\n{describe(result)}"
         found.append((match["path"], int(match["line"]), int(match["col"]), match["code"]))
@@ -118,9 +121,13 @@ def test_cycle_across_modules_is_reported_once_with_both_paths(tmp_path) -> None
 
 def test_same_results_as_the_flake8_plugin_on_the_fixtures() -> None:
     """One analysis, two front ends: on files that do not call each other, the command
-    prints what flake8 prints (paths, positions, codes, messages)."""
+    prints what flake8 prints (paths, positions, codes, messages) - ``--format concise``
+    exactly, and the default text as the first line of each finding."""
     args = ("--select=BPL", "fixtures/")
-    ours = run_cli(*args, cwd=ROOT)
+    ours = run_cli("--format", "concise", *args, cwd=ROOT)
+    default = run_cli(*args, cwd=ROOT)
+    assert [line for line in default.stdout.splitlines() if not line[:1].isspace()] \
+        == ours.stdout.splitlines()
     flake8 = subprocess.run([sys.executable, "-m", "flake8", *args], cwd=str(ROOT),
                             capture_output=True, text=True, timeout=TIMEOUT,
                             env=command_env())

@@ -132,7 +132,7 @@ def as_dict(result: Result) -> Dict[str, object]:
         "message": result.message,
         "chain": [{"path": s.path, "line": s.line, "function": s.function,
                    **({"cell": s.cell} if s.cell else {})} for s in result.chain],
-        "cell": result.cell or None,
+        **({"cell": result.cell} if result.cell else {}),  # a notebook's code cell
     }
 
 
