@@ -470,7 +470,7 @@ def test_json_format(tmp_path) -> None:
     assert first["chain"] == [{"path": "a.py", "line": 2, "function": "C.m"}]
     assert found[1]["chain"] == [{"path": "b.py", "line": 1, "function": "ping"},
                                  {"path": "b.py", "line": 5, "function": "pong"}]
-    text = run_cli("--isolated", ".", cwd=tmp_path)
+    text = run_cli("--isolated", "--format", "concise", ".", cwd=tmp_path)
     assert [f"{f['path']}:{f['line']}:{f['column']}: {f['code']} {f['message']}"
             for f in found] == text.stdout.splitlines()
     empty = run_cli("--isolated", "--format", "json", "--select", "BPL4", ".", cwd=tmp_path)
