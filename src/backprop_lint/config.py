@@ -164,8 +164,9 @@ def _per_file(key: str, raw: RawValue, layer: Layer) -> PerFile:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConfigError(f"{layer.where(key)}: {first}") from None
         pairs = [(glob, _codes(key, codes, layer)) for glob, codes in parsed]
+    # a glob whose codes are all other plugins' stays: the longest matching glob wins
     return tuple((normalize_patterns([glob], layer.base)[0], codes)
-                 for glob, codes in pairs if glob.strip() and codes)
+                 for glob, codes in pairs if glob.strip())
 
 
 def _value(key: str, raw: RawValue, layer: Layer):

@@ -99,9 +99,10 @@ def format_text(results: Sequence[Result], colour: bool = False, concise: bool =
 
 
 def _source_lines(source: str, column: int) -> str:
-    """The line and a caret under the (1-based) column; tabs kept so the caret aligns."""
+    """The line and a caret under the (1-based) column, indented (every line that is not
+    a finding's first starts with a space); tabs kept so the caret aligns."""
     pad = "".join(ch if ch == "\t" else " " for ch in source[:column - 1])
-    return f"{source}\n{pad}^\n"
+    return f"    {source}\n    {pad}^\n"
 
 
 def statistics(results: Sequence[Result]) -> str:
