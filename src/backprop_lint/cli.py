@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
+    if args.add_noqa and STDIN in args.paths:
+        raise UsageError("--add-noqa edits files: it cannot take standard input (-)")
     if args.graph:
         try:
             writer_for(args.graph)

@@ -153,10 +153,13 @@ def _escape_property(text: str) -> str:
 def format_github(results: Sequence[Result]) -> str:
     lines = []
     for r in results:
-        properties = ",".join(f"{key}={_escape_property(str(value))}" for key, value in (
-            ("file", r.path), ("line", r.physical_line), ("col", r.column),
-            ("endLine", r.physical_line if r.cell else r.end_line),
-            ("endColumn", r.end_column), ("title", r.code)))
+        where: Tuple[Tuple[str, object], ...] = (
+            ("file", r.path), ("line", r.line), ("col", r.column), ("endLine", r.end_line),
+            ("endColumn", r.end_column))
+        if r.cell:  # the notebook's JSON line; a column in the cell means nothing there
+            where = (("file", r.path), ("line", r.physical_line))
+        properties = ",".join(f"{key}={_escape_property(str(value))}"
+                              for key, value in where + (("title", r.code),))
         lines.append(f"::{level(r.code)} {properties}::{_escape_data(r.message)}\n")
     return "".join(lines)
 
