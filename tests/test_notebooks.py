@@ -103,6 +103,7 @@ def test_an_edited_module_writes_back_only_the_changed_cells() -> None:
     assert sorted(changed) == [1, 3]
     assert changed[1] == "%matplotlib inline\nimport math\nimport sys"
     written = write_cells(notebook, changed)
+    assert open_notebook("n.ipynb", raw).rewritten(edited) == written  # what a fix calls
     before, after = json.loads(raw), json.loads(written)
     assert "".join(after["cells"][1]["source"]) == "%matplotlib inline\nimport math\nimport sys"
     assert "".join(after["cells"][3]["source"]).endswith("topo.append(v)  # noqa: BPL202")

@@ -20,7 +20,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .files import decode_source
 from .noqa import NOQA_INLINE, logical_spans
-from .notebook import OpenNotebook, changed_cells, write_cells
+from .notebook import OpenNotebook
 
 _LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
@@ -120,8 +120,7 @@ def _add_to_file(path: str, wanted: Mapping[int, Set[str]], text: str,
             raise ValueError("it changed since it was read")
         done = add_directives(text, wanted)
         if done.lines:
-            cells = changed_cells(opened.notebook, done.text)
-            _write(path, write_cells(opened.notebook, cells).encode("utf-8"))
+            _write(path, opened.rewritten(done.text).encode("utf-8"))
         return done
     if decode_source(data) != text:
         raise ValueError("it changed since it was read")
@@ -153,14 +152,15 @@ def _write(path: str, data: bytes) -> None:
 
 def wanted_directives(results: Sequence, notebooks: Mapping[str, OpenNotebook]
                       ) -> Dict[str, Dict[int, Set[str]]]:
-    """path -> line of the analysed text -> the codes reported there; a notebook cell left
-    out because it does not parse gets none (no comment makes it parse)."""
+    """path -> line of the analysed text -> the codes reported there. In a notebook, a cell
+    left out because it does not parse gets none (no comment makes it parse), nor does a
+    finding on no cell (the whole notebook not analysed: its line is a cell marker)."""
     wanted: Dict[str, Dict[int, Set[str]]] = {}
     for result in results:
         line = result.line
         opened = notebooks.get(result.path)
         if opened is not None:
-            if result.cell in {p.cell for p in opened.joined.skipped}:
+            if not result.cell or result.cell in {p.cell for p in opened.joined.skipped}:
                 continue
             line = opened.joined.starts[result.cell - 1] + result.line
         wanted.setdefault(result.path, {}).setdefault(line, set()).add(result.code)

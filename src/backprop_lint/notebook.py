@@ -398,6 +398,12 @@ class OpenNotebook:
         cell, in_cell = self.place(line)
         return self.notebook.file_line(cell, in_cell) if cell else 1
 
+    def rewritten(self, edited: str) -> str:
+        """The file's new text for an edit of the joined module (what a fix writes back):
+        only the changed cells' source strings differ. The module's lines the edit changed
+        must stay between their cell's markers."""
+        return write_cells(self.notebook, changed_cells(self.notebook, edited))
+
     def cell_problems(self) -> List[Finding]:
         """One BPL900 per cell left out because it does not parse, on its line."""
         return [Finding(self.joined.starts[p.cell - 1] + p.line, 0, "BPL900",
