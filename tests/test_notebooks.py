@@ -266,6 +266,9 @@ def test_directive_goes_where_flake8_reads_it() -> None:
     for line, codes in ((1, "BPL101"), (5, "BPL102"), (7, "BPL2"), (7, "BPL101"), (9, "BPL3")):
         assert comments.silences(codes, line)
     assert not comments.silences("BPL402", 7)
+    shebang = add_directives("#!/usr/bin/env python\nprint 'py2'\n", {1: {"BPL900"}})
+    assert shebang.text == "#!/usr/bin/env python\nprint 'py2'\n" and shebang.lines == 0
+    assert shebang.left == ("line 1 is a #! line (BPL900 left: use per-file-ignores)",)
 
 
 def test_add_noqa_silences_every_finding_and_keeps_files_working(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ class Added:
 
     text: str
     lines: int  # lines that got a directive (or more codes in one)
-    skipped: int  # findings left alone: the text does not tokenize
+    left: Tuple[str, ...] = ()  # why findings were left alone (one line each)
 
 
 def _comments(text: str) -> Dict[int, Tuple[int, str]]:
@@ -61,10 +61,10 @@ def with_directive(line: str, codes: Iterable[str], comment: Optional[Tuple[int,
 def add_directives(text: str, wanted: Mapping[int, Set[str]]) -> Added:
     """``text`` with a directive for each reported line's codes (``wanted``: line -> codes)."""
     if not wanted:
-        return Added(text, 0, 0)
+        return Added(text, 0)
     spans = logical_spans(text)
     if not spans:
-        return Added(text, 0, sum(len(c) for c in wanted.values()))
+        return Added(text, 0, ("it does not tokenize",))
     targets: Dict[int, Set[str]] = {}
     for line, codes in wanted.items():
         last = spans.get(line, (line, line))[1]
@@ -72,14 +72,20 @@ def add_directives(text: str, wanted: Mapping[int, Set[str]]) -> Added:
     lines: List[str] = _LINES.findall(text)  # (str.splitlines also splits at \f, \u2028...)
     comments = _comments(text)
     changed = 0
-    for number, codes in targets.items():
+    left = []
+    for number, codes in sorted(targets.items()):
         if not 0 < number <= len(lines):
+            continue
+        if number == 1 and lines[0].startswith("#!"):
+            # the kernel passes the rest of a #! line to the interpreter: a comment breaks it
+            left.append(f"line 1 is a #! line ({', '.join(sorted(codes))} left: use "
+                        "per-file-ignores)")
             continue
         body = lines[number - 1].rstrip("\r\n")
         ending = lines[number - 1][len(body):]
         lines[number - 1] = with_directive(body, codes, comments.get(number)) + ending
         changed += 1
-    return Added("".join(lines), changed, 0)
+    return Added("".join(lines), changed, tuple(left))
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -103,8 +109,7 @@ def add_noqa(wanted: Mapping[str, Mapping[int, Set[str]]], texts: Mapping[str, s
         except (OSError, ValueError) as exc:
             tally.problems.append(f"{path}: --add-noqa left it alone: {exc}")
             continue
-        if done.skipped:
-            tally.problems.append(f"{path}: --add-noqa left it alone: it does not tokenize")
+        tally.problems.extend(f"{path}: --add-noqa: {reason}" for reason in done.left)
         if done.lines:
             tally.directives += done.lines
             tally.files += 1
