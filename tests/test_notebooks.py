@@ -125,6 +125,13 @@ def test_noqa_in_a_cell_is_read_in_the_module() -> None:
     assert NoqaComments.of(joined.text).silences("BPL101", line)
 
 
+def test_an_import_finds_the_module_before_a_notebook_of_the_same_name() -> None:
+    from backprop_lint.modules import ModuleNames
+    names = ModuleNames(["pkg/ops.ipynb", "pkg/ops.py", "lab.ipynb", "main.py"])
+    assert names.path_of["ops"] == "pkg/ops.py"
+    assert names.path_of["lab"] == "lab.ipynb"
+
+
 @pytest.mark.parametrize("text, message", [
     ("{not json", "not a notebook: invalid JSON"),
     ('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}',
