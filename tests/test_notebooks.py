@@ -336,3 +336,22 @@ def test_pre_commit_hook_checks_staged_notebooks(tmp_path: Path) -> None:
     output = failing.stdout + failing.stderr
     assert failing.returncode == 1, output
     assert "n.ipynb:cell 3:2:1: BPL202" in output, output
+
+
+def test_sources_stored_as_one_string_map_and_write_back() -> None:
+    """nbformat allows a cell's source as one string (and other writers lay JSON out
+    differently): lines map to the string's JSON line, and a change rewrites that string."""
+    raw = ('{"cells": [{"cell_type": "code", "metadata": {}, "outputs": [],\n'
+           '  "source": "def spin(n):\\n    return spin(n)"},\n'
+           ' {"cell_type": "code", "metadata": {}, "outputs": [], "source": ["x = 1\\n", "y = 2"]}],\n'
+           ' "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n')
+    opened = open_notebook("n.ipynb", raw)
+    assert opened.file_line(opened.joined.starts[0] + 2) == 2  # where the string starts
+    assert opened.file_line(opened.joined.starts[1] + 2) == 3
+    edited = opened.text.replace("def spin(n):", "def spin(n):  # noqa: BPL101").replace(
+        "y = 2", "y = 2\nz = 3")
+    written = opened.rewritten(edited)
+    cells = json.loads(written)["cells"]
+    assert cells[0]["source"] == "def spin(n):  # noqa: BPL101\n    return spin(n)"
+    assert cells[1]["source"] == ["x = 1\n", "y = 2\n", "z = 3"]
+    assert written.splitlines()[3:] == raw.splitlines()[3:]
