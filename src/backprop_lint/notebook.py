@@ -405,8 +405,9 @@ class OpenNotebook:
         return write_cells(self.notebook, changed_cells(self.notebook, edited))
 
     def cell_problems(self) -> List[Finding]:
-        """One BPL900 per cell left out because it does not parse, on its line."""
-        return [Finding(self.joined.starts[p.cell - 1] + p.line, 0, "BPL900",
+        """One BPL900 per cell left out because it does not parse: on the cell's first
+        line (BPL900's place is a file's line 1; the message names the line)."""
+        return [Finding(self.joined.starts[p.cell - 1] + 1, 0, "BPL900",
                         f"cell not analysed: CPython cannot parse it: {p.message} "
                         f"(line {p.line} of the cell)", (), self.notebook.path)
                 for p in self.joined.skipped]
