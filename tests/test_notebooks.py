@@ -355,3 +355,12 @@ def test_sources_stored_as_one_string_map_and_write_back() -> None:
     assert cells[0]["source"] == "def spin(n):  # noqa: BPL101\n    return spin(n)"
     assert cells[1]["source"] == ["x = 1\n", "y = 2\n", "z = 3"]
     assert written.splitlines()[3:] == raw.splitlines()[3:]
+
+
+def test_a_cell_that_does_not_parse_is_reported_once_on_its_first_line() -> None:
+    opened = open_notebook("n.ipynb", micrograd_notebook("x = 1\nif x:\nprint(x)", SPIN))
+    [problem] = opened.cell_problems()
+    assert (problem.code, opened.place(problem.line)) == ("BPL900", (4, 1))
+    assert problem.message == ("cell not analysed: CPython cannot parse it: expected an "
+                               "indented block after 'if' statement on line 2 (line 3 of the cell)")
+    assert "def spin(n):" in opened.text  # the next cell is analysed
