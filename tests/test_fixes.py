@@ -210,7 +210,7 @@ class Node:
 def fixed(text: str, unsafe: bool = False) -> str:
     run = fix_files({"m.py": text}, {"m.py": analyse_source(text)},
                     lambda texts: {p: analyse_source(t) for p, t in texts.items()},
-                    unsafe, lambda code: True)
+                    unsafe, lambda path, code: True)
     return run.texts["m.py"]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
 from . import __version__
 from .cache import Cache, pickled
@@ -24,8 +24,10 @@ from .files import (STDIN, InputError, Source, discover, is_excluded, load_all,
                     source_from_bytes)
 from .findings import CODES, Finding
 from .graphs import render, writer_for
+from .notebook import NotebookError, OpenNotebook, is_notebook, open_notebook, relabel
 from .options import Options
-from .reporters import FORMATTERS, TOOL, FixInfo, Progress, Result, Step, explain
+from .reporters import (FORMATTERS, TOOL, FixInfo, Progress, Result, Step, explain, format_text,
+                        statistics)
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_STDIN_NAME = "stdin"
@@ -76,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     chosen.add_argument("--ignore", metavar="CODES", help="do not report these codes or prefixes")
     chosen.add_argument("--extend-select", metavar="CODES", help="add to --select")
     chosen.add_argument("--extend-ignore", metavar="CODES", help="add to --ignore")
+    chosen.add_argument("--per-file-ignores", metavar="MAPPING",
+                        help="codes to ignore in some files, as flake8 writes it: "
+                        "'GLOB:CODES GLOB2,GLOB3:CODES' (the longest matching glob wins)")
+    chosen.add_argument("--extend-per-file-ignores", metavar="MAPPING",
+                        help="add to --per-file-ignores")
     chosen.add_argument("--backward-functions", metavar="GLOBS",
                         help="globs (case-insensitive) naming backward-pass functions "
                         "(default: *backward*,*backprop*,*topo*,*deepwalk*)")
@@ -91,8 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--isolated", action="store_true", help="read no configuration file")
     out = parser.add_argument_group("output")
     out.add_argument("--format", choices=sorted(FORMATTERS), default="text",
-                     help="text (default; flake8 style), json, sarif (SARIF 2.1.0) or github "
+                     help="text (default; flake8 style, a cycle's functions listed under it), "
+                     "concise (one line per finding), json, sarif (SARIF 2.1.0) or github "
                      "(workflow annotations)")
+    out.add_argument("--show-source", action="store_true",
+                     help="text: show the reported line, with a caret under the column")
+    out.add_argument("--statistics", action="store_true",
+                     help="after the findings, one line per code: how many, and its name "
+                     "(most frequent first)")
+    adopt = parser.add_argument_group("adopting it on existing code")
+    adopt.add_argument("--add-noqa", action="store_true",
+                       help="add '# noqa: BPLnnn' to every line that reports now (merged into "
+                       "an existing '# noqa: X'), and print how many were added")
     out.add_argument("--output-file", metavar="FILE", help="write the report here, not to stdout")
     out.add_argument("--graph", metavar="FILE",
                      help="write the recursions found as a picture: Graphviz (.dot) or "
@@ -127,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
+    if args.add_noqa and STDIN in args.paths:
+        raise UsageError("--add-noqa edits files: it cannot take standard input (-)")
     if args.graph:
         try:
             writer_for(args.graph)
@@ -138,7 +157,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 def option_values(args: argparse.Namespace) -> Dict[str, str]:
     """The configuration options given on the command line, by their config names."""
     names = ("select", "ignore", "extend_select", "extend_ignore", "exclude",
-             "extend_exclude", "backward_functions")
+             "extend_exclude", "backward_functions", "per_file_ignores",
+             "extend_per_file_ignores")
     return {n.replace("_", "-"): getattr(args, n) for n in names if getattr(args, n) is not None}
 
 
@@ -151,12 +171,17 @@ def read_stdin(name: str) -> Source:
     return source_from_bytes(name, data)
 
 
+Notebooks = Dict[str, OpenNotebook]
+
+
 def gather(paths: Sequence[str], settings: Settings, stdin_name: str
-           ) -> Tuple[Dict[str, str], List[InputError]]:
-    """Every input's text by path, and the inputs that could not be read."""
+           ) -> Tuple[Dict[str, str], List[InputError], Notebooks]:
+    """Every input's text by path (a notebook's: the module its code cells make), the
+    inputs that could not be read, and the notebooks."""
     files, errors = discover(paths, settings.excluded)
     sources = load_all(files)
     texts: Dict[str, str] = {}
+    notebooks: Notebooks = {}
     use_stdin = STDIN in paths and not (
         stdin_name != DEFAULT_STDIN_NAME and is_excluded(stdin_name, settings.excluded))
     if use_stdin:  # the buffer stands for the file of the same name, if that is checked too
@@ -165,9 +190,16 @@ def gather(paths: Sequence[str], settings: Settings, stdin_name: str
     for source in sources:
         if source.error is not None:
             errors.append(source.error)
+        elif source.text is not None and is_notebook(source.path):
+            try:
+                notebooks[source.path] = open_notebook(source.path, source.text)
+            except NotebookError as exc:
+                errors.append(InputError(source.path, str(exc)))
+            else:
+                texts[source.path] = notebooks[source.path].text
         elif source.text is not None:
             texts[source.path] = source.text
-    return texts, sorted(errors, key=lambda e: (e.path, e.line, e.column))
+    return texts, sorted(errors, key=lambda e: (e.path, e.line, e.column)), notebooks
 
 
 def analyse(texts: Mapping[str, str], settings: Settings, jobs: int,
@@ -206,19 +238,30 @@ def _clamped_column(lines: Sequence[str], finding: Finding) -> int:
     return 0
 
 
-def _chain(finding: Finding, path: str) -> Tuple[Step, ...]:
+def _step(path: str, line: int, function: str, notebooks: Notebooks) -> Step:
+    opened = notebooks.get(path)
+    if opened is None:
+        return Step(path, line, function)
+    cell, in_cell = opened.place(line)
+    return Step(path, in_cell, function, cell, opened.file_line(line))
+
+
+def _chain(finding: Finding, path: str, notebooks: Notebooks) -> Tuple[Step, ...]:
     """The functions on the finding's cycle in call order, each once (the last calls the
     first); a step without a path is in the finding's file."""
-    steps = tuple(Step(s.path or path, s.line, s.function) for s in finding.chain)
+    steps = tuple(_step(s.path or path, s.line, s.function, notebooks) for s in finding.chain)
     if len(steps) > 1 and steps[-1] == steps[0]:  # the analysis may close the cycle itself
         steps = steps[:-1]
     return steps
 
 
 def to_results(path: str, text: str, findings: Sequence[Finding],
-               selection: CodeSelection, fixes: Optional[Mapping] = None) -> List[Result]:
+               selection: CodeSelection, notebooks: Optional[Notebooks] = None,
+               fixes: Optional[Mapping] = None) -> List[Result]:
     """The findings of one file that are reported (selected; the analysis has left out
-    those that ``noqa`` silences)."""
+    those that ``noqa`` silences); in a notebook, placed in its cells."""
+    notebooks = notebooks or {}
+    opened = notebooks.get(path)
     lines = text.splitlines()
     results = []
     for finding in findings:
@@ -226,32 +269,49 @@ def to_results(path: str, text: str, findings: Sequence[Finding],
             continue
         column = _clamped_column(lines, finding)
         line_text = lines[finding.line - 1].rstrip() if 0 < finding.line <= len(lines) else ""
+        cell, line = opened.place(finding.line) if opened is not None else (0, finding.line)
         results.append(Result(
-            path, finding.line, column + 1, finding.code, finding.message,
-            end_line=finding.line, end_column=max(len(line_text), column + 1) + 1,
-            chain=_chain(finding, path), fix=(fixes or {}).get((path, finding)),
+            path, line, column + 1, finding.code, relabel(finding.message, path, notebooks),
+            end_line=line, end_column=max(len(line_text), column + 1) + 1,
+            chain=_chain(finding, path, notebooks), cell=cell,
+            file_line=opened.file_line(finding.line) if opened is not None else 0,
+            source=line_text, fix=(fixes or {}).get((path, finding)),
         ))
     return results
 
 
 def report(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]],
-           selection: CodeSelection, fixes: Optional[Mapping] = None) -> List[Result]:
+           selection: Callable[[str], CodeSelection], notebooks: Optional[Notebooks] = None,
+           fixes: Optional[Mapping] = None) -> List[Result]:
+    """The reported findings, sorted; ``selection`` gives each path's choice of codes."""
     results: List[Result] = []
     for path, found in findings.items():
         if found and path in texts:
-            results.extend(to_results(path, texts[path], found, selection, fixes))
-    return sorted(results)
+            results.extend(to_results(path, texts[path], found, selection(path), notebooks, fixes))
+    return sorted(results, key=lambda r: (r.path, r.cell, r.line, r.column, r.code, r.message))
 
 
-def has_fix_module(findings: Mapping[str, Sequence[Finding]], selection: CodeSelection) -> bool:
+def with_cell_problems(findings: Mapping[str, Sequence[Finding]], notebooks: Notebooks
+                       ) -> Dict[str, List[Finding]]:
+    """The analysis's findings plus one BPL900 per notebook cell left out (it does not
+    parse): reported once, on the cell, whatever the analysis of the rest found."""
+    merged = {path: list(found) for path, found in findings.items()}
+    for path, opened in notebooks.items():
+        merged.setdefault(path, []).extend(opened.cell_problems())
+    return merged
+
+
+def has_fix_module(findings: Mapping[str, Sequence[Finding]],
+                   selection: Callable[[str], CodeSelection]) -> bool:
     from .fixes import FIXERS  # a dict of names: imports nothing
 
-    return any(f.code in FIXERS and selection(f.code)
-               for found in findings.values() for f in found)
+    return any(f.code in FIXERS and selection(path)(f.code)
+               for path, found in findings.items() for f in found)
 
 
 def fixes_of(args: argparse.Namespace, texts: Mapping[str, str],
-             findings: Mapping[str, Sequence[Finding]], selection: CodeSelection,
+             findings: Mapping[str, Sequence[Finding]],
+             selection: Callable[[str], CodeSelection],
              cache: "Optional[Cache]") -> Dict[Tuple[str, Finding], FixInfo]:
     """(path, finding) -> its fix, for the reported findings that have one. libcst is
     imported only when a finding's code has a fix module and ``cache`` does not know the
@@ -307,14 +367,20 @@ def fixable_summary(fixable: Mapping[str, int]) -> str:
     return f"[*] {', '.join(parts)}"
 
 
-def run_fixes(args: argparse.Namespace, texts: Dict[str, str],
+def run_fixes(args: argparse.Namespace, fixable: Mapping[str, str], texts: Mapping[str, str],
               findings: Dict[str, List[Finding]], settings: Settings, jobs: int,
               cache: "Optional[Cache]"):
-    """--fix / --diff: the fixed texts and what is left in them."""
+    """--fix / --diff: the fixed texts and what is left in them (only the ``fixable``
+    files are rewritten; every file is analysed again)."""
     from .fixing import fix_files
 
-    return fix_files(texts, findings, lambda fixed: analyse(fixed, settings, jobs, cache),
-                     args.unsafe_fixes, settings.selection)
+    def again(fixed: Mapping[str, str]) -> Dict[str, List[Finding]]:
+        return analyse({**texts, **fixed}, settings, jobs, cache)
+
+    run = fix_files(fixable, findings, again, args.unsafe_fixes,
+                    lambda path, code: settings.selection_for(path)(code))
+    run.texts = {**texts, **run.texts}
+    return run
 
 
 def write_fixed(changed: Mapping[str, str], texts: Mapping[str, str], stdin_path: Optional[str]) -> None:
@@ -346,10 +412,12 @@ def wants_colour(choice: str, stream) -> bool:
 
 def render_report(args: argparse.Namespace, results: Sequence[Result],
                   errors: Sequence[InputError]) -> str:
-    if args.format == "text":
+    if args.format in ("text", "concise"):
         stream = None if args.output_file else sys.stdout
-        return FORMATTERS["text"](results, colour=stream is not None
-                                  and wants_colour(args.color, stream))
+        colour = stream is not None and wants_colour(args.color, stream)
+        text = format_text(results, colour, concise=args.format == "concise",
+                           show_source=args.show_source)
+        return text + (statistics(results) if args.statistics else "")
     if args.format == "sarif":
         return FORMATTERS["sarif"](results, errors)
     return FORMATTERS[args.format](results)
@@ -383,6 +451,20 @@ def explain_codes(prefix: str) -> int:
     return EXIT_CLEAN
 
 
+def add_noqa_and_tell(results: Sequence[Result], texts: Mapping[str, str],
+                      notebooks: Notebooks, errors: Sequence[InputError]) -> int:
+    """``--add-noqa``: edit the files, say how many directives were added (no report)."""
+    from .addnoqa import add_noqa, wanted_directives
+
+    tally = add_noqa(wanted_directives(results, notebooks), texts, notebooks)
+    for problem in tally.problems:
+        error(problem)
+    files = "file" if tally.files == 1 else "files"
+    write_text(f"Added {tally.directives} noqa directive{'' if tally.directives == 1 else 's'} "
+               f"in {tally.files} {files}.\n", None)
+    return EXIT_ERROR if errors or tally.problems else EXIT_CLEAN
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args = parse_args(argv)
@@ -392,7 +474,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (UsageError, ConfigError) as exc:
         error(f"error: {exc}")
         return EXIT_ERROR
-    texts, errors = gather(args.paths or [os.curdir], settings, args.stdin_filename)
+    texts, errors, notebooks = gather(args.paths or [os.curdir], settings, args.stdin_filename)
     for problem in errors:
         error(problem.text())
     try:
@@ -403,9 +485,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_ERROR
     stdin_path = args.stdin_filename if STDIN in (args.paths or ()) else None
     fixed = 0
+    fixable = {p: t for p, t in texts.items() if p not in notebooks}  # a notebook: no fixes
     try:
         if args.fix or args.diff:
-            run = run_fixes(args, texts, findings, settings, args.jobs or default_jobs(), cache)
+            run = run_fixes(args, fixable, texts, findings, settings, args.jobs or default_jobs(),
+                            cache)
             fixed = sum(run.fixed.values())
             if args.diff:
                 diff = show_diff(run.changed, run.texts)
@@ -414,8 +498,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 return EXIT_ERROR if errors else (EXIT_FINDINGS if diff else EXIT_CLEAN)
             write_fixed(run.changed, run.texts, stdin_path)
             texts, findings = run.texts, run.findings
-        results = report(texts, findings, settings.selection,
-                         fixes_of(args, texts, findings, settings.selection, cache))
+            fixable = {p: t for p, t in texts.items() if p not in notebooks}
+        results = report(texts, with_cell_problems(findings, notebooks), settings.selection_for,
+                         notebooks, fixes_of(args, fixable, findings, settings.selection_for, cache))
+        if args.add_noqa:
+            return add_noqa_and_tell(results, texts, notebooks, errors)
     except OSError as exc:
         error(f"cannot write: {exc}")
         return EXIT_ERROR

@@ -53,7 +53,7 @@ class FixRun:
 
 def fix_files(texts: Mapping[str, str], findings: Mapping[str, List[Finding]],
               analyse: Callable[[Mapping[str, str]], Dict[str, List[Finding]]],
-              unsafe: bool, selected: Callable[[str], bool]) -> FixRun:
+              unsafe: bool, selected: Callable[[str, str], bool]) -> FixRun:
     """Apply the fixes of the selected findings until none is left to apply."""
     run = FixRun(dict(texts), dict(findings), {})
     for _ in range(MAX_PASSES):
@@ -64,10 +64,10 @@ def fix_files(texts: Mapping[str, str], findings: Mapping[str, List[Finding]],
     return run
 
 
-def _one_pass(run: FixRun, unsafe: bool, selected: Callable[[str], bool]) -> int:
+def _one_pass(run: FixRun, unsafe: bool, selected: Callable[[str, str], bool]) -> int:
     applied = 0
     for path, found in sorted(run.findings.items()):
-        wanted = [f for f in found if selected(f.code)]
+        wanted = [f for f in found if selected(path, f.code)]
         if path not in run.texts or not any(f.code in FIXERS for f in wanted):
             continue
         plan = plan_file(run.texts[path], wanted)
