@@ -515,7 +515,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             sys.stderr.write(render_report(args, results, errors))
         else:
             write_text(render_report(args, results, errors), args.output_file)
-        if args.format == "text":
+        if args.format in {"text", "concise"}:
             said = fix_summary(results, fixed, args.fix)
             if said:
                 sys.stderr.write(said + "\n")
