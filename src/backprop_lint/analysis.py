@@ -42,9 +42,10 @@ class FileResult:
 
 
 def analyse_source(source: str, options: Options = Options(),
-                   tree: Optional[ast.AST] = None) -> List[Finding]:
-    """All findings for one file's text, sorted; ``tree`` is its ``ast`` if already parsed."""
-    return analyse_file(source, options, tree=tree).findings
+                   tree: Optional[ast.AST] = None, path: str = "") -> List[Finding]:
+    """All findings for one file's text, sorted; ``tree`` is its ``ast`` if already parsed;
+    ``path``, where the file lives, tells where its imports are found (imported.py)."""
+    return analyse_file(source, options, path, tree=tree).findings
 
 
 # a verdict of project mode's screen: CPython cannot parse the file; analyse it to say so

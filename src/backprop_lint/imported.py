@@ -707,3 +707,133 @@ def _expression_calls(expr: ast.expr, is_call: CallTest) -> bool:
         else:
             stack.extend(ast.iter_child_nodes(node))
     return False
+
+
+# -- the analysed module's view ----------------------------------------------------------
+
+_ROOTS: Dict[str, Tuple[str, ...]] = {}
+
+
+def roots_of(path: str) -> Tuple[str, ...]:
+    if path not in _ROOTS:
+        _ROOTS[path] = search_roots(path)
+    return _ROOTS[path]
+
+
+def imported_target(facts, dotted: Optional[str], function=None, want_bodies: bool = False) -> Optional[Found]:
+    """What a dotted name used in the analysed module (``ABC``, ``nn.Module``,
+    ``reprlib.recursive_repr``) means when its head is a top-level import or a builtin;
+    ``facts`` is the module's :class:`~backprop_lint.facts.ModuleFacts`."""
+    if not dotted:
+        return None
+    head = dotted.split(".", 1)[0]
+    scopes = [facts.module_scope]
+    while function is not None:
+        scopes.append(function.scope)
+        function = function.parent
+    if any(head in scope.bindings for scope in scopes[1:]):
+        return None  # a local name of an enclosing function
+    if head in facts.imports:
+        if len(facts.module_scope.bindings.get(head, ())) != 1:
+            return None  # imported, then rebound (or imported twice)
+        absolute = absolute_import(facts.absolute(dotted), facts.path)
+        return find(absolute, roots_of(facts.path), want_bodies) if absolute else None
+    if "." not in dotted and head not in facts.module_scope.bindings:
+        return builtin_class(head)
+    return None
+
+
+@dataclasses.dataclass
+class Inherited:
+    """What a class of the analysed module inherits from classes defined elsewhere:
+    ``known`` when every base, on every level, was found."""
+
+    known: bool
+    classes: List[ClassInfo]
+
+    def defines(self, name: str) -> bool:
+        return any(c.defines(name) for c in self.classes)
+
+    def defines_outside_builtins(self, name: str) -> bool:
+        return any(c.defines(name) for c in self.classes if c.runtime is None)
+
+    @property
+    def instance_attributes(self) -> FrozenSet[str]:
+        return frozenset().union(*(c.instance_attributes for c in self.classes))
+
+
+def inherited(facts, cls) -> Inherited:
+    """The classes from elsewhere on the bases of ``cls`` (a ClassFacts of ``facts``),
+    looked up only for bases the module itself does not define."""
+    cache = facts.__dict__.setdefault("_inherited", {})
+    if id(cls) not in cache:
+        cache[id(cls)] = _inherited(facts, cls)
+    return cache[id(cls)]
+
+
+def _inherited(facts, cls) -> Inherited:
+    classes: List[ClassInfo] = []
+    known = True
+    for local in facts.mro(cls):
+        if local is None:
+            continue
+        for base in local.bases:
+            if base == "object" or (base is not None and facts.base_class(local, base) is not None):
+                continue
+            found = imported_target(facts, base, local.function)
+            line = lineage(found) if isinstance(found, ClassInfo) else None
+            if line is None:
+                known = False
+            else:
+                classes.extend(c for c in line if not any(c is k for k in classes))
+    return Inherited(known, classes)
+
+
+def stores_on_instance(function: ast.AST) -> bool:
+    """A ``__setattr__`` that may store the normal way (``object.__setattr__``,
+    ``super().__setattr__``, ``Base.__setattr__``, the instance's ``__dict__``); one that
+    never does keeps its attributes elsewhere (on the class, in a dictionary), and then the
+    instance has none that a read could miss."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr == "__setattr__":
+                return True
+            if node.func.attr in ("update", "setdefault") and _is_instance_dict(node.func.value):
+                return True
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and _is_instance_dict(node.value):
+            return True
+    return False
+
+
+def _is_instance_dict(expr: ast.expr) -> bool:
+    return (isinstance(expr, ast.Attribute) and expr.attr == "__dict__") or (
+        isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "vars")
+
+
+def constructs_on_call(function: ast.AST) -> bool:
+    """A metaclass's ``__call__`` that surely goes on to the normal construction
+    (``super().__call__(...)`` / ``type.__call__(cls, ...)``) before it can return: one
+    that may return something else (a cached instance, a singleton) may never run
+    ``__init__``."""
+    def is_construction(call: ast.Call) -> bool:
+        return isinstance(call.func, ast.Attribute) and call.func.attr == "__call__"
+    return surely_calls(getattr(function, "body", []), is_construction)
+
+
+def metaclass_constructs(classes: Sequence[ClassInfo]) -> bool:
+    """Every metaclass these classes name is known and runs the normal construction when
+    called."""
+    return all(constructs_when_called(cls.metaclass) for cls in classes)
+
+
+def constructs_when_called(meta: Optional[ClassInfo]) -> bool:
+    """Calling a class of this metaclass constructs it normally: the metaclass does not
+    define ``__call__``, or its ``__call__`` surely calls through."""
+    line = lineage(meta) if meta is not None else None
+    if line is None:
+        return False
+    for owner in line:
+        if owner.runtime is None and "__call__" in owner.names:
+            method = owner.methods.get("__call__")
+            return method is not None and constructs_on_call(method)
+    return True

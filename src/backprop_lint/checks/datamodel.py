@@ -18,9 +18,11 @@ import libcst as cst
 from ..cfg import DELETE, EVAL, ITERATED, STORE, Atom, Block, ControlFlowGraph, every_path_hits
 from ..facts import ClassFacts, FunctionFacts, ModuleFacts
 from ..findings import Finding
-from .getattr_reentry import getattr_reentry
+from ..imported import (ClassInfo, constructs_on_call, constructs_when_called, imported_target, inherited,
+                        metaclass_constructs)
+from .getattr_reentry import getattr_reentry, as_ast
 from .report import at_def
-from ..names import is_name, string_value
+from ..names import dotted_name, is_name, string_value
 
 SitePredicate = Callable[[Atom, Block], bool]
 
@@ -162,6 +164,8 @@ class _Sites:
 
     def constructs_own_class(self) -> SitePredicate:
         cls = self.function.owner
+        # a metaclass whose __call__ may return without constructing may never run __init__
+        sure: List[bool] = []
 
         def predicate(atom: Atom, block: Block) -> bool:
             node = atom.node
@@ -170,6 +174,11 @@ class _Sites:
             func = node.func
             if self.function.name == "__new__" and self.is_me(func):
                 return True
+            if self.function.name == "__init__":
+                if not sure:
+                    sure.append(_construction_runs_init(self.facts, cls))
+                if not sure[0]:
+                    return False
             if isinstance(func, cst.Name):
                 return self.facts.lookup(func.value, self.function) is cls
             if isinstance(func, cst.Call):  # type(self)(...)
@@ -212,6 +221,51 @@ def is_nn_module(facts: ModuleFacts, cls: ClassFacts) -> bool:
     return False
 
 
+def _inherits_nn_module(facts: ModuleFacts, cls: ClassFacts) -> bool:
+    """A subclass of torch.nn.Module here, or through classes defined elsewhere."""
+    return is_nn_module(facts, cls) or any(
+        _NN_MODULE.match(c.qualname) for c in inherited(facts, cls).classes)
+
+
+def _defines(facts: ModuleFacts, cls: ClassFacts, name: str) -> Optional[bool]:
+    """The class or a base binds ``name`` (here or elsewhere); None when a base is unknown
+    and none that is known binds it."""
+    outside = inherited(facts, cls)
+    if facts.class_defines(cls, name) or outside.defines(name):
+        return True
+    return False if outside.known else None
+
+
+def _construction_runs_init(facts: ModuleFacts, cls: ClassFacts) -> bool:
+    """Calling the class surely runs ``__init__``: every metaclass on its bases is known
+    and constructs normally when called."""
+    outside = inherited(facts, cls)
+    if not outside.known or not metaclass_constructs(outside.classes):
+        return False
+    for local in facts.mro(cls):
+        if local is None or local.node is None:
+            continue
+        for keyword in local.node.keywords:
+            if keyword.keyword is not None and keyword.keyword.value == "metaclass":
+                if not _local_metaclass_constructs(facts, local, keyword.value):
+                    return False
+    return True
+
+
+def _local_metaclass_constructs(facts: ModuleFacts, cls: ClassFacts, expr: cst.BaseExpression) -> bool:
+    meta = facts.resolve_reference(expr, cls.function) if isinstance(expr, cst.Name) else None
+    if not isinstance(meta, ClassFacts):
+        found = imported_target(facts, dotted_name(expr), cls.function)
+        return isinstance(found, ClassInfo) and constructs_when_called(found)
+    defines_call = _defines(facts, meta, "__call__")
+    if defines_call is None:
+        return False
+    if not defines_call:
+        return True
+    call = facts.method(meta, "__call__")
+    return call is not None and constructs_on_call(as_ast(call))
+
+
 def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tuple]:
     """(what re-enters, predicate) for this method, or None if it has no data-model role."""
     cls = function.owner
@@ -233,8 +287,9 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
                 _any(sites.attribute_of_me(DELETE, name), sites.attribute_builtin({"delattr"}, name)))
     if function.kind != "method" and name != "__new__":
         return None
-    str_is_repr = not facts.class_defines(cls, "__str__") and facts.bases_known(cls)
-    no_format = not facts.class_defines(cls, "__format__") and facts.bases_known(cls)
+    # asked only where it matters: a lookup of the bases may read other modules
+    str_is_repr = name == "__repr__" and _defines(facts, cls, "__str__") is False
+    no_format = name in ("__repr__", "__str__") and _defines(facts, cls, "__format__") is False
     str_forms = _any(
         sites.builtin_on_me({"str", "print"}),
         sites.percent_formats_me("%s"),
@@ -288,7 +343,7 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
                         and is_name(node.args[1].value, attr_param))
             return ("calls getattr(self, name) with its own name, which calls __getattr__ again",
                     same_name)
-    if name == "forward" and is_nn_module(facts, cls):
+    if name == "forward" and _inherits_nn_module(facts, cls):
         return ("calls self(...), which nn.Module.__call__ turns into forward again",
                 sites.calls_me())
     return table.get(name)

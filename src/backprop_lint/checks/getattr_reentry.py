@@ -17,6 +17,7 @@ over attribute names; a cycle in it is an endless re-entry.
 
 from __future__ import annotations
 
+import ast
 from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -25,6 +26,7 @@ import networkx as nx
 from ..cfg import EVAL, STORE, Atom, Block, ControlFlowGraph
 from ..facts import FunctionFacts, ModuleFacts
 from ..findings import Finding
+from ..imported import inherited, stores_on_instance
 from ..names import child_nodes, dotted_name, is_name, string_value
 from .report import at_def
 
@@ -37,6 +39,8 @@ def getattr_reentry(facts: ModuleFacts, function: FunctionFacts) -> Optional[Fin
     name_param = function.params[1].name
     if len(function.scope.bindings.get(name_param, ())) != 1:
         return None  # the name is reassigned: its value is no longer known
+    if not _default_attribute_lookup(facts, cls):
+        return None
     walker = _Walker(facts, function, me, name_param)
     missing = sorted(walker.missing_attributes())
     if not missing:
@@ -58,6 +62,33 @@ def getattr_reentry(facts: ModuleFacts, function: FunctionFacts) -> Optional[Fin
                 n for n in sorted(graph.successors(start)) if n in component))
             return _report(facts, function, cycle, first_read)
     return None
+
+
+def _default_attribute_lookup(facts: ModuleFacts, cls) -> bool:
+    """Attributes live in the instance dictionary and are read the normal way: no base
+    from elsewhere defines its own ``__getattribute__``, and the ``__setattr__`` that
+    instances use (if the class or a base defines one) may store on the instance - one
+    that keeps every value elsewhere (on the class, in a dictionary) leaves the instance
+    no attribute that a read could miss."""
+    outside = inherited(facts, cls)
+    if outside.defines_outside_builtins("__getattribute__"):
+        return False
+    if facts.class_defines(cls, "__setattr__"):
+        setter = facts.method(cls, "__setattr__")
+        return setter is None or stores_on_instance(as_ast(setter))
+    for base in outside.classes:
+        if base.runtime is None and "__setattr__" in base.names:
+            setter = base.methods.get("__setattr__")
+            return setter is None or stores_on_instance(setter)
+    return True
+
+
+def as_ast(function: FunctionFacts) -> ast.AST:
+    """The function's ``def`` as a CPython ``ast`` node (what imported.py judges)."""
+    try:
+        return ast.parse(cst.Module([]).code_for_node(function.node)).body[0]
+    except (SyntaxError, ValueError, RecursionError):
+        return ast.Pass()
 
 
 def _report(facts: ModuleFacts, function: FunctionFacts, cycle: List[str], reads) -> Finding:
@@ -98,8 +129,9 @@ class _Walker:
         self.cfg: ControlFlowGraph = function.cfg
         self.handlers = {h for region in self.cfg.try_regions for h in region.handlers}
         mro = [c for c in facts.mro(self.cls) if c is not None]
-        self.instance = set().union(*(c.instance_attributes for c in mro)) if mro else set()
-        self.bases_known = facts.bases_known(self.cls)
+        self.outside = inherited(facts, self.cls)  # the bases defined elsewhere
+        self.instance = set().union(*(c.instance_attributes for c in mro), self.outside.instance_attributes)
+        self.bases_known = self.outside.known
 
     # -- what is read --------------------------------------------------------------------
     def attribute_read(self, atom: Atom) -> Optional[str]:
@@ -121,8 +153,8 @@ class _Walker:
     def is_defined(self, attr: str) -> bool:
         if attr.startswith("__") and attr.endswith("__"):
             return True  # __dict__, __class__...: always there
-        if self.facts.class_defines(self.cls, attr) or self.facts.class_defines(
-                self.cls, _demangle(attr, self.cls.name)):
+        spellings = (attr, _demangle(attr, self.cls.name))
+        if any(self.facts.class_defines(self.cls, a) or self.outside.defines(a) for a in spellings):
             return True
         # a base we cannot see may define it, unless the class sets it on instances
         return not self.bases_known and attr not in self.instance
