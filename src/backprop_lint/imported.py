@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import dataclasses
 import os
 import sys
 from importlib.machinery import EXTENSION_SUFFIXES  # already loaded by every interpreter
-from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple, Union
 
 _MAX_HOPS = 12  # re-exports and aliases followed this deep
 # hooks that builtin types define with the standard behaviour
@@ -175,6 +176,40 @@ def _relative(package: List[str], module: Optional[str], level: int) -> Optional
 
 
 _PARSED: Dict[str, Optional[ModuleInfo]] = {}
+# the files read for the analysis under way (see consulted_files): what its result depends on
+_CONSULTED: List[set] = []
+
+
+@contextlib.contextmanager
+def consulted_files() -> Iterator[set]:
+    """Collects the files whose text the answers given meanwhile came from (cached or
+    not): a result kept for later is stale when one of them changes."""
+    found: set = set()
+    _CONSULTED.append(found)
+    try:
+        yield found
+    finally:
+        _CONSULTED.remove(found)
+
+
+Stamp = Tuple[str, int, int]
+
+
+def stamps(paths) -> Tuple[Stamp, ...]:
+    """(path, modification time, size) of each file, to tell later whether it changed."""
+    return tuple(sorted(_stamp(p) for p in paths))
+
+
+def _stamp(path: str) -> Stamp:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return (path, -1, -1)
+    return (path, status.st_mtime_ns, status.st_size)
+
+
+def unchanged(recorded: Sequence[Stamp]) -> bool:
+    return all(_stamp(stamp[0]) == tuple(stamp) for stamp in recorded)
 
 
 def _parse(located: Located, roots: Tuple[str, ...], want_bodies: bool) -> Optional[ModuleInfo]:
@@ -183,6 +218,8 @@ def _parse(located: Located, roots: Tuple[str, ...], want_bodies: bool) -> Optio
     if path is None:
         return None
     key = path + "\0" + "\0".join(roots)
+    for consulted in _CONSULTED:
+        consulted.add(path)
     if key not in _PARSED:
         _PARSED[key] = _read(located, path, roots)
     return _PARSED[key]
