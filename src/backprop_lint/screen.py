@@ -819,14 +819,15 @@ def _nothing_to_leave_out(statement: ast.stmt) -> bool:
 
 
 def _decorators_named(definition: ast.stmt, lines_to_keep: Set[int]) -> List[Body]:
-    """``@name`` for each ``@name(...)`` of a definition outside functions (a decorator
-    starts a line of its own; its calls run in no function)."""
+    """``@name()`` for each ``@name(...)`` of a definition outside functions (a decorator
+    starts a line of its own; its calls run in no function). Still a call: a decorator
+    factory is judged by what its call returns (imported.py)."""
     found = []
     for decorator in definition.decorator_list:
         name = _dotted_name(decorator.func) if isinstance(decorator, ast.Call) else None
         first, last = decorator.lineno, decorator.end_lineno or decorator.lineno
         if name is not None and not _keeps_a_line(first, last, lines_to_keep):
-            found.append((first, 0, last, "@" + name))
+            found.append((first, 0, last, "@" + name + "()"))
     return found
 
 
