@@ -56,6 +56,9 @@ _HOOK_REGISTRATIONS = frozenset(
     "register_full_backward_pre_hook register_multi_grad_hook".split()
 )
 _POPS = frozenset({"pop", "popleft", "heappop"})
+# methods that BPL104/105 read in any class of a file with a data-model site: a metaclass's
+# __call__ (does calling the class run __init__?), __setattr__ (where attributes are stored)
+_READ_FOR_CLASSES = frozenset({"__call__", "__setattr__"})
 _ENGINE = frozenset({"backward", "grad"})
 
 # what stands in for a function's body or a long statement (parsing.planned_text)
@@ -259,6 +262,8 @@ def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
     way from a root to what BPL2xx-4xx judge there: a walk (a cycle of the loose graph),
     an engine call or a worklist. Project mode adds what other files' roots reach."""
     needed = reachable({f.index for f in functions if f.data_model}, strict)
+    if needed:  # how a class of the file is constructed and stores attributes decides too
+        needed |= {f.index for f in functions if f.owner is not None and f.name in _READ_FOR_CLASSES}
     needed |= strict_cycles
     needed |= {f.index for f in functions if f.anchored}
     # a root's nested functions are in scope with it: nesting counts as a call here
@@ -633,7 +638,8 @@ def _skeleton(tree: ast.AST, defined: Set[str], lines_to_keep: Set[int]) -> Tupl
                 bodies.extend(_blocks_of(statement))
                 continue
             first, last = statement.lineno, statement.end_lineno or statement.lineno
-            if not isinstance(statement, _SIMPLE) or last == first and _nothing_to_leave_out(statement):
+            if not isinstance(statement, _SIMPLE) or last == first and _nothing_to_leave_out(statement) \
+                    or names_of_strings(getattr(statement, "value", None)) is not None:
                 continue
             names = _bound_names(statement)
             if _shares_a_line(body, position, first, last) or names is None or defined & set(names) or _keeps_a_line(
@@ -811,6 +817,25 @@ def _bound_in_scope(function: ast.AST) -> Tuple[Set[str], Set[str]]:
             bound.add(node.rest)
         stack.extend(ast.iter_child_nodes(node))
     return bound | defined, defined
+
+
+# BPL105 decides ``name in FIELDS`` for a collection of at most this many strings
+MAX_NAMED_STRINGS = 64
+
+
+def names_of_strings(value: Optional[ast.AST]) -> Optional[List[str]]:
+    """The strings of a small tuple / list / set / dict-keys display of string constants
+    (``frozenset({...})`` and the like too): the names a ``__getattr__`` may test against
+    a collection bound in the class body or the module. The screen keeps such statements
+    as they are."""
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and len(value.args) == 1 \
+            and not value.keywords and value.func.id in ("frozenset", "set", "tuple", "list"):
+        value = value.args[0]
+    elements = value.keys if isinstance(value, ast.Dict) else getattr(value, "elts", None)
+    if not isinstance(value, (ast.Tuple, ast.List, ast.Set, ast.Dict)) or len(elements) > MAX_NAMED_STRINGS:
+        return None
+    strings = [e.value for e in elements if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return strings if len(strings) == len(elements) else None
 
 
 def _nothing_to_leave_out(statement: ast.stmt) -> bool:

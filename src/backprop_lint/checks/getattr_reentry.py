@@ -28,6 +28,7 @@ from ..cfg import EVAL, STORE, Atom, Block, ControlFlowGraph
 from ..facts import FunctionFacts, ModuleFacts
 from ..findings import Finding
 from ..imported import inherited, stores_on_instance
+from ..screen import MAX_NAMED_STRINGS
 from ..names import child_nodes, dotted_name, is_name, string_value
 from .report import at_def
 
@@ -382,16 +383,21 @@ class _Walker:
         values = scope.assigned_values.get(attribute, []) if scope is not None else []
         if len(values) != 1 or values[0] is None:
             return None
-        return _strings(_unwrapped_collection(values[0]))
+        found = _strings(_unwrapped_collection(values[0]))
+        # (the screen keeps only collections this small as they are written)
+        return found if found is not None and len(found) <= MAX_NAMED_STRINGS else None
 
-    def string_of(self, expr: cst.BaseExpression, value: str) -> Optional[str]:
+    def string_of(self, expr: cst.BaseExpression, value: str, depth: int = 0) -> Optional[str]:
         """The string ``expr`` holds: the name, an index / slice of it, or what a string
         method (``removesuffix``, ``lower``...) with literal arguments makes of it."""
         if is_name(expr, self.name):
             return value
+        if isinstance(expr, cst.Name):  # ``base = name.removesuffix("_grad")``
+            bound = self.bound_value(expr.value) if expr.value != self.me else None
+            return None if bound is None or depth > 8 else self.string_of(bound, value, depth + 1)
         if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) \
                 and expr.func.attr.value in _STR_TRANSFORMS and all(not a.keyword and not a.star for a in expr.args):
-            text = self.string_of(expr.func.value, value)
+            text = self.string_of(expr.func.value, value, depth + 1)
             arguments = [string_value(a.value) for a in expr.args]
             if text is not None and None not in arguments:
                 try:
