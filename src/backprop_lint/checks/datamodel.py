@@ -164,9 +164,13 @@ class _Sites:
 
     def constructs_own_class(self) -> SitePredicate:
         cls = self.function.owner
+        constructs = self.constructs(cls)
+        if self.function.name != "__init__":
+            return constructs
         # a metaclass whose __call__ may return without constructing may never run __init__
-        sure: List[bool] = []
+        return _only_if(_memo(lambda: _construction_runs_init(self.facts, cls)), constructs)
 
+    def constructs(self, cls: ClassFacts) -> SitePredicate:
         def predicate(atom: Atom, block: Block) -> bool:
             node = atom.node
             if not isinstance(node, cst.Call):
@@ -174,11 +178,6 @@ class _Sites:
             func = node.func
             if self.function.name == "__new__" and self.is_me(func):
                 return True
-            if self.function.name == "__init__":
-                if not sure:
-                    sure.append(_construction_runs_init(self.facts, cls))
-                if not sure[0]:
-                    return False
             if isinstance(func, cst.Name):
                 return self.facts.lookup(func.value, self.function) is cls
             if isinstance(func, cst.Call):  # type(self)(...)
@@ -208,6 +207,21 @@ def _format_fields(template: str):
 
 def _any(*predicates: SitePredicate) -> SitePredicate:
     return lambda atom, block: any(p(atom, block) for p in predicates)
+
+
+def _only_if(condition: Callable[[], bool], predicate: SitePredicate) -> SitePredicate:
+    """The predicate, where ``condition`` (asked only once the predicate holds) holds too."""
+    return lambda atom, block: predicate(atom, block) and condition()
+
+
+def _memo(compute: Callable[[], bool]) -> Callable[[], bool]:
+    answer: List[bool] = []
+
+    def memoized() -> bool:
+        if not answer:
+            answer.append(compute())
+        return answer[0]
+    return memoized
 
 
 def is_nn_module(facts: ModuleFacts, cls: ClassFacts) -> bool:
@@ -287,15 +301,17 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
                 _any(sites.attribute_of_me(DELETE, name), sites.attribute_builtin({"delattr"}, name)))
     if function.kind != "method" and name != "__new__":
         return None
-    # asked only where it matters: a lookup of the bases may read other modules
-    str_is_repr = name == "__repr__" and _defines(facts, cls, "__str__") is False
-    no_format = name in ("__repr__", "__str__") and _defines(facts, cls, "__format__") is False
+    # what the bases define is asked only once a site needs it: it may read other modules
+    str_is_repr = _memo(lambda: _defines(facts, cls, "__str__") is False)
+    no_format = _memo(lambda: _defines(facts, cls, "__format__") is False)
     str_forms = _any(
         sites.builtin_on_me({"str", "print"}),
         sites.percent_formats_me("%s"),
-        *([sites.formats_me({None, "s"}), sites.builtin_on_me({"format"}),
-           sites.str_format_of_me({None, "s"})]
-          if no_format else [sites.formats_me({"s"}), sites.str_format_of_me({"s"})]),
+        sites.formats_me({"s"}),
+        sites.str_format_of_me({"s"}),
+        # with no __format__ anywhere, object.__format__ formats with str() too
+        _only_if(no_format, _any(sites.formats_me({None}), sites.builtin_on_me({"format"}),
+                                 sites.str_format_of_me({None}))),
     )
     table: Dict[str, tuple] = {
         "__setattr__": ("sets an attribute on self normally, which calls __setattr__ again",
@@ -308,7 +324,7 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
         "__repr__": ("formats repr(self), which calls __repr__ again",
                      _any(sites.builtin_on_me({"repr"}), sites.formats_me({"r"}),
                           sites.percent_formats_me("%r"), sites.str_format_of_me({"r"}),
-                          *([str_forms] if str_is_repr else []))),
+                          _only_if(str_is_repr, str_forms))),
         "__str__": ("formats self as a string, which calls __str__ again", str_forms),
         "__format__": ("formats self, which calls __format__ again",
                        _any(sites.builtin_on_me({"format"}), sites.formats_me({None}),
@@ -343,19 +359,21 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
                         and is_name(node.args[1].value, attr_param))
             return ("calls getattr(self, name) with its own name, which calls __getattr__ again",
                     same_name)
-    if name == "forward" and _inherits_nn_module(facts, cls):
+    if name == "forward" and (is_nn_module(facts, cls) or not facts.bases_known(cls)):
         return ("calls self(...), which nn.Module.__call__ turns into forward again",
-                sites.calls_me())
+                _only_if(_memo(lambda: _inherits_nn_module(facts, cls)), sites.calls_me()))
     return table.get(name)
 
 
 def check_data_model(modules: Sequence[ModuleFacts], skip: Set[FunctionFacts]) -> List[Finding]:
     findings = []
     for function in (f for module in modules for f in module.functions):
-        if function in skip or function.wrapped or _replaced_later(function):
+        if function in skip or _replaced_later(function):
             continue
         facts = function.module
         found = _site_predicate(facts, function)
+        if (found is None and function.name != "__getattr__") or function.wrapped:
+            continue  # (a decorator is judged only for a method with a role)
         if found is not None and not _switches_class(function):
             what, predicate = found
             if _every_path(function.cfg, predicate):
