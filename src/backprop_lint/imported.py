@@ -38,6 +38,8 @@ import sys
 from importlib.machinery import EXTENSION_SUFFIXES  # already loaded by every interpreter
 from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple, Union
 
+from .astwalk import decorator_name
+
 _MAX_HOPS = 12  # re-exports and aliases followed this deep
 # hooks that builtin types define with the standard behaviour
 _STANDARD_HOOKS = frozenset({"__getattribute__", "__setattr__", "__delattr__", "__call__", "__new__",
@@ -394,7 +396,7 @@ def _instance_attributes(methods) -> set:
     found = set()
     for method in methods:
         args = method.args.posonlyargs + method.args.args
-        if not args or any(_decorator_name(d) == "staticmethod" for d in method.decorator_list):
+        if not args or any(decorator_name(d) == "staticmethod" for d in method.decorator_list):
             continue
         me = args[0].arg
         for node in ast.walk(method):
@@ -402,14 +404,6 @@ def _instance_attributes(methods) -> set:
                     isinstance(node.value, ast.Name) and node.value.id == me:
                 found.add(node.attr)
     return found
-
-
-def _decorator_name(node: ast.expr) -> str:
-    if isinstance(node, ast.Call):
-        node = node.func
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return node.id if isinstance(node, ast.Name) else ""
 
 
 _BUILTIN_CLASSES: Dict[str, Optional[ClassInfo]] = {}
@@ -611,7 +605,7 @@ def calls_through(decorator: FunctionInfo, called: bool) -> bool:
     if isinstance(returned, ast.Name) and returned.id == wrapped:
         return True  # the function itself (a registration)
     wrapper = _returned_function(function)
-    if wrapper is None or any(_decorator_name(d) not in ("wraps", "update_wrapper") for d in wrapper.decorator_list):
+    if wrapper is None or any(decorator_name(d) not in ("wraps", "update_wrapper") for d in wrapper.decorator_list):
         return False
     return surely_calls(wrapper.body, lambda call: isinstance(call.func, ast.Name) and call.func.id == wrapped)
 
@@ -639,9 +633,9 @@ def _returned_value(function: ast.AST) -> Optional[ast.expr]:
     if len(values) == 1 and isinstance(values[0], ast.Call) and values[0].args:
         # functools.wraps(f)(wrapper) / update_wrapper(wrapper, f)
         call = values[0]
-        if _decorator_name(call.func) == "update_wrapper" and isinstance(call.args[0], ast.Name):
+        if decorator_name(call.func) == "update_wrapper" and isinstance(call.args[0], ast.Name):
             return call.args[0]
-        if isinstance(call.func, ast.Call) and _decorator_name(call.func.func) == "wraps" \
+        if isinstance(call.func, ast.Call) and decorator_name(call.func.func) == "wraps" \
                 and isinstance(call.args[0], ast.Name):
             return call.args[0]
     return None

@@ -28,7 +28,7 @@ from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequen
 
 import networkx as nx
 
-from .astwalk import FIELDS, WALKED, fields_of
+from .astwalk import FIELDS, WALKED, decorator_name, fields_of
 from .ending import recursion_ends
 from .parsing import StandIn, applicable, lines_left_out, python_lines, starts_its_line
 
@@ -499,7 +499,7 @@ class _Scan:
 
     def add_function(self, node, owner: Optional[str], outer: Optional[_Function]) -> _Function:
         params = node.args.posonlyargs + node.args.args
-        decorators = {_decorator_name(d) for d in node.decorator_list}
+        decorators = {decorator_name(d) for d in node.decorator_list}
         is_method = owner is not None and "staticmethod" not in decorators
         function = _Function(node.name, owner, params[0].arg if params and is_method else None, decorators)
         function.index = len(self.functions)
@@ -1006,11 +1006,3 @@ def _reference_name(expr: ast.AST) -> Optional[str]:
     return None
 
 
-def _decorator_name(decorator: ast.AST) -> str:
-    if isinstance(decorator, ast.Call):
-        decorator = decorator.func
-    if isinstance(decorator, ast.Attribute):
-        return decorator.attr
-    if isinstance(decorator, ast.Name):
-        return decorator.id
-    return ""
