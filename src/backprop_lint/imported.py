@@ -343,8 +343,11 @@ class ClassInfo:
             if self.runtime is not None:
                 self._bases = [_builtin_type(b) for b in self.runtime.__bases__]
             else:
-                self._bases = [_resolve_class(self.module, b, 0) for b in self.node.bases] or [
-                    builtin_class("object")]  # type: ignore[union-attr]
+                try:
+                    self._bases = [_resolve_class(self.module, b, 0) for b in self.node.bases] or [
+                        builtin_class("object")]  # type: ignore[union-attr]
+                except (Exception, RecursionError):  # noqa: B902 - see imported_target
+                    self._bases = [None]
         return self._bases
 
     def defines(self, name: str) -> bool:
@@ -367,8 +370,11 @@ class ClassInfo:
             self._metaclass = _builtin_type(type(self.runtime))
         if self._metaclass is False:
             expression = self.metaclass_expression
-            self._metaclass = builtin_class("type") if expression is None else _resolve_class(
-                self.module, expression, 0)
+            try:
+                self._metaclass = builtin_class("type") if expression is None else _resolve_class(
+                    self.module, expression, 0)
+            except (Exception, RecursionError):  # noqa: B902 - see imported_target
+                self._metaclass = None
         return self._metaclass  # type: ignore[return-value]
 
 
@@ -754,7 +760,16 @@ def roots_of(path: str) -> Tuple[str, ...]:
 def imported_target(facts, dotted: Optional[str], function=None, want_bodies: bool = False) -> Optional[Found]:
     """What a dotted name used in the analysed module (``ABC``, ``nn.Module``,
     ``reprlib.recursive_repr``) means when its head is a top-level import or a builtin;
-    ``facts`` is the module's :class:`~backprop_lint.facts.ModuleFacts`."""
+    ``facts`` is the module's :class:`~backprop_lint.facts.ModuleFacts`. Whatever goes
+    wrong reading other code (an odd file, a tree too deep) makes the answer unknown: it
+    must not cost the analysed file its findings."""
+    try:
+        return _imported_target(facts, dotted, function, want_bodies)
+    except (Exception, RecursionError):  # noqa: B902 - unknown, never an error of this file
+        return None
+
+
+def _imported_target(facts, dotted: Optional[str], function, want_bodies: bool) -> Optional[Found]:
     if not dotted:
         return None
     head = dotted.split(".", 1)[0]
@@ -798,7 +813,10 @@ def inherited(facts, cls) -> Inherited:
     looked up only for bases the module itself does not define."""
     cache = facts.__dict__.setdefault("_inherited", {})
     if id(cls) not in cache:
-        cache[id(cls)] = _inherited(facts, cls)
+        try:
+            cache[id(cls)] = _inherited(facts, cls)
+        except (Exception, RecursionError):  # noqa: B902 - see imported_target
+            cache[id(cls)] = Inherited(False, [])
     return cache[id(cls)]
 
 
