@@ -133,7 +133,8 @@ class _Walker:
         mro = [c for c in facts.mro(self.cls) if c is not None]
         self.outside = inherited(facts, self.cls)  # the bases defined elsewhere
         self.instance = set().union(*(c.instance_attributes for c in mro), self.outside.instance_attributes)
-        self.bases_known = self.outside.known
+        self.local_bases_known = facts.bases_known(self.cls)
+        self.subclasses = [c for c in facts.classes if c is not self.cls and self.cls in facts.mro(c)]
 
     # -- what is read --------------------------------------------------------------------
     def attribute_read(self, atom: Atom) -> Optional[str]:
@@ -158,8 +159,11 @@ class _Walker:
         spellings = (attr, _demangle(attr, self.cls.name))
         if any(self.facts.class_defines(self.cls, a) or self.outside.defines(a) for a in spellings):
             return True
-        # a base we cannot see may define it, unless the class sets it on instances
-        return not self.bases_known and attr not in self.instance
+        if any(attr in sub.scope.bindings for sub in self.subclasses):
+            return True  # a template: the subclasses of this module give it on the class
+        # a base we cannot see may define it, unless the class sets it on instances; with
+        # bases read from elsewhere, only what is seen set on instances is known to miss
+        return not self.local_bases_known and attr not in self.instance
 
     def missing_attributes(self) -> Set[str]:
         return {a for _, atom in self.cfg.atoms() for a in [self.attribute_read(atom)] if a}
