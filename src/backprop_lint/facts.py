@@ -87,6 +87,8 @@ class ClassFacts:
     bases: List[Optional[str]]
     methods: Dict[str, List["FunctionFacts"]] = dataclasses.field(default_factory=dict)
     instance_attributes: Set[str] = dataclasses.field(default_factory=set)
+    # ``cls.x = ...`` in a classmethod (``__init_subclass__`` too): on the class, or a subclass
+    class_attributes: Set[str] = dataclasses.field(default_factory=set)
 
     def __repr__(self) -> str:
         return f"<class {self.qualname}>"
@@ -698,7 +700,10 @@ class _Collector:
             return
         for node in (t for t in assigned_targets(target) if isinstance(t, cst.Attribute)):
             if is_name(node.value, function.receiver):
-                function.owner.instance_attributes.add(node.attr.value)
+                if function.kind == "classmethod":
+                    function.owner.class_attributes.add(node.attr.value)
+                else:
+                    function.owner.instance_attributes.add(node.attr.value)
 
     def record_import(self, alias: cst.ImportAlias, scope: Scope) -> None:
         if scope is not self.facts.module_scope:

@@ -41,8 +41,8 @@ def getattr_reentry(facts: ModuleFacts, function: FunctionFacts) -> Optional[Fin
     name_param = function.params[1].name
     if len(function.scope.bindings.get(name_param, ())) != 1:
         return None  # the name is reassigned: its value is no longer known
-    if not _default_attribute_lookup(facts, cls):
-        return None
+    if inherited(facts, cls).defines_outside_builtins("__getattribute__"):
+        return None  # a base's own __getattribute__ decides what a read does
     walker = _Walker(facts, function, me, name_param)
     missing = sorted(walker.missing_attributes())
     if not missing:
@@ -66,23 +66,18 @@ def getattr_reentry(facts: ModuleFacts, function: FunctionFacts) -> Optional[Fin
     return None
 
 
-def _default_attribute_lookup(facts: ModuleFacts, cls) -> bool:
-    """Attributes live in the instance dictionary and are read the normal way: no base
-    from elsewhere defines its own ``__getattribute__``, and the ``__setattr__`` that
-    instances use (if the class or a base defines one) may store on the instance - one
-    that keeps every value elsewhere (on the class, in a dictionary) leaves the instance
-    no attribute that a read could miss."""
-    outside = inherited(facts, cls)
-    if outside.defines_outside_builtins("__getattribute__"):
-        return False
+def _setattr_stores_elsewhere(facts: ModuleFacts, cls) -> bool:
+    """The ``__setattr__`` that instances use (the class's or a base's) never stores the
+    normal way: it keeps every value elsewhere (on the class, in a dictionary), so
+    ``self.x = v`` leaves no instance attribute ``x`` that a read could miss."""
     if facts.class_defines(cls, "__setattr__"):
         setter = facts.method(cls, "__setattr__")
-        return setter is None or stores_on_instance(as_ast(setter))
-    for base in outside.classes:
+        return setter is not None and not stores_on_instance(as_ast(setter))
+    for base in inherited(facts, cls).classes:
         if base.runtime is None and "__setattr__" in base.names:
             setter = base.methods.get("__setattr__")
-            return setter is None or stores_on_instance(setter)
-    return True
+            return setter is not None and not stores_on_instance(setter)
+    return False
 
 
 def as_ast(function: FunctionFacts) -> ast.AST:
@@ -130,9 +125,11 @@ class _Walker:
         self.name = name_param
         self.cfg: ControlFlowGraph = function.cfg
         self.handlers = {h for region in self.cfg.try_regions for h in region.handlers}
-        mro = [c for c in facts.mro(self.cls) if c is not None]
+        self.mro = mro = [c for c in facts.mro(self.cls) if c is not None]
         self.outside = inherited(facts, self.cls)  # the bases defined elsewhere
         self.instance = set().union(*(c.instance_attributes for c in mro), self.outside.instance_attributes)
+        # assigned by ``self.x = v`` through a __setattr__ that stores them elsewhere
+        self.stored_elsewhere = self.instance if self.instance and _setattr_stores_elsewhere(facts, self.cls) else set()
         self.local_bases_known = facts.bases_known(self.cls)
         self.subclasses = [c for c in facts.classes if c is not self.cls and self.cls in facts.mro(c)]
 
@@ -156,11 +153,14 @@ class _Walker:
     def is_defined(self, attr: str) -> bool:
         if attr.startswith("__") and attr.endswith("__"):
             return True  # __dict__, __class__...: always there
+        if attr in self.stored_elsewhere:
+            return True  # not on the instance at all: where it lives, it is not missed
         spellings = (attr, _demangle(attr, self.cls.name))
         if any(self.facts.class_defines(self.cls, a) or self.outside.defines(a) for a in spellings):
             return True
-        if any(attr in sub.scope.bindings for sub in self.subclasses):
-            return True  # a template: the subclasses of this module give it on the class
+        if any(attr in sub.scope.bindings for sub in self.subclasses) or any(
+                attr in c.class_attributes for c in self.mro):
+            return True  # a template: the subclasses give it on the class
         # a base we cannot see may define it, unless the class sets it on instances; with
         # bases read from elsewhere, only what is seen set on instances is known to miss
         return not self.local_bases_known and attr not in self.instance
