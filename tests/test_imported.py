@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 from importlib.machinery import EXTENSION_SUFFIXES
-from pathlib import Path
 
 from backprop_lint import imported
 from backprop_lint.analysis import analyse_source
@@ -54,7 +53,8 @@ def test_a_name_bound_twice_or_behind_a_c_module_is_unknown() -> None:
 
 # -- packages: stubs, namespace packages, relative imports ------------------------------------
 def test_a_stub_beside_an_extension_module_answers_for_its_classes(tmp_path) -> None:
-    write(tmp_path, {"pkg/__init__.py": "", "pkg/fast.pyi": "class Vec:\n    size: int\n    def norm(self) -> float: ...\n",
+    stub = "class Vec:\n    size: int\n    def norm(self) -> float: ...\n"
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/fast.pyi": stub,
                      "pkg/fast.py": "class Vec:\n    pass\n"})
     (tmp_path / "pkg" / f"fast{EXTENSION_SUFFIXES[0]}").write_bytes(b"\x7fELF")
     roots = (str(tmp_path),)

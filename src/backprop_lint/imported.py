@@ -631,7 +631,8 @@ def _returned_value(function: ast.AST) -> Optional[ast.expr]:
     """What the function returns, when every ``return`` returns the same name and the
     body does not end without one."""
     returns = _returns(function)
-    if not returns or not function.body or not isinstance(function.body[-1], ast.Return):  # type: ignore[attr-defined]
+    body = getattr(function, "body", [])
+    if not returns or not body or not isinstance(body[-1], ast.Return):
         return None
     values = [r.value for r in returns]
     if all(isinstance(v, ast.Name) for v in values) and len({v.id for v in values}) == 1:  # type: ignore[union-attr]
@@ -652,7 +653,7 @@ def _returned_function(function: ast.AST) -> Optional[ast.FunctionDef]:
     returned = _returned_value(function)
     if not isinstance(returned, ast.Name):
         return None
-    defined = [s for s in function.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))  # type: ignore[attr-defined]
+    defined = [s for s in getattr(function, "body", []) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
                and s.name == returned.id]
     if len(defined) != 1:
         return None

@@ -1004,5 +1004,3 @@ def _reference_name(expr: ast.AST) -> Optional[str]:
     if isinstance(expr, ast.Attribute):
         return expr.attr
     return None
-
-
