@@ -108,6 +108,13 @@ def _top_level_defs(tree: ast.Module) -> List[tuple]:
     "def f(n):\n    return f (n)\n",  # a space before the parenthesis
     "def f(n):\n    return f\\\n(n)\n",  # a continued line
     "class Graph:\n    def backprop(self, node):\n        return list(map(self.backprop, node._prev))\n",
+    # a metaclass's __call__ (not a data-model site itself) decides whether __init__ runs
+    "class Meta(type):\n    def __call__(cls, *a):\n        print(cls)\n        return super().__call__(*a)\n\n\n"
+    "class Unit(metaclass=Meta):\n    def __init__(self):\n        self.u = Unit()\n",
+    # a class-level collection of names, written over several lines, decides a guard
+    "class R:\n    F = [\n        'x',\n        '_v',\n    ]\n\n    def __init__(self, v):\n        self._v = v\n\n"
+    "    def __getattr__(self, name):\n        if name in self.F:\n            return self._v[name]\n"
+    "        raise AttributeError(name)\n",
 ])
 def test_screen_keeps_what_the_analysis_reports(source: str) -> None:
     found = analyse_source(source, Options(screen=False))
