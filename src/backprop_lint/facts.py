@@ -47,6 +47,12 @@ _TRANSPARENT_DECORATORS = frozenset(
 )
 _ACCESSOR_SUFFIXES = {"setter": "setter", "getter": "property", "deleter": "deleter"}
 _IMPLICIT_CLASSMETHODS = frozenset({"__init_subclass__", "__class_getitem__"})
+# The first parameter of a plain method is its receiver only under these names: a function
+# of a class body whose first parameter is named otherwise is used as a plain function of
+# the class namespace in real code (``Engine.map(data, func)``), where ``data.map(func)``
+# runs the data's own ``map``. (A class method's first parameter is the class whatever
+# its name: the decorator says so.)
+_RECEIVER_NAMES = frozenset({"self", "cls", "mcs", "mcls", "metacls"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,6 +159,8 @@ class FunctionFacts:
         first = self.params[0]
         if first.kind != "positional":
             return None
+        if self.kind != "classmethod" and first.name not in _RECEIVER_NAMES:
+            return None  # by convention a plain function kept in the class namespace
         if len(self.scope.bindings.get(first.name, ())) != 1:
             return None
         return first.name
