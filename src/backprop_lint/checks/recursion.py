@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 import networkx as nx
@@ -87,10 +87,14 @@ class _NoProgress:
     """Search a path from entry to one self-call along which the recursion cannot change
     anything its guards read."""
 
-    def __init__(self, function: FunctionFacts, call: cst.Call, unchanged: Set[str]):
+    def __init__(self, function: FunctionFacts, call: cst.Call, unchanged: Set[str],
+                 names: Optional[Dict[str, str]] = None):
         self.function = function
         self.call = call
         self.unchanged = unchanged
+        # how the guards' variables are spelt in their atoms (None: as they are written)
+        self.names = names
+        self._spelt: Dict[int, str] = {}
         self._stable: Dict[int, bool] = {}
         self.stable_locals = self._stable_locals()
 
@@ -181,28 +185,41 @@ class _NoProgress:
         return False
 
     def path_to_call(self) -> Optional[List[cst.BaseExpression]]:
-        """The guards along a clean, feasible path to the self-call, or None.
+        """The guards along a clean, feasible path to the self-call, or None."""
+        for guards, _ in self.paths_to_call():
+            return guards
+        return None
+
+    def paths_to_call(self, assumed: FrozenSet[Tuple[str, bool]] = frozenset()
+                      ) -> Iterator[Tuple[List[cst.BaseExpression], FrozenSet[Tuple[str, bool]]]]:
+        """Each clean, feasible path to the call: its guards and the outcomes it needs of
+        them (``assumed``: outcomes already needed elsewhere on the cycle), once per
+        distinct set of outcomes.
 
         The search is path-sensitive on the guards: nothing on a clean path changes what
-        they read, so the same test (by its text) has the same outcome each time it is
-        met; a path that takes both outcomes (``if isinstance(x, Box): x = x.data`` then
-        ``if isinstance(x, Box): f(x)`` without the assignment) cannot happen.
+        they read, so the same test (its atom, see :meth:`_literal`) has the same outcome
+        each time it is met; a path that takes both outcomes (``if isinstance(x, Box): x =
+        x.data`` then ``if isinstance(x, Box): f(x)`` without the assignment, or ``if
+        flag:`` then ``if not flag: f()``) cannot happen.
         """
         cfg = self.function.cfg
         target = self.call
-        start: Tuple[int, Tuple, frozenset] = (cfg.entry, (), frozenset())
-        stack = [start]
-        seen = {(cfg.entry, frozenset())}
+        stack = [(cfg.entry, (), assumed)]
+        seen = {(cfg.entry, assumed)}
+        yielded: Set[FrozenSet[Tuple[str, bool]]] = set()
         while stack:
             if len(seen) > _MAX_PATH_STATES:
-                return None  # too many combinations of guards to be sure: say nothing
+                return  # too many combinations of guards to be sure: say nothing
             index, guards, decided = stack.pop()
             block = cfg.blocks[index]
             verdict = self._kills(block, target)
             if verdict is None:
                 if any(_inspects_method(g, target) for g in guards):
-                    return None  # ``if self.m.__func__ is Base.m``: the code asks who m is
-                return list(guards)
+                    return  # ``if self.m.__func__ is Base.m``: the code asks who m is
+                if decided not in yielded:
+                    yielded.add(decided)
+                    yield list(guards), decided
+                continue
             if verdict or index == cfg.exit:
                 continue
             successors = block.successors
@@ -215,14 +232,69 @@ class _NoProgress:
                 now = decided
                 # an ``and`` / ``or`` prefix is decided by its operands' own tests
                 if outcome is not None and not isinstance(block.deciders[-1], cst.BooleanOperation):
-                    text = source_of(block.deciders[-1], 400)
-                    if (text, not outcome) in decided:
+                    atom, holds = self._literal(block.deciders[-1], outcome)
+                    if (atom, not holds) in decided:
                         continue  # the same stable test, the other way: infeasible
-                    now = decided | {(text, outcome)}
+                    now = decided | {(atom, holds)}
                 if (successor, now) not in seen:
                     seen.add((successor, now))
                     stack.append((successor, guards, now))
-        return None
+
+    def _literal(self, test: cst.BaseExpression, outcome: bool) -> Tuple[str, bool]:
+        """The test taken ``outcome``-wise as (atom, polarity): ``not x`` is ``x`` taken
+        the other way, ``a is not b`` / ``a != b`` / ``a not in b`` are ``is`` / ``==`` /
+        ``in`` taken the other way; names are spelt as :attr:`names` says, so the same
+        value has the same atom in every function of a cycle."""
+        while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test, outcome = test.expression, not outcome
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            target = test.comparisons[0]
+            flipped = _NEGATED_COMPARISONS.get(type(target.operator))
+            if flipped is not None:
+                outcome = not outcome
+            operator = _COMPARISON_TEXT.get(flipped or type(target.operator))
+            if operator is not None:
+                return f"{self._spelling(test.left)} {operator} {self._spelling(target.comparator)}", outcome
+        return self._spelling(test), outcome
+
+    def _spelling(self, expr: cst.BaseExpression) -> str:
+        """The expression's code with each variable spelt by :attr:`names` (attribute
+        names and keywords kept as they are)."""
+        spelt = self._spelt.get(id(expr))
+        if spelt is None:
+            renamed = expr.visit(_Respell(expr, self.names)) if self.names else expr
+            spelt = self._spelt[id(expr)] = source_of(renamed.with_changes(lpar=[], rpar=[])
+                                                      if hasattr(renamed, "lpar") else renamed, 400)
+        return spelt
+
+
+class _Respell(cst.CSTTransformer):
+    """Renames the variables of one expression (not attribute names nor keywords)."""
+
+    def __init__(self, root: cst.CSTNode, names: Dict[str, str]):
+        super().__init__()
+        self.names = names
+        self.fixed: Set[int] = set()
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Attribute):
+                self.fixed.add(id(node.attr))
+            elif isinstance(node, cst.Arg) and node.keyword is not None:
+                self.fixed.add(id(node.keyword))
+            stack.extend(child_nodes(node))
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+        if id(original) in self.fixed:
+            return updated
+        return updated.with_changes(value=self.names.get(original.value, original.value))
+
+
+_NEGATED_COMPARISONS = {cst.IsNot: cst.Is, cst.NotEqual: cst.Equal, cst.NotIn: cst.In}
+_COMPARISON_TEXT = {
+    cst.Is: "is", cst.Equal: "==", cst.In: "in", cst.LessThan: "<", cst.GreaterThan: ">",
+    cst.LessThanEqual: "<=", cst.GreaterThanEqual: ">=",
+}
 
 
 def _inspects_method(guard: cst.CSTNode, call: cst.Call) -> bool:
@@ -309,18 +381,80 @@ _MAX_NO_PROGRESS_CYCLE = 50
 
 def _cycle_makes_no_progress(steps: List[CallSite]) -> bool:
     """Every call on the cycle hands on, around the whole cycle, the values its function's
-    guards read, and a clean path leads to it (the BPL102 rule, lifted to cycles)."""
+    guards read, a clean path leads to it (the BPL102 rule, lifted to cycles), and the
+    outcomes these paths need of their guards can hold together: with nothing they read
+    changed, a test one function takes one way cannot be taken the other way by the next."""
     if not steps or len(steps) > _MAX_NO_PROGRESS_CYCLE:
         return False
     flows = [argument_flow(s.caller, s.callee, s.call) for s in steps]
+    searches = []
     for index, step in enumerate(steps):
+        if not _counts(step):
+            return False
         preserved = {
             name for name in step.caller.param_names()
             if name in _around_the_cycle(flows, index, name)
         }
-        if not _counts(step) or _NoProgress(step.caller, step.call, preserved).path_to_call() is None:
-            return False
-    return True
+        names = _shared_names(step.caller, _held_from_start(steps[0].caller, flows, index))
+        searches.append(_NoProgress(step.caller, step.call, preserved, names))
+    budget = [_MAX_PATH_STATES]
+
+    def feasible(index: int, assumed: FrozenSet[Tuple[str, bool]]) -> bool:
+        if index == len(searches):
+            return True
+        for _, decided in searches[index].paths_to_call(assumed):
+            budget[0] -= 1
+            if budget[0] < 0:
+                return False  # too many combinations to be sure: say nothing
+            if feasible(index + 1, decided):
+                return True
+        return False
+
+    return feasible(0, frozenset())
+
+
+def _held_from_start(start: FunctionFacts, flows: List[Dict[str, str]], index: int) -> Dict[str, str]:
+    """For the parameters of the cycle's ``index``-th function that hold, unchanged, a
+    parameter of the cycle's first function: the name of that first parameter."""
+    held = {}
+    for name in start.param_names():
+        holders = {name}
+        for flow in flows[:index]:
+            holders = {param for param, source in flow.items() if source in holders}
+        held.update((holder, name) for holder in holders)
+    return held
+
+
+def _shared_names(function: FunctionFacts, held: Dict[str, str]) -> Dict[str, str]:
+    """How the guards of ``function`` spell their variables so that one value has one
+    spelling around a cycle: a parameter holding the first function's parameter ``p`` is
+    ``$p``; any other local is its own function's; a global is its module's."""
+    names = {}
+    scope = function.scope
+    for name in scope.bindings:
+        if name in held and name not in scope.global_names | scope.nonlocal_names:
+            names[name] = f"{_SPELT}p_{held[name]}"
+        else:
+            names[name] = f"{_SPELT}l{function.module.order}_{function.index}_{name}"
+    return _GlobalSpelling(names, function.module.order)
+
+
+# the prefix of the names the atoms of a cycle's guards are spelt with (still identifiers)
+_SPELT = "__bpl_"
+
+
+class _GlobalSpelling(dict):
+    """A name no entry spells (a global or builtin) is its module's."""
+
+    def __init__(self, names: Dict[str, str], module: int):
+        super().__init__(names)
+        self.module = module
+
+    def __missing__(self, name: str) -> str:
+        return f"{_SPELT}g{self.module}_{name}"
+
+    def get(self, name, default=None):  # type: ignore[override]
+        return self[name]
 
 
 def _around_the_cycle(flows: List[Dict[str, str]], start: int, name: str) -> Set[str]:
