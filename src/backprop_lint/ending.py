@@ -86,6 +86,7 @@ class _Proof:
         # per list (and moving parameters): the index of its first statement that blocks
         # every way past it
         self._first_blocks: Dict[Tuple[int, FrozenSet[str]], int] = {}
+        self.tested = _tested_attributes(function)
         # the code that runs with the function: nested bodies excluded, their decorators
         # and defaults included (lambdas and class bodies are kept: only more to guard)
         stack: List[ast.AST] = [function]
@@ -225,7 +226,7 @@ class _Proof:
             test = _guarding_test(node, child, parent)
             if test is not None and _unstable(test, moving):
                 return True
-            if type(node) in _WITH and child in node.body:  # type: ignore[attr-defined]
+            if type(node) in _WITH and child in node.body and _enters_code(node):  # type: ignore[attr-defined]
                 return True  # entering the context runs unknown code
             if self._after_a_block(child, moving):
                 return True
@@ -242,7 +243,8 @@ class _Proof:
         key = (id(statements), moving)
         first = self._first_blocks.get(key)
         if first is None:
-            first = next((i for i, s in enumerate(statements) if _surely_blocks(s, moving)), len(statements))
+            first = next((i for i, s in enumerate(statements) if _surely_blocks(s, moving, self.tested)),
+                         len(statements))
             self._first_blocks[key] = first
         return first < index
 
@@ -260,16 +262,16 @@ def _header(definition: ast.AST) -> List[ast.AST]:
     return definition.decorator_list + [d for d in args.defaults + args.kw_defaults if d]  # type: ignore
 
 
-def _surely_blocks(statement: ast.stmt, moving: Set[str]) -> bool:
+def _surely_blocks(statement: ast.stmt, moving: Set[str], tested: Set[str]) -> bool:
     """Every way through ``statement`` crosses an unstable test or runs what the path
-    search cannot see through."""
+    search cannot see through (``tested``: the attributes the function's tests read)."""
     kind = type(statement)
     if kind is ast.If or kind is ast.While:
         return not isinstance(statement.test, _LITERALS) and _unstable(statement.test, moving)
     if kind is ast.For or kind is ast.AsyncFor:
         return not isinstance(statement.iter, _LITERALS) and _unstable(statement.iter, moving)
     if kind in _WITH:
-        return True
+        return _enters_code(statement)
     if kind is ast.Expr:
         return _surely_runs_unknown_code(statement.value)
     if kind is ast.AnnAssign and statement.value is None:
@@ -277,18 +279,87 @@ def _surely_blocks(statement: ast.stmt, moving: Set[str]) -> bool:
     if kind in (ast.Assign, ast.AugAssign, ast.AnnAssign):
         targets = statement.targets if kind is ast.Assign else [statement.target]
         return _surely_runs_unknown_code(statement.value) or any(
-            _stores_into_an_object(t) or _surely_runs_unknown_code(t) for t in targets)
+            _stores_into_an_object(t, tested) or _surely_runs_unknown_code(t) for t in targets)
     return False
 
 
-def _stores_into_an_object(target: ast.expr) -> bool:
-    """``a.b = ...`` / ``a[i] = ...``, also inside a tuple of targets."""
+def _stores_into_an_object(target: ast.expr, tested: Set[str]) -> bool:
+    """``a[i] = ...``, or ``a.b = ...`` where a test reads some ``.b`` (a store into an
+    attribute no test reads changes nothing they read - checks/progress.py), also inside
+    a tuple of targets."""
     kind = type(target)
-    if kind is ast.Attribute or kind is ast.Subscript:
+    if kind is ast.Subscript:
         return True
+    if kind is ast.Attribute:
+        return target.attr in tested  # type: ignore[attr-defined]
     if kind is ast.Tuple or kind is ast.List:
-        return any(_stores_into_an_object(e) for e in target.elts)
-    return kind is ast.Starred and _stores_into_an_object(target.value)
+        return any(_stores_into_an_object(e, tested) for e in target.elts)  # type: ignore[attr-defined]
+    return kind is ast.Starred and _stores_into_an_object(target.value, tested)  # type: ignore[attr-defined]
+
+
+# the context managers whose entering checks/progress.py may call inert (a lock held in a
+# name or an attribute, ``contextlib.suppress(...)`` / ``nullcontext(...)``)
+_INERT_CONTEXT_CALLS = frozenset({"suppress", "nullcontext"})
+
+
+def _enters_code(statement: ast.AST) -> bool:
+    """Entering some item of the ``with`` surely runs code the path search cannot see
+    through: it is neither a name, an attribute of a name, nor a call named like an
+    inert context manager."""
+    for item in statement.items:  # type: ignore[attr-defined]
+        manager = item.context_expr
+        kind = type(manager)
+        if kind is ast.Name or (kind is ast.Attribute and type(manager.value) is ast.Name):
+            continue
+        if kind is ast.Call:
+            func = manager.func
+            name = func.id if type(func) is ast.Name else func.attr if type(func) is ast.Attribute else None
+            if name in _INERT_CONTEXT_CALLS:
+                continue
+        return True
+    return False
+
+
+def _binds_a_name(target: ast.expr) -> bool:
+    """``x = ...``, also unpacked (``x, self.y = ...``): the value is a local's."""
+    kind = type(target)
+    if kind is ast.Tuple or kind is ast.List:
+        return any(_binds_a_name(e) for e in target.elts)  # type: ignore[attr-defined]
+    if kind is ast.Starred:
+        return _binds_a_name(target.value)  # type: ignore[attr-defined]
+    return kind is ast.Name
+
+
+def _tested_attributes(function: ast.AST) -> Set[str]:
+    """The attribute names (and strings) that the function's own tests (``if`` /
+    ``while`` / conditional expression / ``for`` iterable) and the values it assigns to
+    names read: never more than checks/progress.py's GuardReads finds there."""
+    tested: Set[str] = set()
+    stack: List[ast.AST] = list(function.body)  # type: ignore[attr-defined]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind in _FUNCTIONS or kind is ast.ClassDef or kind is ast.Lambda or kind in _COMPREHENSIONS:
+            continue
+        read = None
+        if kind is ast.If or kind is ast.While or kind is ast.IfExp:
+            read = node.test  # type: ignore[attr-defined]
+        elif kind is ast.For or kind is ast.AsyncFor:
+            read = node.iter  # type: ignore[attr-defined]
+        elif kind is ast.Assign and any(_binds_a_name(t) for t in node.targets):  # type: ignore
+            read = node.value  # type: ignore[attr-defined]
+        if read is not None:
+            parts = [read]
+            while parts:
+                part = parts.pop()
+                if type(part) is ast.Attribute:
+                    tested.add(part.attr)  # type: ignore[attr-defined]
+                elif type(part) is ast.Constant and type(part.value) is str:  # type: ignore[attr-defined]
+                    tested.add(part.value)  # type: ignore[attr-defined]
+                if type(part) is not ast.JoinedStr:  # (its pieces are no attribute names)
+                    parts.extend(ast.iter_child_nodes(part))
+        stack.extend(ast.iter_child_nodes(node))
+    return tested
 
 
 def _surely_runs_unknown_code(expr: Optional[ast.AST]) -> bool:

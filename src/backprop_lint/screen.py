@@ -443,7 +443,11 @@ class _Scan:
             elif function is not None and kind in _ASSIGNMENTS:
                 _note_instance(node, function)
                 if function.receiver is not None:
-                    function.attributes.update(_attributes_set(node, function.receiver))
+                    stored = _attributes_set(node, function.receiver)
+                    function.attributes.update(stored)
+                    value = getattr(node, "value", None)
+                    if stored and type(value) is ast.Call and _call_name(value) in _LOCKS:
+                        function.anchored = True  # the lock it makes: checks/progress.py
             elif function is not None and (kind is ast.Global or kind is ast.Nonlocal):
                 keyword = "global" if kind is ast.Global else "nonlocal"
                 function.declared.setdefault(keyword, []).extend(node.names)
@@ -542,6 +546,8 @@ class _Scan:
 
 
 _ASSIGNMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign)
+# what checks/progress.py takes for a lock when stored into an attribute of the instance
+_LOCKS = frozenset({"Lock", "RLock"})
 
 
 def _targets_of(statement: ast.stmt) -> List[ast.expr]:
@@ -580,9 +586,10 @@ def _attributes_set(node, receiver: str) -> List[str]:
     return [t.attr for t in _stored(node) if isinstance(t, ast.Attribute) and _is(t.value, receiver)]
 
 
-def _set_to_none(targets: List[str]) -> str:
-    """One statement that binds ``targets`` as the original did: ``a = self.b = None``."""
-    return " = ".join(targets) + " = None" if targets else "pass"
+def _set_to_none(targets: List[str], value: Optional[str] = None) -> str:
+    """One statement that binds ``targets`` as the original did: ``a = self.b = None``
+    (or to ``value`` instead of None)."""
+    return " = ".join(targets) + f" = {value or 'None'}" if targets else "pass"
 
 
 def _body_of(function: _Function) -> Body:
@@ -639,8 +646,16 @@ def _skeleton(tree: ast.AST, defined: Set[str], lines_to_keep: Set[int]) -> Tupl
             if _shares_a_line(body, position, first, last) or names is None or defined & set(names) or _keeps_a_line(
                     first, last, lines_to_keep):
                 continue
-            stand_ins.append((first, statement.col_offset, last, _set_to_none(names)))
+            stand_ins.append((first, statement.col_offset, last, _set_to_none(names, _constructor(statement))))
     return tuple(stand_ins)
+
+
+def _constructor(statement: ast.stmt) -> Optional[str]:
+    """``C()`` for ``x = C(...)`` / ``x = mod.C(...)``: the facts read what class (or lock)
+    a module name holds (checks/progress.py), not the arguments."""
+    value = getattr(statement, "value", None)
+    name = _dotted_name(value.func) if type(value) is ast.Call else None
+    return f"{name}()" if name is not None else None
 
 
 # statements outside functions that bind names and nothing else the analysis reads (the

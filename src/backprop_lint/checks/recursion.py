@@ -20,6 +20,7 @@ from ..callgraph import CallGraph, CallSite, argument_flow
 from ..cfg import DELETE, ENTER, PURE_BUILTINS, STORE, YIELD, Block, every_path_hits
 from ..facts import FunctionFacts
 from ..findings import Finding
+from .progress import GuardReads, enters_inertly, store_runs_no_code
 from .report import at_def, label
 from ..names import child_nodes
 from .render import chain_text, line_list, source_of
@@ -88,8 +89,10 @@ class _NoProgress:
     anything its guards read."""
 
     def __init__(self, function: FunctionFacts, call: cst.Call, unchanged: Set[str],
-                 names: Optional[Dict[str, str]] = None):
+                 names: Optional[Dict[str, str]] = None, reads: Optional[GuardReads] = None):
         self.function = function
+        # what the guards read through objects (around a cycle: every function's guards)
+        self.reads = reads if reads is not None else GuardReads.of([function])
         self.call = call
         self.unchanged = unchanged
         # how the guards' variables are spelt in their atoms (None: as they are written)
@@ -172,15 +175,23 @@ class _NoProgress:
             node = atom.node
             if node is stop_at:
                 return None
-            if atom.role in (YIELD, ENTER) or isinstance(node, cst.Await):
+            if atom.role == YIELD or isinstance(node, cst.Await):
                 return True
+            if atom.role == ENTER:
+                if not enters_inertly(node, self.function):
+                    return True  # entering the context runs unknown code
+                continue
             if atom.role in (STORE, DELETE):
+                if isinstance(node, cst.Attribute):
+                    if self.reads.may_read(node) or not store_runs_no_code(node, self.function):
+                        return True  # it may change what a guard reads
+                    continue
                 if not isinstance(node, cst.Name):
-                    return True  # attribute or item store: may be what a guard reads
+                    return True  # an item store: may be what a guard reads
                 declared = self.function.scope.global_names | self.function.scope.nonlocal_names
                 if node.value in self.unchanged or node.value in declared:
                     return True
-            elif isinstance(node, cst.Call) and not _is_pure_call(node):
+            elif isinstance(node, cst.Call) and not _is_pure_call(node) and not enters_inertly(node, self.function):
                 return True
         return False
 
@@ -387,6 +398,7 @@ def _cycle_makes_no_progress(steps: List[CallSite]) -> bool:
     if not steps or len(steps) > _MAX_NO_PROGRESS_CYCLE:
         return False
     flows = [argument_flow(s.caller, s.callee, s.call) for s in steps]
+    reads = GuardReads.of(s.caller for s in steps)
     searches = []
     for index, step in enumerate(steps):
         if not _counts(step):
@@ -396,7 +408,7 @@ def _cycle_makes_no_progress(steps: List[CallSite]) -> bool:
             if name in _around_the_cycle(flows, index, name)
         }
         names = _shared_names(step.caller, _held_from_start(steps[0].caller, flows, index))
-        searches.append(_NoProgress(step.caller, step.call, preserved, names))
+        searches.append(_NoProgress(step.caller, step.call, preserved, names, reads))
     budget = [_MAX_PATH_STATES]
 
     def feasible(index: int, assumed: FrozenSet[Tuple[str, bool]]) -> bool:
