@@ -205,6 +205,7 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     scan = _Scan(_top_level_imports(tree) if linking else {})
     scan.run(tree)
     scan.settle_declarations()
+    scan.lines_to_keep |= _calls_before_rebinding(tree)
     patterns = [g.lower() for g in backward_globs]
     roots = {f.name for f in scan.functions
              if f.name == "backward" or any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)}
@@ -247,6 +248,26 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
                         # its statements as they are (a few dozen files; the units of every
                         # file would cost more, shipped to the project's process and back)
                         _units(tree, scan, roots) if local else ())
+
+
+def _calls_before_rebinding(tree: ast.AST) -> Set[int]:
+    """The lines of the module's statements that name a function the module body both
+    defines and rebinds or deletes (``def _setup(): ...``, ``_setup()``, ``del _setup``):
+    where they stand decides what the name is when the function runs (facts.py,
+    flow-sensitive names), so they stay as they are."""
+    body = getattr(tree, "body", [])
+    defined = {s.name for s in body if type(s) in _FUNCTIONS}
+    rebound = {t.id for s in body
+               for t in (s.targets if type(s) is ast.Delete else _stored(s))  # type: ignore[attr-defined]
+               if type(t) is ast.Name} & defined
+    if not rebound:
+        return set()
+    lines: Set[int] = set()
+    for statement in body:
+        if type(statement) not in _FUNCTIONS and any(
+                type(n) is ast.Name and n.id in rebound for n in ast.walk(statement)):
+            lines.update(range(statement.lineno, (statement.end_lineno or statement.lineno) + 1))
+    return lines
 
 
 def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
