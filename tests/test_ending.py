@@ -311,7 +311,7 @@ def test_each_statement_list_is_scanned_once(monkeypatch) -> None:
 
     seen = []
     original = ending._surely_blocks
-    monkeypatch.setattr(ending, "_surely_blocks", lambda s, m, t: seen.append(s) or original(s, m, t))
+    monkeypatch.setattr(ending, "_surely_blocks", lambda s, *rest: seen.append(s) or original(s, *rest))
     size = 500
     source = ("def f(n):\n    if FLAG:\n        return\n"
               + "".join(f"    x{i} = n + {i}\n" for i in range(size)) + "    log(n)\n"

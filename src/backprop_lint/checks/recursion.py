@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 import networkx as nx
@@ -168,13 +168,16 @@ class _NoProgress:
                 stack.extend(child_nodes(node))
         return True
 
-    def _kills(self, block: Block, stop_at: Optional[cst.Call]) -> Optional[bool]:
+    def _kills(self, block: Block, stop_at: Optional[cst.Call]) -> Optional[object]:
         """True if the block may change state before ``stop_at`` (or its end); None if it
-        reaches ``stop_at`` cleanly."""
+        reaches ``stop_at`` cleanly; CALLS (CALLED_THEN_REACHED) if it runs unknown code
+        that cannot rebind the function's locals (a call of something other than a pure
+        builtin) on its way to the end (to ``stop_at``)."""
+        calls: object = False
         for atom in block.atoms:
             node = atom.node
             if node is stop_at:
-                return None
+                return CALLED_THEN_REACHED if calls else None
             if atom.role == YIELD or isinstance(node, cst.Await):
                 return True
             if atom.role == ENTER:
@@ -192,12 +195,12 @@ class _NoProgress:
                 if node.value in self.unchanged or node.value in declared:
                     return True
             elif isinstance(node, cst.Call) and not _is_pure_call(node) and not enters_inertly(node, self.function):
-                return True
-        return False
+                calls = CALLS  # no call can rebind a local of the caller: see call_proof
+        return calls
 
     def path_to_call(self) -> Optional[List[cst.BaseExpression]]:
         """The guards along a clean, feasible path to the self-call, or None."""
-        for guards, _ in self.paths_to_call():
+        for guards, _, _ in self.paths_to_call():
             return guards
         return None
 
@@ -215,23 +218,26 @@ class _NoProgress:
         """
         cfg = self.function.cfg
         target = self.call
-        stack = [(cfg.entry, (), assumed)]
-        seen = {(cfg.entry, assumed)}
-        yielded: Set[FrozenSet[Tuple[str, bool]]] = set()
+        stack = [(cfg.entry, (), assumed, False)]
+        seen = {(cfg.entry, assumed, False)}
+        yielded: Set[Tuple[FrozenSet[Tuple[str, bool]], bool]] = set()
         while stack:
             if len(seen) > _MAX_PATH_STATES:
                 return  # too many combinations of guards to be sure: say nothing
-            index, guards, decided = stack.pop()
+            index, guards, decided, called = stack.pop()
             block = cfg.blocks[index]
             verdict = self._kills(block, target)
-            if verdict is None:
+            called = called or verdict is CALLS or verdict is CALLED_THEN_REACHED
+            if verdict is None or verdict is CALLED_THEN_REACHED:
                 if any(_inspects_method(g, target) for g in guards):
                     return  # ``if self.m.__func__ is Base.m``: the code asks who m is
-                if decided not in yielded:
-                    yielded.add(decided)
-                    yield list(guards), decided
+                if called and not self.call_proof(guards):
+                    continue  # the call may change what the guards read
+                if (decided, called) not in yielded:
+                    yielded.add((decided, called))
+                    yield list(guards), decided, called
                 continue
-            if verdict or index == cfg.exit:
+            if verdict is True or index == cfg.exit:
                 continue
             successors = block.successors
             if len(successors) > 1 and block.deciders:
@@ -247,9 +253,16 @@ class _NoProgress:
                     if (atom, not holds) in decided:
                         continue  # the same stable test, the other way: infeasible
                     now = decided | {(atom, holds)}
-                if (successor, now) not in seen:
-                    seen.add((successor, now))
-                    stack.append((successor, guards, now))
+                if (successor, now, called) not in seen:
+                    seen.add((successor, now, called))
+                    stack.append((successor, guards, now, called))
+
+    def call_proof(self, guards: Sequence[cst.BaseExpression]) -> bool:
+        """No call can change what these guards read: no call can rebind a local of the
+        caller, and they read only parameters passed on unchanged, by identity (``is``,
+        ``isinstance``) or compared with a number (``n > 0``: an int or float, which no
+        call can change in place either)."""
+        return all(_call_proof(g, self.unchanged) for g in guards)
 
     def _literal(self, test: cst.BaseExpression, outcome: bool) -> Tuple[str, bool]:
         """The test taken ``outcome``-wise as (atom, polarity): ``not x`` is ``x`` taken
@@ -306,6 +319,54 @@ _COMPARISON_TEXT = {
     cst.Is: "is", cst.Equal: "==", cst.In: "in", cst.LessThan: "<", cst.GreaterThan: ">",
     cst.LessThanEqual: "<=", cst.GreaterThanEqual: ">=",
 }
+
+
+# a block's verdicts: it runs unknown code, which cannot rebind the function's locals
+# (and then reaches the call)
+CALLS = "calls"
+CALLED_THEN_REACHED = "called, then reached"
+
+
+def _call_proof(guard: cst.BaseExpression, parameters: Set[str]) -> bool:
+    """``guard`` reads only ``parameters``, by identity or compared with a number: see
+    _NoProgress.call_proof."""
+    if isinstance(guard, cst.UnaryOperation) and isinstance(guard.operator, cst.Not):
+        return _call_proof(guard.expression, parameters)
+    if isinstance(guard, cst.BooleanOperation):
+        return _call_proof(guard.left, parameters) and _call_proof(guard.right, parameters)
+    if isinstance(guard, cst.Call):
+        func = guard.func
+        return (isinstance(func, cst.Name) and func.value in _TYPE_TESTS and len(guard.args) >= 1
+                and not guard.args[0].star and guard.args[0].keyword is None
+                and _is_parameter(guard.args[0].value, parameters))
+    if isinstance(guard, cst.Comparison) and len(guard.comparisons) == 1:
+        target = guard.comparisons[0]
+        left, right = guard.left, target.comparator
+        if isinstance(target.operator, (cst.Is, cst.IsNot)):
+            return all(_is_parameter(side, parameters) or _is_constant(side) for side in (left, right))
+        if isinstance(target.operator, _ORDERINGS):
+            return (_is_parameter(left, parameters) and _is_number(right)
+                    or _is_number(left) and _is_parameter(right, parameters))
+    return False
+
+
+_TYPE_TESTS = frozenset({"isinstance", "issubclass", "callable"})
+_ORDERINGS = (cst.Equal, cst.NotEqual, cst.LessThan, cst.GreaterThan, cst.LessThanEqual,
+              cst.GreaterThanEqual)
+
+
+def _is_parameter(expr: cst.BaseExpression, parameters: Set[str]) -> bool:
+    return isinstance(expr, cst.Name) and expr.value in parameters
+
+
+def _is_number(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+        expr = expr.expression
+    return isinstance(expr, (cst.Integer, cst.Float))
+
+
+def _is_constant(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value in ("None", "True", "False") or _is_number(expr)
 
 
 def _inspects_method(guard: cst.CSTNode, call: cst.Call) -> bool:
@@ -411,18 +472,21 @@ def _cycle_makes_no_progress(steps: List[CallSite]) -> bool:
         searches.append(_NoProgress(step.caller, step.call, preserved, names, reads))
     budget = [_MAX_PATH_STATES]
 
-    def feasible(index: int, assumed: FrozenSet[Tuple[str, bool]]) -> bool:
+    def feasible(index: int, assumed: FrozenSet[Tuple[str, bool]], called: bool, proof: bool) -> bool:
+        """(``called``: some function on the way runs unknown code; ``proof``: the
+        guards met so far are all proof against it)"""
         if index == len(searches):
-            return True
-        for _, decided in searches[index].paths_to_call(assumed):
+            return proof or not called
+        for guards, decided, calls in searches[index].paths_to_call(assumed):
             budget[0] -= 1
             if budget[0] < 0:
                 return False  # too many combinations to be sure: say nothing
-            if feasible(index + 1, decided):
+            if feasible(index + 1, decided, called or calls,
+                        proof and searches[index].call_proof(guards)):
                 return True
         return False
 
-    return feasible(0, frozenset())
+    return feasible(0, frozenset(), False, True)
 
 
 def _held_from_start(start: FunctionFacts, flows: List[Dict[str, str]], index: int) -> Dict[str, str]:
