@@ -164,11 +164,12 @@ def enters_inertly(manager: cst.BaseExpression, function: FunctionFacts) -> bool
         if function.owner is None or manager.value.value != function.receiver:
             return False
         attribute = manager.attr.value
+        classes = _classes_of(manager.value.value, function, module)  # the subclasses too
         stored = _stores_by_attribute(module).get(attribute, [])
-        in_bodies = [v for c in module.mro(function.owner) if c is not None
+        in_bodies = [v for cls in classes for c in module.mro(cls) if c is not None
                      for v in c.scope.assigned_values.get(attribute, [])]
         values = stored + in_bodies
-        return bool(values) and module.bases_known(function.owner) and all(
+        return bool(values) and all(module.bases_known(c) for c in classes) and all(
             _makes_lock(v, module) for v in values)
     return False
 

@@ -205,10 +205,10 @@ class _NoProgress:
         return None
 
     def paths_to_call(self, assumed: FrozenSet[Tuple[str, bool]] = frozenset()
-                      ) -> Iterator[Tuple[List[cst.BaseExpression], FrozenSet[Tuple[str, bool]]]]:
-        """Each clean, feasible path to the call: its guards and the outcomes it needs of
-        them (``assumed``: outcomes already needed elsewhere on the cycle), once per
-        distinct set of outcomes.
+                      ) -> Iterator[Tuple[List[cst.BaseExpression], FrozenSet[Tuple[str, bool]], bool]]:
+        """Each clean, feasible path to the call: its guards, the outcomes it needs of
+        them (``assumed``: outcomes already needed elsewhere on the cycle) and whether it
+        runs unknown code on the way, once per distinct set of outcomes.
 
         The search is path-sensitive on the guards: nothing on a clean path changes what
         they read, so the same test (its atom, see :meth:`_literal`) has the same outcome
@@ -449,6 +449,8 @@ def _mutual_recursion(graph: CallGraph, infinite: Set[FunctionFacts]) -> List[Fi
 
 # Longer witness cycles are not checked for progress: the check is quadratic in length.
 _MAX_NO_PROGRESS_CYCLE = 50
+# Bound on the paths (and path searches) combined around one cycle for feasibility.
+_MAX_CYCLE_SEARCH = 2_000
 
 
 def _cycle_makes_no_progress(steps: List[CallSite]) -> bool:
@@ -470,13 +472,14 @@ def _cycle_makes_no_progress(steps: List[CallSite]) -> bool:
         }
         names = _shared_names(step.caller, _held_from_start(steps[0].caller, flows, index))
         searches.append(_NoProgress(step.caller, step.call, preserved, names, reads))
-    budget = [_MAX_PATH_STATES]
+    budget = [_MAX_CYCLE_SEARCH]
 
     def feasible(index: int, assumed: FrozenSet[Tuple[str, bool]], called: bool, proof: bool) -> bool:
         """(``called``: some function on the way runs unknown code; ``proof``: the
         guards met so far are all proof against it)"""
         if index == len(searches):
             return proof or not called
+        budget[0] -= 1  # (each search of a function's paths counts too)
         for guards, decided, calls in searches[index].paths_to_call(assumed):
             budget[0] -= 1
             if budget[0] < 0:
