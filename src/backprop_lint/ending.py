@@ -498,7 +498,9 @@ def _is_number(expr: ast.expr) -> bool:
 
 
 def _is_constant(expr: ast.expr) -> bool:
-    return type(expr) is ast.Constant and (expr.value is None or type(expr.value) is bool) or _is_number(expr)  # type: ignore
+    if type(expr) is ast.Constant and (expr.value is None or type(expr.value) is bool):  # type: ignore
+        return True
+    return _is_number(expr)
 
 
 def _may_be_pure(call: ast.Call) -> bool:
