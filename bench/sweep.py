@@ -80,10 +80,10 @@ def analyse_one(path: str, full: bool, check_screen: bool = False) -> dict:
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             tree = None  # flake8 says E999 and runs no plugin; we still check it returns
             record["e999"] = f"{type(exc).__name__}: {exc}"
-        findings = analyse_source(text, Options(screen=not full), tree)
+        findings = analyse_source(text, Options(screen=not full), tree, path)
         record["findings"] = [[f.line, f.column, f.code, f.message] for f in findings]
         if check_screen and not full and tree is not None:
-            unscreened = analyse_source(text, Options(screen=False))
+            unscreened = analyse_source(text, Options(screen=False), path=path)
             other = [[f.line, f.column, f.code, f.message] for f in unscreened]
             if other != record["findings"]:
                 record["screen_mismatch"] = other

@@ -103,15 +103,15 @@ def _describe(findings: List[Finding]) -> str:
     return "\n".join(f"      l.{f.line}:{f.column} {f.code} {f.message}" for f in findings)
 
 
-def check_source(source: str, codes: Set[str] = IMPLEMENTED) -> List[str]:
+def check_source(source: str, path: str = "", codes: Set[str] = IMPLEMENTED) -> List[str]:
     """Every disagreement between the analysis of ``source`` and its labels, as text
     for a failure message (empty when the file is right)."""
     labels = Labels(source)
     problems = list(labels.problems)
     lines = source.splitlines()
 
-    screened = analyse_source(source, Options(screen=True))
-    unscreened = analyse_source(source, Options(screen=False))
+    screened = analyse_source(source, Options(screen=True), path=path)
+    unscreened = analyse_source(source, Options(screen=False), path=path)
     if screened != unscreened:
         problems.append(
             "the ast screen changes the result (screen on vs screen=False):\n"
@@ -140,7 +140,7 @@ def check_source(source: str, codes: Set[str] = IMPLEMENTED) -> List[str]:
 def test_fixture(path: Path) -> None:
     if "match" in path.name and sys.version_info < (3, 10):
         pytest.skip("match statements need Python 3.10")
-    problems = check_source(read_source(path))
+    problems = check_source(read_source(path), str(path))
     if problems:
         pytest.fail(f"fixtures/{fixture_id(path)}:\n" + "\n".join(problems), pytrace=False)
 

@@ -115,7 +115,7 @@ def test_first_command_prints_the_fixture_findings(run_flake8) -> None:
     expected = set()
     for path in sorted(FIXTURES.rglob("*.py")):
         name = path.relative_to(ROOT).as_posix()
-        for finding in analyse_source(read_source(path), Options()):
+        for finding in analyse_source(read_source(path), Options(), path=str(path)):
             expected.add((name, finding.line, finding.code))
     assert printed == expected, (
         f"printed only: {sorted(printed - expected)}\nanalysis only: {sorted(expected - printed)}")

@@ -119,6 +119,13 @@ def _top_level_defs(tree: ast.Module) -> List[tuple]:
     "class Counter:\n    def __init__(self, start):\n        self.hits = start\n\n\n"
     "STATS = Counter(\n    start=0,\n)\n\n\ndef poll(source):\n    if ENABLED:\n        STATS.hits += 1\n"
     "        poll(source)\n",
+    # a metaclass's __call__ (not a data-model site itself) decides whether __init__ runs
+    "class Meta(type):\n    def __call__(cls, *a):\n        print(cls)\n        return super().__call__(*a)\n\n\n"
+    "class Unit(metaclass=Meta):\n    def __init__(self):\n        self.u = Unit()\n",
+    # a class-level collection of names, written over several lines, decides a guard
+    "class R:\n    F = [\n        'x',\n        '_v',\n    ]\n\n    def __init__(self, v):\n        self._v = v\n\n"
+    "    def __getattr__(self, name):\n        if name in self.F:\n            return self._v[name]\n"
+    "        raise AttributeError(name)\n",
 ])
 def test_screen_keeps_what_the_analysis_reports(source: str) -> None:
     found = analyse_source(source, Options(screen=False))

@@ -10,9 +10,9 @@ import dataclasses
 import gc
 import pickle
 import sys
-from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from . import screen
+from . import imported, screen
 from .callgraph import CallGraph
 from .checks.backward import WalkGraph, backward_roots, backward_scope, check_graph_walks
 from .checks.datamodel import check_data_model
@@ -39,12 +39,16 @@ class FileResult:
     # project mode: the file's noqa comments if it has findings of its own (reading them
     # means tokenizing: the processes do it, not the command; linking rarely adds a file)
     noqa: Optional[NoqaComments] = None
+    # the other files whose text the analysis read (imported.py), as (path, mtime, size):
+    # a cached result is stale when one of them changed
+    consulted: Tuple[Tuple[str, int, int], ...] = ()
 
 
 def analyse_source(source: str, options: Options = Options(),
-                   tree: Optional[ast.AST] = None) -> List[Finding]:
-    """All findings for one file's text, sorted; ``tree`` is its ``ast`` if already parsed."""
-    return analyse_file(source, options, tree=tree).findings
+                   tree: Optional[ast.AST] = None, path: str = "") -> List[Finding]:
+    """All findings for one file's text, sorted; ``tree`` is its ``ast`` if already parsed;
+    ``path``, where the file lives, tells where its imports are found (imported.py)."""
+    return analyse_file(source, options, path, tree=tree).findings
 
 
 # a verdict of project mode's screen: CPython cannot parse the file; analyse it to say so
@@ -264,7 +268,7 @@ class _ProjectRun:
         missing = []
         for path in paths:
             hit = self._cached("file", path, verdicts[path])
-            if hit is None:
+            if hit is None or not imported.unchanged(getattr(hit, "consulted", ())):
                 missing.append(path)
             else:
                 results[path] = hit
@@ -295,7 +299,9 @@ def _screen_source(source: str, options: Options) -> Optional["screen.ScreenResu
 
 def _analyse_task(task) -> bytes:
     source, options, path, verdict = task
-    result = analyse_file(source, options, path, summarise=True, screened=verdict)
+    with imported.consulted_files() as consulted:
+        result = analyse_file(source, options, path, summarise=True, screened=verdict)
+    result.consulted = imported.stamps(consulted)
     if result.findings:
         result.noqa = NoqaComments.of(source)
     return pickled(result)

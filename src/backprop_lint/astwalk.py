@@ -48,3 +48,14 @@ def inner_children(node: ast.AST) -> List[ast.AST]:
         elif type(value) in WALKED:
             found.append(value)
     return found
+
+
+def decorator_name(decorator: ast.AST) -> str:
+    """The last part of a decorator's name: ``wraps`` for ``@functools.wraps(f)``."""
+    if isinstance(decorator, ast.Call):
+        decorator = decorator.func
+    if isinstance(decorator, ast.Attribute):
+        return decorator.attr
+    if isinstance(decorator, ast.Name):
+        return decorator.id
+    return ""

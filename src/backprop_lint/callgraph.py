@@ -54,13 +54,21 @@ class CallGraph:
             self.graph.add_node(function)
             self.sites[function] = call_sites(function.module, function)
             for site in self.sites[function]:
-                if not site.callee.wrapped:
-                    self.graph.add_edge(function, site.callee)
+                self.graph.add_edge(function, site.callee)
+        # a decorator of unknown effect between a call and the body cuts the call; it is
+        # judged (which may read the module it comes from) only where it matters: on a cycle
+        for component in nx.strongly_connected_components(self.graph):
+            if len(component) > 1:
+                self.graph.remove_edges_from([
+                    (caller, callee) for caller, callee in self.graph.subgraph(component).edges
+                    if caller is not callee and callee.wrapped])
+        self.graph.remove_edges_from([(f, f) for f in list(nx.nodes_with_selfloops(self.graph)) if f.wrapped])
 
     def self_calls(self, function: FunctionFacts) -> List[CallSite]:
-        if function.wrapped:
+        calls = [s for s in self.sites.get(function, []) if s.callee is function and not s.constructs]
+        if calls and function.wrapped:
             return []  # a decorator of unknown effect stands between the call and the body
-        return [s for s in self.sites.get(function, []) if s.callee is function and not s.constructs]
+        return calls
 
     def cycles(self) -> List[Set[FunctionFacts]]:
         """Strongly connected components of two or more functions (linear time)."""

@@ -24,6 +24,7 @@ from .cfg import (
     ControlFlowGraph,
     build_cfg,
 )
+from .imported import FunctionInfo, calls_through, imported_target
 from .names import all_params, assigned_targets, child_nodes, dotted_name, is_name
 from .parsing import ParsedModule
 
@@ -94,6 +95,8 @@ class ClassFacts:
     bases: List[Optional[str]]
     methods: Dict[str, List["FunctionFacts"]] = dataclasses.field(default_factory=dict)
     instance_attributes: Set[str] = dataclasses.field(default_factory=set)
+    # ``cls.x = ...`` in a classmethod (``__init_subclass__`` too): on the class, or a subclass
+    class_attributes: Set[str] = dataclasses.field(default_factory=set)
 
     def __repr__(self) -> str:
         return f"<class {self.qualname}>"
@@ -120,6 +123,7 @@ class FunctionFacts:
     # its own ``while`` loops (not those of nested functions or classes), in source order
     whiles: List[cst.While] = dataclasses.field(default_factory=list, repr=False)
     _cfg: Optional[ControlFlowGraph] = None
+    _wrapped: Optional[bool] = None
 
     @property
     def line(self) -> int:
@@ -173,8 +177,20 @@ class FunctionFacts:
 
     @property
     def wrapped(self) -> bool:
-        """A decorator of unknown effect runs around each call (see _TRANSPARENT_DECORATORS)."""
-        return any(d.rsplit(".", 1)[-1] not in _TRANSPARENT_DECORATORS for d in self.decorators)
+        """A decorator of unknown effect runs around each call: one that is neither known to
+        hand every call through (_TRANSPARENT_DECORATORS) nor imported from a module where
+        its body is seen to call the function on every path (imported.py). Looked up on
+        first use: only for functions that a finding may need."""
+        if self._wrapped is None:
+            self._wrapped = not all(self._calls_through(name, decorator)
+                                    for name, decorator in zip(self.decorators, self.node.decorators))
+        return self._wrapped
+
+    def _calls_through(self, name: str, decorator: cst.Decorator) -> bool:
+        if name.rsplit(".", 1)[-1] in _TRANSPARENT_DECORATORS:
+            return True
+        found = imported_target(self.module, name, self.parent, want_bodies=True)
+        return isinstance(found, FunctionInfo) and calls_through(found, isinstance(decorator.decorator, cst.Call))
 
     @property
     def dispatches(self) -> bool:
@@ -769,7 +785,10 @@ class _Collector:
             return
         for node in (t for t in assigned_targets(target) if isinstance(t, cst.Attribute)):
             if is_name(node.value, function.receiver):
-                function.owner.instance_attributes.add(node.attr.value)
+                if function.kind == "classmethod":
+                    function.owner.class_attributes.add(node.attr.value)
+                else:
+                    function.owner.instance_attributes.add(node.attr.value)
 
     def record_import(self, alias: cst.ImportAlias, scope: Scope) -> None:
         if scope is not self.facts.module_scope:

@@ -51,7 +51,7 @@ class BackpropLintPlugin:
 
     def run(self) -> Iterator[Tuple[int, int, str, Type["BackpropLintPlugin"]]]:
         source = "".join(self.lines)
-        for finding in analyse_source(source, self.options, self.tree):
+        for finding in analyse_source(source, self.options, self.tree, self.filename):
             yield finding.line, _char_column(self.lines, finding), finding.text(), type(self)
 
 

@@ -28,7 +28,7 @@ from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequen
 
 import networkx as nx
 
-from .astwalk import FIELDS, WALKED, fields_of
+from .astwalk import FIELDS, WALKED, decorator_name, fields_of
 from .ending import recursion_ends
 from .parsing import StandIn, applicable, lines_left_out, python_lines, starts_its_line
 
@@ -56,6 +56,9 @@ _HOOK_REGISTRATIONS = frozenset(
     "register_full_backward_pre_hook register_multi_grad_hook".split()
 )
 _POPS = frozenset({"pop", "popleft", "heappop"})
+# methods that BPL104/105 read in any class of a file with a data-model site: a metaclass's
+# __call__ (does calling the class run __init__?), __setattr__ (where attributes are stored)
+_READ_FOR_CLASSES = frozenset({"__call__", "__setattr__"})
 _ENGINE = frozenset({"backward", "grad"})
 
 # what stands in for a function's body or a long statement (parsing.planned_text)
@@ -280,6 +283,8 @@ def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
     way from a root to what BPL2xx-4xx judge there: a walk (a cycle of the loose graph),
     an engine call or a worklist. Project mode adds what other files' roots reach."""
     needed = reachable({f.index for f in functions if f.data_model}, strict)
+    if needed:  # how a class of the file is constructed and stores attributes decides too
+        needed |= {f.index for f in functions if f.owner is not None and f.name in _READ_FOR_CLASSES}
     needed |= strict_cycles
     needed |= {f.index for f in functions if f.anchored}
     # a root's nested functions are in scope with it: nesting counts as a call here
@@ -519,7 +524,7 @@ class _Scan:
 
     def add_function(self, node, owner: Optional[str], outer: Optional[_Function]) -> _Function:
         params = node.args.posonlyargs + node.args.args
-        decorators = {_decorator_name(d) for d in node.decorator_list}
+        decorators = {decorator_name(d) for d in node.decorator_list}
         is_method = owner is not None and "staticmethod" not in decorators
         function = _Function(node.name, owner, params[0].arg if params and is_method else None, decorators)
         function.index = len(self.functions)
@@ -661,7 +666,8 @@ def _skeleton(tree: ast.AST, defined: Set[str], lines_to_keep: Set[int]) -> Tupl
                 bodies.extend(_blocks_of(statement))
                 continue
             first, last = statement.lineno, statement.end_lineno or statement.lineno
-            if not isinstance(statement, _SIMPLE) or last == first and _nothing_to_leave_out(statement):
+            if not isinstance(statement, _SIMPLE) or last == first and _nothing_to_leave_out(statement) \
+                    or names_of_strings(getattr(statement, "value", None)) is not None:
                 continue
             names = _bound_names(statement)
             if _shares_a_line(body, position, first, last) or names is None or defined & set(names) or _keeps_a_line(
@@ -849,20 +855,40 @@ def _bound_in_scope(function: ast.AST) -> Tuple[Set[str], Set[str]]:
     return bound | defined, defined
 
 
+# BPL105 decides ``name in FIELDS`` for a collection of at most this many strings
+MAX_NAMED_STRINGS = 64
+
+
+def names_of_strings(value: Optional[ast.AST]) -> Optional[List[str]]:
+    """The strings of a small tuple / list / set / dict-keys display of string constants
+    (``frozenset({...})`` and the like too): the names a ``__getattr__`` may test against
+    a collection bound in the class body or the module. The screen keeps such statements
+    as they are."""
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and len(value.args) == 1 \
+            and not value.keywords and value.func.id in ("frozenset", "set", "tuple", "list"):
+        value = value.args[0]
+    elements = value.keys if isinstance(value, ast.Dict) else getattr(value, "elts", None)
+    if not isinstance(value, (ast.Tuple, ast.List, ast.Set, ast.Dict)) or len(elements) > MAX_NAMED_STRINGS:
+        return None
+    strings = [e.value for e in elements if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return strings if len(strings) == len(elements) else None
+
+
 def _nothing_to_leave_out(statement: ast.stmt) -> bool:
     value = getattr(statement, "value", None)
     return value is None or isinstance(value, (ast.Constant, ast.Name))
 
 
 def _decorators_named(definition: ast.stmt, lines_to_keep: Set[int]) -> List[Body]:
-    """``@name`` for each ``@name(...)`` of a definition outside functions (a decorator
-    starts a line of its own; its calls run in no function)."""
+    """``@name()`` for each ``@name(...)`` of a definition outside functions (a decorator
+    starts a line of its own; its calls run in no function). Still a call: a decorator
+    factory is judged by what its call returns (imported.py)."""
     found = []
     for decorator in definition.decorator_list:
         name = _dotted_name(decorator.func) if isinstance(decorator, ast.Call) else None
         first, last = decorator.lineno, decorator.end_lineno or decorator.lineno
         if name is not None and not _keeps_a_line(first, last, lines_to_keep):
-            found.append((first, 0, last, "@" + name))
+            found.append((first, 0, last, "@" + name + "()"))
     return found
 
 
@@ -1014,13 +1040,3 @@ def _reference_name(expr: ast.AST) -> Optional[str]:
     if isinstance(expr, ast.Attribute):
         return expr.attr
     return None
-
-
-def _decorator_name(decorator: ast.AST) -> str:
-    if isinstance(decorator, ast.Call):
-        decorator = decorator.func
-    if isinstance(decorator, ast.Attribute):
-        return decorator.attr
-    if isinstance(decorator, ast.Name):
-        return decorator.id
-    return ""

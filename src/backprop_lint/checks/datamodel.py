@@ -18,9 +18,11 @@ import libcst as cst
 from ..cfg import DELETE, EVAL, ITERATED, STORE, Atom, Block, ControlFlowGraph, every_path_hits
 from ..facts import ClassFacts, FunctionFacts, ModuleFacts
 from ..findings import Finding
-from .getattr_reentry import getattr_reentry
+from ..imported import (ClassInfo, constructs_on_call, constructs_when_called, imported_target, inherited,
+                        metaclass_constructs)
+from .getattr_reentry import getattr_reentry, as_ast
 from .report import at_def
-from ..names import is_name, string_value
+from ..names import dotted_name, is_name, string_value
 
 SitePredicate = Callable[[Atom, Block], bool]
 
@@ -162,7 +164,13 @@ class _Sites:
 
     def constructs_own_class(self) -> SitePredicate:
         cls = self.function.owner
+        constructs = self.constructs(cls)
+        if self.function.name != "__init__":
+            return constructs
+        # a metaclass whose __call__ may return without constructing may never run __init__
+        return _only_if(_memo(lambda: _construction_runs_init(self.facts, cls)), constructs)
 
+    def constructs(self, cls: ClassFacts) -> SitePredicate:
         def predicate(atom: Atom, block: Block) -> bool:
             node = atom.node
             if not isinstance(node, cst.Call):
@@ -201,6 +209,21 @@ def _any(*predicates: SitePredicate) -> SitePredicate:
     return lambda atom, block: any(p(atom, block) for p in predicates)
 
 
+def _only_if(condition: Callable[[], bool], predicate: SitePredicate) -> SitePredicate:
+    """The predicate, where ``condition`` (asked only once the predicate holds) holds too."""
+    return lambda atom, block: predicate(atom, block) and condition()
+
+
+def _memo(compute: Callable[[], bool]) -> Callable[[], bool]:
+    answer: List[bool] = []
+
+    def memoized() -> bool:
+        if not answer:
+            answer.append(compute())
+        return answer[0]
+    return memoized
+
+
 def is_nn_module(facts: ModuleFacts, cls: ClassFacts) -> bool:
     """A subclass of torch.nn.Module (through any chain of classes of this module)."""
     for candidate in facts.mro(cls):
@@ -210,6 +233,51 @@ def is_nn_module(facts: ModuleFacts, cls: ClassFacts) -> bool:
             if base is not None and _NN_MODULE.match(facts.absolute(base) or ""):
                 return True
     return False
+
+
+def _inherits_nn_module(facts: ModuleFacts, cls: ClassFacts) -> bool:
+    """A subclass of torch.nn.Module here, or through classes defined elsewhere."""
+    return is_nn_module(facts, cls) or any(
+        _NN_MODULE.match(c.qualname) for c in inherited(facts, cls).classes)
+
+
+def _defines(facts: ModuleFacts, cls: ClassFacts, name: str) -> Optional[bool]:
+    """The class or a base binds ``name`` (here or elsewhere); None when a base is unknown
+    and none that is known binds it."""
+    outside = inherited(facts, cls)
+    if facts.class_defines(cls, name) or outside.defines(name):
+        return True
+    return False if outside.known else None
+
+
+def _construction_runs_init(facts: ModuleFacts, cls: ClassFacts) -> bool:
+    """Calling the class surely runs ``__init__``: every metaclass on its bases is known
+    and constructs normally when called."""
+    outside = inherited(facts, cls)
+    if not outside.known or not metaclass_constructs(outside.classes):
+        return False
+    for local in facts.mro(cls):
+        if local is None or local.node is None:
+            continue
+        for keyword in local.node.keywords:
+            if keyword.keyword is not None and keyword.keyword.value == "metaclass":
+                if not _local_metaclass_constructs(facts, local, keyword.value):
+                    return False
+    return True
+
+
+def _local_metaclass_constructs(facts: ModuleFacts, cls: ClassFacts, expr: cst.BaseExpression) -> bool:
+    meta = facts.resolve_reference(expr, cls.function) if isinstance(expr, cst.Name) else None
+    if not isinstance(meta, ClassFacts):
+        found = imported_target(facts, dotted_name(expr), cls.function)
+        return isinstance(found, ClassInfo) and constructs_when_called(found)
+    defines_call = _defines(facts, meta, "__call__")
+    if defines_call is None:
+        return False
+    if not defines_call:
+        return True
+    call = facts.method(meta, "__call__")
+    return call is not None and constructs_on_call(as_ast(call))
 
 
 def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tuple]:
@@ -233,14 +301,17 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
                 _any(sites.attribute_of_me(DELETE, name), sites.attribute_builtin({"delattr"}, name)))
     if function.kind != "method" and name != "__new__":
         return None
-    str_is_repr = not facts.class_defines(cls, "__str__") and facts.bases_known(cls)
-    no_format = not facts.class_defines(cls, "__format__") and facts.bases_known(cls)
+    # what the bases define is asked only once a site needs it: it may read other modules
+    str_is_repr = _memo(lambda: _defines(facts, cls, "__str__") is False)
+    no_format = _memo(lambda: _defines(facts, cls, "__format__") is False)
     str_forms = _any(
         sites.builtin_on_me({"str", "print"}),
         sites.percent_formats_me("%s"),
-        *([sites.formats_me({None, "s"}), sites.builtin_on_me({"format"}),
-           sites.str_format_of_me({None, "s"})]
-          if no_format else [sites.formats_me({"s"}), sites.str_format_of_me({"s"})]),
+        sites.formats_me({"s"}),
+        sites.str_format_of_me({"s"}),
+        # with no __format__ anywhere, object.__format__ formats with str() too
+        _only_if(no_format, _any(sites.formats_me({None}), sites.builtin_on_me({"format"}),
+                                 sites.str_format_of_me({None}))),
     )
     table: Dict[str, tuple] = {
         "__setattr__": ("sets an attribute on self normally, which calls __setattr__ again",
@@ -253,7 +324,7 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
         "__repr__": ("formats repr(self), which calls __repr__ again",
                      _any(sites.builtin_on_me({"repr"}), sites.formats_me({"r"}),
                           sites.percent_formats_me("%r"), sites.str_format_of_me({"r"}),
-                          *([str_forms] if str_is_repr else []))),
+                          _only_if(str_is_repr, str_forms))),
         "__str__": ("formats self as a string, which calls __str__ again", str_forms),
         "__format__": ("formats self, which calls __format__ again",
                        _any(sites.builtin_on_me({"format"}), sites.formats_me({None}),
@@ -288,19 +359,21 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
                         and is_name(node.args[1].value, attr_param))
             return ("calls getattr(self, name) with its own name, which calls __getattr__ again",
                     same_name)
-    if name == "forward" and is_nn_module(facts, cls):
+    if name == "forward" and (is_nn_module(facts, cls) or not facts.bases_known(cls)):
         return ("calls self(...), which nn.Module.__call__ turns into forward again",
-                sites.calls_me())
+                _only_if(_memo(lambda: _inherits_nn_module(facts, cls)), sites.calls_me()))
     return table.get(name)
 
 
 def check_data_model(modules: Sequence[ModuleFacts], skip: Set[FunctionFacts]) -> List[Finding]:
     findings = []
     for function in (f for module in modules for f in module.functions):
-        if function in skip or function.wrapped or _replaced_later(function):
+        if function in skip or _replaced_later(function):
             continue
         facts = function.module
         found = _site_predicate(facts, function)
+        if (found is None and function.name != "__getattr__") or function.wrapped:
+            continue  # (a decorator is judged only for a method with a role)
         if found is not None and not _switches_class(function):
             what, predicate = found
             if _every_path(function.cfg, predicate):

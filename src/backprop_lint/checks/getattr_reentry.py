@@ -17,6 +17,8 @@ over attribute names; a cycle in it is an endless re-entry.
 
 from __future__ import annotations
 
+import ast
+import re
 from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -25,6 +27,8 @@ import networkx as nx
 from ..cfg import EVAL, STORE, Atom, Block, ControlFlowGraph
 from ..facts import FunctionFacts, ModuleFacts
 from ..findings import Finding
+from ..imported import inherited, stores_on_instance
+from ..screen import MAX_NAMED_STRINGS
 from ..names import child_nodes, dotted_name, is_name, string_value
 from .report import at_def
 
@@ -37,6 +41,8 @@ def getattr_reentry(facts: ModuleFacts, function: FunctionFacts) -> Optional[Fin
     name_param = function.params[1].name
     if len(function.scope.bindings.get(name_param, ())) != 1:
         return None  # the name is reassigned: its value is no longer known
+    if inherited(facts, cls).defines_outside_builtins("__getattribute__"):
+        return None  # a base's own __getattribute__ decides what a read does
     walker = _Walker(facts, function, me, name_param)
     missing = sorted(walker.missing_attributes())
     if not missing:
@@ -58,6 +64,28 @@ def getattr_reentry(facts: ModuleFacts, function: FunctionFacts) -> Optional[Fin
                 n for n in sorted(graph.successors(start)) if n in component))
             return _report(facts, function, cycle, first_read)
     return None
+
+
+def _setattr_stores_elsewhere(facts: ModuleFacts, cls) -> bool:
+    """The ``__setattr__`` that instances use (the class's or a base's) never stores the
+    normal way: it keeps every value elsewhere (on the class, in a dictionary), so
+    ``self.x = v`` leaves no instance attribute ``x`` that a read could miss."""
+    if facts.class_defines(cls, "__setattr__"):
+        setter = facts.method(cls, "__setattr__")
+        return setter is not None and not stores_on_instance(as_ast(setter))
+    for base in inherited(facts, cls).classes:
+        if base.runtime is None and "__setattr__" in base.names:
+            setter = base.methods.get("__setattr__")
+            return setter is not None and not stores_on_instance(setter)
+    return False
+
+
+def as_ast(function: FunctionFacts) -> ast.AST:
+    """The function's ``def`` as a CPython ``ast`` node (what imported.py judges)."""
+    try:
+        return ast.parse(cst.Module([]).code_for_node(function.node)).body[0]
+    except (SyntaxError, ValueError, RecursionError):
+        return ast.Pass()
 
 
 def _report(facts: ModuleFacts, function: FunctionFacts, cycle: List[str], reads) -> Finding:
@@ -97,9 +125,13 @@ class _Walker:
         self.name = name_param
         self.cfg: ControlFlowGraph = function.cfg
         self.handlers = {h for region in self.cfg.try_regions for h in region.handlers}
-        mro = [c for c in facts.mro(self.cls) if c is not None]
-        self.instance = set().union(*(c.instance_attributes for c in mro)) if mro else set()
-        self.bases_known = facts.bases_known(self.cls)
+        self.mro = mro = [c for c in facts.mro(self.cls) if c is not None]
+        self.outside = inherited(facts, self.cls)  # the bases defined elsewhere
+        self.instance = set().union(*(c.instance_attributes for c in mro), self.outside.instance_attributes)
+        # assigned by ``self.x = v`` through a __setattr__ that stores them elsewhere
+        self.stored_elsewhere = self.instance if self.instance and _setattr_stores_elsewhere(facts, self.cls) else set()
+        self.local_bases_known = facts.bases_known(self.cls)
+        self.subclasses = [c for c in facts.classes if c is not self.cls and self.cls in facts.mro(c)]
 
     # -- what is read --------------------------------------------------------------------
     def attribute_read(self, atom: Atom) -> Optional[str]:
@@ -121,11 +153,17 @@ class _Walker:
     def is_defined(self, attr: str) -> bool:
         if attr.startswith("__") and attr.endswith("__"):
             return True  # __dict__, __class__...: always there
-        if self.facts.class_defines(self.cls, attr) or self.facts.class_defines(
-                self.cls, _demangle(attr, self.cls.name)):
+        if attr in self.stored_elsewhere:
+            return True  # not on the instance at all: where it lives, it is not missed
+        spellings = (attr, _demangle(attr, self.cls.name))
+        if any(self.facts.class_defines(self.cls, a) or self.outside.defines(a) for a in spellings):
             return True
-        # a base we cannot see may define it, unless the class sets it on instances
-        return not self.bases_known and attr not in self.instance
+        if any(attr in sub.scope.bindings for sub in self.subclasses) or any(
+                attr in c.class_attributes for c in self.mro):
+            return True  # a template: the subclasses give it on the class
+        # a base we cannot see may define it, unless the class sets it on instances; with
+        # bases read from elsewhere, only what is seen set on instances is known to miss
+        return not self.local_bases_known and attr not in self.instance
 
     def missing_attributes(self) -> Set[str]:
         return {a for _, atom in self.cfg.atoms() for a in [self.attribute_read(atom)] if a}
@@ -248,14 +286,26 @@ class _Walker:
             return successors, not _reads_name(test, self.name)
         return successors, True
 
-    def evaluate(self, test: cst.BaseExpression, value: str) -> Optional[bool]:
+    def evaluate(self, test: cst.BaseExpression, value: str, depth: int = 0) -> Optional[bool]:
         """The truth of ``test`` when the name holds ``value`` and the instance dictionary
         is empty, if it can be told."""
+        if depth > 8:
+            return None
+        if isinstance(test, cst.Name) and test.value != self.name:
+            bound = self.bound_value(test.value)  # ``m = re.match(...)``; ``if m:``
+            return None if bound is None else self.evaluate(bound, value, depth + 1)
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and isinstance(
+                test.comparisons[0].operator, (cst.Is, cst.IsNot)) and is_name(test.comparisons[0].comparator, "None"):
+            inner = self.evaluate(test.left, value, depth + 1)  # a match object is never falsy
+            return None if inner is None else inner == isinstance(test.comparisons[0].operator, cst.IsNot)
+        matched = self.regex_match(test, value)
+        if matched is not None:
+            return matched
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-            inner = self.evaluate(test.expression, value)
+            inner = self.evaluate(test.expression, value, depth + 1)
             return None if inner is None else not inner
         if isinstance(test, cst.BooleanOperation):
-            left, right = self.evaluate(test.left, value), self.evaluate(test.right, value)
+            left, right = self.evaluate(test.left, value, depth + 1), self.evaluate(test.right, value, depth + 1)
             if isinstance(test.operator, cst.And):
                 return False if False in (left, right) else (True if left and right else None)
             return True if True in (left, right) else (False if left is right is False else None)
@@ -267,6 +317,8 @@ class _Walker:
                 if options is not None:
                     check = text.startswith if method == "startswith" else text.endswith
                     return any(check(o) for o in options)
+            if text is not None and method in _STR_PREDICATES and not test.args:
+                return bool(getattr(text, method)())
             if self.is_dict(test.func.value) and method == "get":
                 return False  # an empty dictionary has nothing to give
             return None
@@ -285,14 +337,78 @@ class _Walker:
             return (string_value(other) == text) == isinstance(op, cst.Equal)
         if isinstance(op, (cst.In, cst.NotIn)):
             options = _strings(other)
+            if options is None:
+                options = self.constant_strings(other)
             if options is not None:
                 return (text in options) == isinstance(op, cst.In)
         return None
 
-    def string_of(self, expr: cst.BaseExpression, value: str) -> Optional[str]:
-        """The string ``expr`` holds: the name, or an index / slice of it."""
+    # -- values the method's tests refer to ---------------------------------------------
+    def bound_value(self, local: str) -> Optional[cst.BaseExpression]:
+        """The value of a local variable of the method assigned exactly once."""
+        values = self.function.scope.assigned_values.get(local, [])
+        return values[0] if len(values) == 1 and values[0] is not None else None
+
+    def regex_match(self, test: cst.BaseExpression, value: str) -> Optional[bool]:
+        """``re.match(r"...", name)`` (``fullmatch``, ``search``) with a literal pattern:
+        whether it matches the name."""
+        if not (isinstance(test, cst.Call) and len(test.args) >= 2):
+            return None
+        function = self.facts.absolute(dotted_name(test.func)) or ""
+        if function not in ("re.match", "re.fullmatch", "re.search") or any(a.keyword or a.star for a in test.args[:2]):
+            return None
+        pattern = string_value(test.args[0].value)
+        text = self.string_of(test.args[1].value, value)
+        if pattern is None or text is None or len(test.args) > 2:
+            return None
+        try:
+            return getattr(re, function[3:])(pattern, text) is not None
+        except re.error:
+            return None
+
+    def constant_strings(self, expr: cst.BaseExpression) -> Optional[List[str]]:
+        """The strings of a collection bound once to a literal in the class body
+        (``self.FIELDS``, ``type(self).FIELDS``, ``Class.FIELDS``) or at module level."""
+        if isinstance(expr, cst.Attribute):
+            holder = expr.value
+            on_me = is_name(holder, self.me) or (
+                isinstance(holder, cst.Call) and is_name(holder.func, "type") and len(holder.args) == 1
+                and is_name(holder.args[0].value, self.me))
+            if not (on_me or is_name(holder, self.cls.name)) or expr.attr.value in self.instance:
+                return None
+            owner = next((c for c in self.facts.mro(self.cls) if c is not None
+                          and expr.attr.value in c.scope.bindings), None)
+            scope = owner.scope if owner is not None else None
+            attribute = expr.attr.value
+        elif isinstance(expr, cst.Name) and expr.value not in self.function.scope.bindings:
+            scope, attribute = self.facts.module_scope, expr.value
+        else:
+            return None
+        values = scope.assigned_values.get(attribute, []) if scope is not None else []
+        if len(values) != 1 or values[0] is None:
+            return None
+        found = _strings(_unwrapped_collection(values[0]))
+        # (the screen keeps only collections this small as they are written)
+        return found if found is not None and len(found) <= MAX_NAMED_STRINGS else None
+
+    def string_of(self, expr: cst.BaseExpression, value: str, depth: int = 0) -> Optional[str]:
+        """The string ``expr`` holds: the name, an index / slice of it, or what a string
+        method (``removesuffix``, ``lower``...) with literal arguments makes of it."""
         if is_name(expr, self.name):
             return value
+        if isinstance(expr, cst.Name):  # ``base = name.removesuffix("_grad")``
+            bound = self.bound_value(expr.value) if expr.value != self.me else None
+            return None if bound is None or depth > 8 else self.string_of(bound, value, depth + 1)
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) \
+                and expr.func.attr.value in _STR_TRANSFORMS and all(not a.keyword and not a.star for a in expr.args):
+            text = self.string_of(expr.func.value, value, depth + 1)
+            arguments = [string_value(a.value) for a in expr.args]
+            if text is not None and None not in arguments:
+                try:
+                    result = getattr(text, expr.func.attr.value)(*arguments)
+                except (TypeError, ValueError):
+                    return None
+                return result if isinstance(result, str) else None
         if isinstance(expr, cst.Subscript) and is_name(expr.value, self.name) and len(expr.slice) == 1:
             part = expr.slice[0].slice
             if isinstance(part, cst.Index) and isinstance(part.value, (cst.Integer, cst.UnaryOperation)):
@@ -327,10 +443,31 @@ def _integer(expr) -> Optional[int]:
 
 
 def _strings(expr: cst.BaseExpression) -> Optional[List[str]]:
+    """The strings of a literal string, tuple / list / set of strings, or the keys of a
+    dictionary display."""
     if string_value(expr) is not None:
         return [string_value(expr)]  # type: ignore[list-item]
     if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
-        values = [string_value(e.value) for e in expr.elements]
+        values = [string_value(e.value) if isinstance(e, cst.Element) else None for e in expr.elements]
         if all(v is not None for v in values):
             return values  # type: ignore[return-value]
+    if isinstance(expr, cst.Dict):
+        keys = [string_value(e.key) if isinstance(e, cst.DictElement) else None for e in expr.elements]
+        if all(k is not None for k in keys):
+            return keys  # type: ignore[return-value]
     return None
+
+
+def _unwrapped_collection(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """``frozenset({...})``, ``set([...])``, ``tuple(...)`` hold what their argument holds."""
+    if isinstance(expr, cst.Call) and len(expr.args) == 1 and not expr.args[0].keyword \
+            and not expr.args[0].star and dotted_name(expr.func) in ("frozenset", "set", "tuple", "list"):
+        return expr.args[0].value
+    return expr
+
+
+# str methods: those that make a string of a string (with literal arguments), and the
+# predicates that take none
+_STR_TRANSFORMS = frozenset("removeprefix removesuffix lower upper casefold strip lstrip rstrip "
+                            "replace".split())
+_STR_PREDICATES = frozenset("isupper islower isidentifier isdigit isalpha isalnum istitle".split())
