@@ -213,7 +213,9 @@ def test_no_exit_is_claimed_where_the_control_flow_has_none(source: str) -> None
 _ARGUMENTS = ["n, m", "n - 1, m", "n, m.left", "m=m, n=n", "n=n - 1, m=m", "*a", "n, *a", "m.left, n"]
 _TESTS = ["n == 0", "not m", "m is None", "g(n)", "len(m) > 0", "n", "True", "DEBUG", "f(n, m)",
           "isinstance(m, list)", "n and m.ok", "m or h()", "(lambda: n)()", "x", "[] == m",
-          "self.ready", "a", "len(a) < 2", "n if m else a"]
+          "self.ready", "a", "len(a) < 2", "n if m else a", "not self.ready", "n != 0",
+          "m is not None", "STATE.count", "getattr(self, 'seen')"]
+_CONTEXTS = ["lock", "LOCK", "self._lock", "suppress(KeyError)", "suppress(g(n))", "open(m)"]
 _ITERABLES = ["m", "m.children", "[1, 2]", "range(n)", "()", "g(n)", "f(n, m)", "a"]
 
 
@@ -226,10 +228,16 @@ def _random_module(choose: Choose) -> str:
     names = choose([["f"], ["f", "g"]])
     methods = choose([False, True])
     targets = [f"self.{name}" for name in names] if methods else names
-    lines: List[str] = []
+    lines: List[str] = ["def __init__(self):", "    self._lock = threading.RLock()"] if methods else []
     for name in names:
         lines += [f"def {name}({'self, ' if methods else ''}n, m, *a):"] + _indent(_block(choose, 3, False, targets))
-    return "\n".join(["class C:"] + _indent(lines) if methods else lines) + "\n"
+    return "\n".join(_PRELUDE + (["class C:"] + _indent(lines) if methods else lines)) + "\n"
+
+
+# what the drawn statements store into and enter (checks/progress.py): a lock made here,
+# an instance of a class seen here
+_PRELUDE = ["import threading", "from contextlib import suppress", "LOCK = threading.Lock()",
+            "class Box:", "    count = 0", "STATE = Box()"]
 
 
 def _block(choose: Choose, depth: int, in_loop: bool, targets: List[str]) -> List[str]:
@@ -242,7 +250,8 @@ def _statement(choose: Choose, depth: int, in_loop: bool, targets: List[str]) ->
               "pass", f"x = {call}", "log(n)", "m.seen = True", f"return [{call} for v in m]",
               f"x = {{v: {call} for v in m.children if v}}", f"return n and {call}",
               f"return 1 if {choose(_TESTS)} else {call}", f"{choose(targets)}(g(n), m)",
-              f"lock = [{call}]"] + (["break", "continue"] if in_loop else [])
+              f"lock = [{call}]", "self.seen = True", "self.ready = False", "STATE.count += 1",
+              "STATE.total = n", "del self.seen"] + (["break", "continue"] if in_loop else [])
     kind = "simple" if depth == 0 else choose(["simple", "if", "if-else", "while", "for",
                                                "try-finally", "try-except", "with"])
     if kind == "simple":
@@ -251,7 +260,7 @@ def _statement(choose: Choose, depth: int, in_loop: bool, targets: List[str]) ->
     def inner() -> List[str]:
         return _indent(_block(choose, depth - 1, in_loop or kind in ("while", "for"), targets))
     test = choose(_TESTS)
-    headers = {"if": [f"if {test}:"], "while": [f"while {test}:"], "with": ["with lock:"],
+    headers = {"if": [f"if {test}:"], "while": [f"while {test}:"], "with": [f"with {choose(_CONTEXTS)}:"],
                "for": [f"for v in {choose(_ITERABLES)}:"]}
     if kind in headers:
         return headers[kind] + inner()
@@ -302,7 +311,7 @@ def test_each_statement_list_is_scanned_once(monkeypatch) -> None:
 
     seen = []
     original = ending._surely_blocks
-    monkeypatch.setattr(ending, "_surely_blocks", lambda s, m: seen.append(s) or original(s, m))
+    monkeypatch.setattr(ending, "_surely_blocks", lambda s, *rest: seen.append(s) or original(s, *rest))
     size = 500
     source = ("def f(n):\n    if FLAG:\n        return\n"
               + "".join(f"    x{i} = n + {i}\n" for i in range(size)) + "    log(n)\n"

@@ -229,11 +229,23 @@ def test_self_method_call_is_a_self_call():
     assert len(self_calls(src, "C.m")) == 1
 
 
-def test_receiver_not_named_self_is_a_self_call():
+def test_first_parameter_not_named_self_is_no_receiver():
+    """Receivers by convention (issue 17.5): a class-body function whose first parameter
+    is not self / cls is used as a plain function (``Engine.map(data, func)``)."""
     src = """
         class C:
             def m(this, n):
                 return this.m(n)
+    """
+    assert self_calls(src, "C.m") == []
+
+
+def test_class_method_receiver_is_the_class_whatever_its_name():
+    src = """
+        class C:
+            @classmethod
+            def m(klass, n):
+                return klass.m(n)
     """
     assert len(self_calls(src, "C.m")) == 1
 

@@ -108,6 +108,17 @@ def _top_level_defs(tree: ast.Module) -> List[tuple]:
     "def f(n):\n    return f (n)\n",  # a space before the parenthesis
     "def f(n):\n    return f\\\n(n)\n",  # a continued line
     "class Graph:\n    def backprop(self, node):\n        return list(map(self.backprop, node._prev))\n",
+    # flow-sensitive names: the call (however long) before the deletion stays in the plan
+    "import os\nTABLE = {'a': [1, 2],\n         'b': [3, 4]}\n\n\ndef _setup(registry):\n    _setup(registry)\n\n\n"
+    "def helper(x):\n    return os.path.join(x, 'y')\n\n\n_setup(\n    {'k': 1},\n)\nprint(TABLE)\ndel _setup\n",
+    # field-sensitive progress: the lock stored in a method the plan leaves out, the
+    # instance of a class made by a call spread over lines
+    "import threading\n\n\nclass Walker:\n    def __init__(self):\n        self.i = 3\n"
+    "        self._lock = threading.RLock()\n\n    def step(self):\n        if self.i > 0:\n"
+    "            with self._lock:\n                self.step()\n",
+    "class Counter:\n    def __init__(self, start):\n        self.hits = start\n\n\n"
+    "STATS = Counter(\n    start=0,\n)\n\n\ndef poll(source):\n    if ENABLED:\n        STATS.hits += 1\n"
+    "        poll(source)\n",
     # a metaclass's __call__ (not a data-model site itself) decides whether __init__ runs
     "class Meta(type):\n    def __call__(cls, *a):\n        print(cls)\n        return super().__call__(*a)\n\n\n"
     "class Unit(metaclass=Meta):\n    def __init__(self):\n        self.u = Unit()\n",

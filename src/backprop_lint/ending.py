@@ -85,7 +85,10 @@ class _Proof:
         self.places: Dict[int, Tuple[List[ast.stmt], int]] = {}
         # per list (and moving parameters): the index of its first statement that blocks
         # every way past it
-        self._first_blocks: Dict[Tuple[int, FrozenSet[str]], int] = {}
+        self._first_blocks: Dict[Tuple[int, FrozenSet[str], bool], int] = {}
+        self.parameters = _parameters(function)
+        self._open_tests: Dict[int, int] = {}
+        self.tested = _tested_attributes(function)
         # the code that runs with the function: nested bodies excluded, their decorators
         # and defaults included (lambdas and class bodies are kept: only more to guard)
         stack: List[ast.AST] = [function]
@@ -216,7 +219,10 @@ class _Proof:
         or runs code the path search cannot see through (a call of unknown code, a store
         into an attribute or an item, a ``with``): the search in checks/recursion.py drops
         each such path."""
-        if any(_surely_runs_unknown_code(part) for part in [call.func] + call.args + call.keywords):
+        # code of unknown effect on the way blocks only where a test every way crosses
+        # is not proof against it (checks/recursion.py: no call rebinds a local)
+        calls_block = self._crosses_a_test_open_to_calls(call)
+        if calls_block and any(_surely_runs_unknown_code(part) for part in [call.func] + call.args + call.keywords):
             return True  # ``f(g(n))``: g runs first
         child: ast.AST = call
         node = self.parents.get(id(call))
@@ -225,24 +231,52 @@ class _Proof:
             test = _guarding_test(node, child, parent)
             if test is not None and _unstable(test, moving):
                 return True
-            if type(node) in _WITH and child in node.body:  # type: ignore[attr-defined]
+            if type(node) in _WITH and child in node.body and _enters_code(node):  # type: ignore[attr-defined]
                 return True  # entering the context runs unknown code
-            if self._after_a_block(child, moving):
+            if self._after_a_block(child, moving, calls_block):
                 return True
             child, node = node, parent
         return False
 
-    def _after_a_block(self, statement: ast.AST, moving: FrozenSet[str]) -> bool:
+    def _crosses_a_test_open_to_calls(self, call: ast.Call) -> bool:
+        """Every way to ``call`` crosses a test that a call may change (not
+        :func:`_call_proof`): an enclosing one, or that of an ``if`` / ``while`` / ``for``
+        before it in an enclosing list of statements."""
+        child: ast.AST = call
+        node = self.parents.get(id(call))
+        while node is not None:
+            parent = self.parents.get(id(node))
+            test = _guarding_test(node, child, parent)
+            if test is not None and not _call_proof(test, self.parameters):
+                return True
+            place = self.places.get(id(child))
+            if place is not None and self._first_open_test(place[0]) < place[1]:
+                return True
+            child, node = node, parent
+        return False
+
+    def _first_open_test(self, statements: List[ast.stmt]) -> int:
+        """The index of the first ``if`` / ``while`` / ``for`` in the list whose test a
+        call may change (once per list)."""
+        first = self._open_tests.get(id(statements))
+        if first is None:
+            first = next((i for i, s in enumerate(statements) if _open_to_calls(s, self.parameters)),
+                         len(statements))
+            self._open_tests[id(statements)] = first
+        return first
+
+    def _after_a_block(self, statement: ast.AST, moving: FrozenSet[str], calls_block: bool) -> bool:
         """A statement before ``statement`` in its list blocks every way past it (each
         list is scanned once: a long body of calls must not cost quadratic time)."""
         place = self.places.get(id(statement))
         if place is None:
             return False  # not a statement in a list: an expression, a handler, a case
         statements, index = place
-        key = (id(statements), moving)
+        key = (id(statements), moving, calls_block)
         first = self._first_blocks.get(key)
         if first is None:
-            first = next((i for i, s in enumerate(statements) if _surely_blocks(s, moving)), len(statements))
+            first = next((i for i, s in enumerate(statements)
+                          if _surely_blocks(s, moving, self.tested, calls_block)), len(statements))
             self._first_blocks[key] = first
         return first < index
 
@@ -260,35 +294,105 @@ def _header(definition: ast.AST) -> List[ast.AST]:
     return definition.decorator_list + [d for d in args.defaults + args.kw_defaults if d]  # type: ignore
 
 
-def _surely_blocks(statement: ast.stmt, moving: Set[str]) -> bool:
+def _surely_blocks(statement: ast.stmt, moving: Set[str], tested: Set[str], calls_block: bool = True) -> bool:
     """Every way through ``statement`` crosses an unstable test or runs what the path
-    search cannot see through."""
+    search cannot see through (``tested``: the attributes the function's tests read;
+    ``calls_block``: a call of unknown code counts)."""
     kind = type(statement)
     if kind is ast.If or kind is ast.While:
         return not isinstance(statement.test, _LITERALS) and _unstable(statement.test, moving)
     if kind is ast.For or kind is ast.AsyncFor:
         return not isinstance(statement.iter, _LITERALS) and _unstable(statement.iter, moving)
     if kind in _WITH:
-        return True
+        return _enters_code(statement)
     if kind is ast.Expr:
-        return _surely_runs_unknown_code(statement.value)
+        return calls_block and _surely_runs_unknown_code(statement.value)
     if kind is ast.AnnAssign and statement.value is None:
         return False  # stores nothing
     if kind in (ast.Assign, ast.AugAssign, ast.AnnAssign):
         targets = statement.targets if kind is ast.Assign else [statement.target]
-        return _surely_runs_unknown_code(statement.value) or any(
-            _stores_into_an_object(t) or _surely_runs_unknown_code(t) for t in targets)
+        return calls_block and (_surely_runs_unknown_code(statement.value) or any(
+            _surely_runs_unknown_code(t) for t in targets)) or any(_stores_into_an_object(t, tested) for t in targets)
     return False
 
 
-def _stores_into_an_object(target: ast.expr) -> bool:
-    """``a.b = ...`` / ``a[i] = ...``, also inside a tuple of targets."""
+def _stores_into_an_object(target: ast.expr, tested: Set[str]) -> bool:
+    """``a[i] = ...``, or ``a.b = ...`` where a test reads some ``.b`` (a store into an
+    attribute no test reads changes nothing they read - checks/progress.py), also inside
+    a tuple of targets."""
     kind = type(target)
-    if kind is ast.Attribute or kind is ast.Subscript:
+    if kind is ast.Subscript:
         return True
+    if kind is ast.Attribute:
+        return target.attr in tested  # type: ignore[attr-defined]
     if kind is ast.Tuple or kind is ast.List:
-        return any(_stores_into_an_object(e) for e in target.elts)
-    return kind is ast.Starred and _stores_into_an_object(target.value)
+        return any(_stores_into_an_object(e, tested) for e in target.elts)  # type: ignore[attr-defined]
+    return kind is ast.Starred and _stores_into_an_object(target.value, tested)  # type: ignore[attr-defined]
+
+
+# the context managers whose entering checks/progress.py may call inert (a lock held in a
+# name or an attribute, ``contextlib.suppress(...)`` / ``nullcontext(...)``)
+_INERT_CONTEXT_CALLS = frozenset({"suppress", "nullcontext"})
+
+
+def _enters_code(statement: ast.AST) -> bool:
+    """Entering some item of the ``with`` surely runs code the path search cannot see
+    through: it is neither a name, an attribute of a name, nor a call named like an
+    inert context manager."""
+    for item in statement.items:  # type: ignore[attr-defined]
+        manager = item.context_expr
+        kind = type(manager)
+        if kind is ast.Name or (kind is ast.Attribute and type(manager.value) is ast.Name):
+            continue
+        if kind is ast.Call:
+            func = manager.func
+            name = func.id if type(func) is ast.Name else func.attr if type(func) is ast.Attribute else None
+            if name in _INERT_CONTEXT_CALLS:
+                continue
+        return True
+    return False
+
+
+def _binds_a_name(target: ast.expr) -> bool:
+    """``x = ...``, also unpacked (``x, self.y = ...``): the value is a local's."""
+    kind = type(target)
+    if kind is ast.Tuple or kind is ast.List:
+        return any(_binds_a_name(e) for e in target.elts)  # type: ignore[attr-defined]
+    if kind is ast.Starred:
+        return _binds_a_name(target.value)  # type: ignore[attr-defined]
+    return kind is ast.Name
+
+
+def _tested_attributes(function: ast.AST) -> Set[str]:
+    """The attribute names (and strings) that the function's own tests (``if`` /
+    ``while`` / conditional expression / ``for`` iterable) and the values it assigns to
+    names read: never more than checks/progress.py's GuardReads finds there."""
+    tested: Set[str] = set()
+    stack: List[ast.AST] = list(function.body)  # type: ignore[attr-defined]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind in _FUNCTIONS or kind is ast.ClassDef or kind is ast.Lambda or kind in _COMPREHENSIONS:
+            continue
+        read = None
+        if kind is ast.If or kind is ast.While or kind is ast.IfExp:
+            read = node.test  # type: ignore[attr-defined]
+        elif kind is ast.For or kind is ast.AsyncFor:
+            read = node.iter  # type: ignore[attr-defined]
+        elif kind is ast.Assign and any(_binds_a_name(t) for t in node.targets):  # type: ignore
+            read = node.value  # type: ignore[attr-defined]
+        if read is not None:
+            parts = [read]
+            while parts:
+                part = parts.pop()
+                if type(part) is ast.Attribute:
+                    tested.add(part.attr)  # type: ignore[attr-defined]
+                elif type(part) is ast.Constant and type(part.value) is str:  # type: ignore[attr-defined]
+                    tested.add(part.value)  # type: ignore[attr-defined]
+                if type(part) is not ast.JoinedStr:  # (its pieces are no attribute names)
+                    parts.extend(ast.iter_child_nodes(part))
+        stack.extend(ast.iter_child_nodes(node))
+    return tested
 
 
 def _surely_runs_unknown_code(expr: Optional[ast.AST]) -> bool:
@@ -354,6 +458,49 @@ def _unstable(test: ast.expr, moving: Set[str]) -> bool:
             return True
         stack.extend(ast.iter_child_nodes(node))
     return False
+
+
+def _open_to_calls(statement: ast.stmt, parameters: Set[str]) -> bool:
+    """A statement whose test every way through it evaluates, and a call may change."""
+    kind = type(statement)
+    test = statement.test if kind is ast.If or kind is ast.While else (  # type: ignore[attr-defined]
+        statement.iter if kind is ast.For or kind is ast.AsyncFor else None)  # type: ignore[attr-defined]
+    return test is not None and not isinstance(test, _LITERALS) and not _call_proof(test, parameters)
+
+
+def _call_proof(test: ast.expr, parameters: Set[str]) -> bool:
+    """``test`` may be proof against calls (checks/recursion.py's _call_proof, with every
+    parameter taken for one passed on unchanged): it reads parameters by identity or
+    compares them with a number."""
+    kind = type(test)
+    if kind is ast.UnaryOp and type(test.op) is ast.Not:  # type: ignore[attr-defined]
+        return _call_proof(test.operand, parameters)  # type: ignore[attr-defined]
+    if kind is ast.BoolOp:
+        return all(_call_proof(v, parameters) for v in test.values)  # type: ignore[attr-defined]
+    if kind is ast.Call:
+        func, args = test.func, test.args  # type: ignore[attr-defined]
+        return (type(func) is ast.Name and func.id in ("isinstance", "issubclass", "callable")
+                and bool(args) and type(args[0]) is ast.Name and args[0].id in parameters)
+    if kind is ast.Compare and len(test.ops) == 1:  # type: ignore[attr-defined]
+        sides = [test.left, test.comparators[0]]  # type: ignore[attr-defined]
+        if type(test.ops[0]) in (ast.Is, ast.IsNot):  # type: ignore[attr-defined]
+            return all(type(s) is ast.Name and s.id in parameters or _is_constant(s) for s in sides)
+        if type(test.ops[0]) in (ast.Eq, ast.NotEq, ast.Lt, ast.Gt, ast.LtE, ast.GtE):  # type: ignore
+            return any(type(a) is ast.Name and a.id in parameters and _is_number(b)
+                       for a, b in (sides, sides[::-1]))
+    return False
+
+
+def _is_number(expr: ast.expr) -> bool:
+    if type(expr) is ast.UnaryOp and type(expr.op) is ast.USub:  # type: ignore[attr-defined]
+        expr = expr.operand  # type: ignore[attr-defined]
+    return type(expr) is ast.Constant and type(expr.value) in (int, float)  # type: ignore[attr-defined]
+
+
+def _is_constant(expr: ast.expr) -> bool:
+    if type(expr) is ast.Constant and (expr.value is None or type(expr.value) is bool):  # type: ignore
+        return True
+    return _is_number(expr)
 
 
 def _may_be_pure(call: ast.Call) -> bool:

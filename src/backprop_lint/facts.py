@@ -11,7 +11,7 @@ found through the bases defined in the module.
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
@@ -48,6 +48,12 @@ _TRANSPARENT_DECORATORS = frozenset(
 )
 _ACCESSOR_SUFFIXES = {"setter": "setter", "getter": "property", "deleter": "deleter"}
 _IMPLICIT_CLASSMETHODS = frozenset({"__init_subclass__", "__class_getitem__"})
+# The first parameter of a plain method is its receiver only under these names: a function
+# of a class body whose first parameter is named otherwise is used as a plain function of
+# the class namespace in real code (``Engine.map(data, func)``), where ``data.map(func)``
+# runs the data's own ``map``. (A class method's first parameter is the class whatever
+# its name: the decorator says so.)
+_RECEIVER_NAMES = frozenset({"self", "cls", "mcs", "mcls", "metacls"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +76,8 @@ class Scope:
     )
     # for a comprehension's throwaway scope: where an assignment expression binds
     walrus_target: Optional["Scope"] = None
+    # the statements of a module's or function's body, in order (flow-sensitive names)
+    body: Sequence[cst.CSTNode] = ()
 
     def bind(self, name: str, node: cst.CSTNode, value: Optional[cst.BaseExpression] = None):
         self.bindings.setdefault(name, []).append(node)
@@ -157,6 +165,8 @@ class FunctionFacts:
         first = self.params[0]
         if first.kind != "positional":
             return None
+        if self.kind != "classmethod" and first.name not in _RECEIVER_NAMES:
+            return None  # by convention a plain function kept in the class namespace
         if len(self.scope.bindings.get(first.name, ())) != 1:
             return None
         return first.name
@@ -236,11 +246,10 @@ class ModuleFacts:
         definitions = [n for n in nodes if isinstance(n, (cst.FunctionDef, cst.ClassDef))]
         if len(definitions) != 1:
             return None
-        for node, value in zip(nodes, values):
-            if node is definitions[0]:
-                continue
-            if not _wraps_itself(value, name):
-                return None  # rebound to something else somewhere in the scope
+        rebound = any(node is not definitions[0] and not _wraps_itself(value, name)
+                      for node, value in zip(nodes, values))
+        if rebound and not _rebound_after_its_runs(scope, name, definitions[0]):
+            return None  # rebound to something else where it may still be called
         return self.facts_for(definitions[0])
 
     def facts_for(self, node: cst.CSTNode) -> Optional[Target]:
@@ -476,6 +485,81 @@ def _wraps_itself(value: Optional[cst.BaseExpression], name: str) -> bool:
     return False
 
 
+def _rebound_after_its_runs(scope: Scope, name: str, definition: cst.CSTNode) -> bool:
+    """Flow-sensitive names (the reaching definitions of the body's straight line):
+    ``def f`` is a statement of the scope's body; after it, ``f`` is used only as the
+    callee of calls ``f(...)``, all before the first statement that rebinds or deletes
+    it, and that statement surely does (it is not inside an ``if``, a loop, a ``try``):
+    then every call that can run the function finds ``f`` bound to it (nothing else can
+    reach it: it is not handed on, nor used by another function, a lambda or a class
+    body), so ``f()`` in its own body is a self-call. Before the ``def``, ``f`` may only be
+    bound (it cannot be this function yet)."""
+    body = list(scope.body)
+    place = next((i for i, statement in enumerate(body) if statement is definition), None)
+    if place is None or _names_in(definition, name, skip_body=True):
+        return False  # (its decorators and defaults run before it is bound)
+    for statement in body[:place]:
+        uses = _names_in(statement, name)
+        if uses is None or any(callee for _, callee in uses):
+            return False
+    called = False
+    for statement in body[place + 1:]:
+        uses = _names_in(statement, name)
+        if uses is None:
+            return False
+        if all(callee for _, callee in uses):
+            called = called or bool(uses)
+            continue  # no use, or calls while it is still the function
+        stored = {id(node) for node in _stored_names(statement)}
+        # the rebinding: only targets of this statement itself, no call of it there, and
+        # some call before it (else the function never runs under its name)
+        return called and all(id(node) in stored for node, _ in uses)
+    return False  # never rebound: the plain rule already judged
+
+
+def _names_in(statement: cst.CSTNode, name: str, skip_body: bool = False
+              ) -> Optional[List[Tuple[cst.Name, bool]]]:
+    """Each ``name`` in ``statement`` with whether it is the callee of a call; None if
+    it appears inside a nested function, lambda or class (``skip_body``: the statement is
+    a ``def`` whose own body is not looked at)."""
+    found: List[Tuple[cst.Name, bool]] = []
+    callees = set()
+    stack: List[Tuple[cst.CSTNode, bool]] = [(statement, False)]
+    while stack:
+        node, nested = stack.pop()
+        kind = type(node)
+        if kind is cst.Call and type(node.func) is cst.Name:
+            callees.add(id(node.func))
+        elif kind is cst.Name and node.value == name:
+            if nested:
+                return None
+            found.append((node, id(node) in callees))
+        if node is statement and skip_body and kind is cst.FunctionDef:
+            children = [d.decorator for d in node.decorators]
+            children += [p.default for p in all_params(node.params) if p.default is not None]
+            stack.extend((child, False) for child in children)
+            continue
+        inner = nested or kind in (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+        # (a callee is met before its name: the call's children are pushed after it)
+        stack.extend((child, inner) for child in reversed(list(child_nodes(node))))
+    return found
+
+
+def _stored_names(statement: cst.CSTNode) -> Iterator[cst.Name]:
+    """The names a simple statement line assigns or deletes as a whole (``f = g``,
+    ``del f``, ``f, x = ...``) - not inside a block."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return
+    for small in statement.body:
+        if isinstance(small, cst.Assign):
+            for target in small.targets:
+                yield from target_names(target.target)
+        elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+            yield from target_names(small.target)
+        elif isinstance(small, cst.Del):
+            yield from target_names(small.target)
+
+
 def _decorator_name(decorator: cst.Decorator) -> str:
     expr = decorator.decorator
     if isinstance(expr, cst.Call):
@@ -559,6 +643,7 @@ class _Collector:
     def walk(self) -> None:
         facts = self.facts
         module = facts.parsed.module
+        facts.module_scope.body = module.body
         # (node, scope that binds names, innermost function, innermost class-owner, and how
         # the node's value is used: a call whose result is iterated or awaited runs a
         # generator's or coroutine's body, any other call only creates it)
@@ -618,7 +703,7 @@ class _Collector:
             decorators=decorators,
             kind=_function_kind(decorators, owner, name),
             params=_params(node.params),
-            scope=Scope(),
+            scope=Scope(body=node.body.body),
             is_async=node.asynchronous is not None,
             module=facts,
         )

@@ -208,6 +208,7 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     scan = _Scan(_top_level_imports(tree) if linking else {})
     scan.run(tree)
     scan.settle_declarations()
+    scan.lines_to_keep |= _calls_before_rebinding(tree)
     patterns = [g.lower() for g in backward_globs]
     roots = {f.name for f in scan.functions
              if f.name == "backward" or any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)}
@@ -250,6 +251,26 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
                         # its statements as they are (a few dozen files; the units of every
                         # file would cost more, shipped to the project's process and back)
                         _units(tree, scan, roots) if local else ())
+
+
+def _calls_before_rebinding(tree: ast.AST) -> Set[int]:
+    """The lines of the module's statements that name a function the module body both
+    defines and rebinds or deletes (``def _setup(): ...``, ``_setup()``, ``del _setup``):
+    where they stand decides what the name is when the function runs (facts.py,
+    flow-sensitive names), so they stay as they are."""
+    body = getattr(tree, "body", [])
+    defined = {s.name for s in body if type(s) in _FUNCTIONS}
+    rebound = {t.id for s in body
+               for t in (s.targets if type(s) is ast.Delete else _stored(s))  # type: ignore[attr-defined]
+               if type(t) is ast.Name} & defined
+    if not rebound:
+        return set()
+    lines: Set[int] = set()
+    for statement in body:
+        if type(statement) not in _FUNCTIONS and any(
+                type(n) is ast.Name and n.id in rebound for n in ast.walk(statement)):
+            lines.update(range(statement.lineno, (statement.end_lineno or statement.lineno) + 1))
+    return lines
 
 
 def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
@@ -448,7 +469,11 @@ class _Scan:
             elif function is not None and kind in _ASSIGNMENTS:
                 _note_instance(node, function)
                 if function.receiver is not None:
-                    function.attributes.update(_attributes_set(node, function.receiver))
+                    stored = _attributes_set(node, function.receiver)
+                    function.attributes.update(stored)
+                    value = getattr(node, "value", None)
+                    if stored and type(value) is ast.Call and _call_name(value) in _LOCKS:
+                        function.anchored = True  # the lock it makes: checks/progress.py
             elif function is not None and (kind is ast.Global or kind is ast.Nonlocal):
                 keyword = "global" if kind is ast.Global else "nonlocal"
                 function.declared.setdefault(keyword, []).extend(node.names)
@@ -547,6 +572,8 @@ class _Scan:
 
 
 _ASSIGNMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign)
+# what checks/progress.py takes for a lock when stored into an attribute of the instance
+_LOCKS = frozenset({"Lock", "RLock"})
 
 
 def _targets_of(statement: ast.stmt) -> List[ast.expr]:
@@ -585,9 +612,10 @@ def _attributes_set(node, receiver: str) -> List[str]:
     return [t.attr for t in _stored(node) if isinstance(t, ast.Attribute) and _is(t.value, receiver)]
 
 
-def _set_to_none(targets: List[str]) -> str:
-    """One statement that binds ``targets`` as the original did: ``a = self.b = None``."""
-    return " = ".join(targets) + " = None" if targets else "pass"
+def _set_to_none(targets: List[str], value: Optional[str] = None) -> str:
+    """One statement that binds ``targets`` as the original did: ``a = self.b = None``
+    (or to ``value`` instead of None)."""
+    return " = ".join(targets) + f" = {value or 'None'}" if targets else "pass"
 
 
 def _body_of(function: _Function) -> Body:
@@ -645,8 +673,16 @@ def _skeleton(tree: ast.AST, defined: Set[str], lines_to_keep: Set[int]) -> Tupl
             if _shares_a_line(body, position, first, last) or names is None or defined & set(names) or _keeps_a_line(
                     first, last, lines_to_keep):
                 continue
-            stand_ins.append((first, statement.col_offset, last, _set_to_none(names)))
+            stand_ins.append((first, statement.col_offset, last, _set_to_none(names, _constructor(statement))))
     return tuple(stand_ins)
+
+
+def _constructor(statement: ast.stmt) -> Optional[str]:
+    """``C()`` for ``x = C(...)`` / ``x = mod.C(...)``: the facts read what class (or lock)
+    a module name holds (checks/progress.py), not the arguments."""
+    value = getattr(statement, "value", None)
+    name = _dotted_name(value.func) if type(value) is ast.Call else None
+    return f"{name}()" if name is not None else None
 
 
 # statements outside functions that bind names and nothing else the analysis reads (the

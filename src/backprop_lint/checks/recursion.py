@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 import networkx as nx
@@ -20,6 +20,7 @@ from ..callgraph import CallGraph, CallSite, argument_flow
 from ..cfg import DELETE, ENTER, PURE_BUILTINS, STORE, YIELD, Block, every_path_hits
 from ..facts import FunctionFacts
 from ..findings import Finding
+from .progress import GuardReads, enters_inertly, store_runs_no_code
 from .report import at_def, label
 from ..names import child_nodes
 from .render import chain_text, line_list, source_of
@@ -87,10 +88,16 @@ class _NoProgress:
     """Search a path from entry to one self-call along which the recursion cannot change
     anything its guards read."""
 
-    def __init__(self, function: FunctionFacts, call: cst.Call, unchanged: Set[str]):
+    def __init__(self, function: FunctionFacts, call: cst.Call, unchanged: Set[str],
+                 names: Optional[Dict[str, str]] = None, reads: Optional[GuardReads] = None):
         self.function = function
+        # what the guards read through objects (around a cycle: every function's guards)
+        self.reads = reads if reads is not None else GuardReads.of([function])
         self.call = call
         self.unchanged = unchanged
+        # how the guards' variables are spelt in their atoms (None: as they are written)
+        self.names = names
+        self._spelt: Dict[int, str] = {}
         self._stable: Dict[int, bool] = {}
         self.stable_locals = self._stable_locals()
 
@@ -161,49 +168,76 @@ class _NoProgress:
                 stack.extend(child_nodes(node))
         return True
 
-    def _kills(self, block: Block, stop_at: Optional[cst.Call]) -> Optional[bool]:
+    def _kills(self, block: Block, stop_at: Optional[cst.Call]) -> Optional[object]:
         """True if the block may change state before ``stop_at`` (or its end); None if it
-        reaches ``stop_at`` cleanly."""
+        reaches ``stop_at`` cleanly; CALLS (CALLED_THEN_REACHED) if it runs unknown code
+        that cannot rebind the function's locals (a call of something other than a pure
+        builtin) on its way to the end (to ``stop_at``)."""
+        calls: object = False
         for atom in block.atoms:
             node = atom.node
             if node is stop_at:
-                return None
-            if atom.role in (YIELD, ENTER) or isinstance(node, cst.Await):
+                return CALLED_THEN_REACHED if calls else None
+            if atom.role == YIELD or isinstance(node, cst.Await):
                 return True
+            if atom.role == ENTER:
+                if not enters_inertly(node, self.function):
+                    return True  # entering the context runs unknown code
+                continue
             if atom.role in (STORE, DELETE):
+                if isinstance(node, cst.Attribute):
+                    if self.reads.may_read(node) or not store_runs_no_code(node, self.function):
+                        return True  # it may change what a guard reads
+                    continue
                 if not isinstance(node, cst.Name):
-                    return True  # attribute or item store: may be what a guard reads
+                    return True  # an item store: may be what a guard reads
                 declared = self.function.scope.global_names | self.function.scope.nonlocal_names
                 if node.value in self.unchanged or node.value in declared:
                     return True
-            elif isinstance(node, cst.Call) and not _is_pure_call(node):
-                return True
-        return False
+            elif isinstance(node, cst.Call) and not _is_pure_call(node) and not enters_inertly(node, self.function):
+                calls = CALLS  # no call can rebind a local of the caller: see call_proof
+        return calls
 
     def path_to_call(self) -> Optional[List[cst.BaseExpression]]:
-        """The guards along a clean, feasible path to the self-call, or None.
+        """The guards along a clean, feasible path to the self-call, or None."""
+        for guards, _, _ in self.paths_to_call():
+            return guards
+        return None
+
+    def paths_to_call(self, assumed: FrozenSet[Tuple[str, bool]] = frozenset()
+                      ) -> Iterator[Tuple[List[cst.BaseExpression], FrozenSet[Tuple[str, bool]], bool]]:
+        """Each clean, feasible path to the call: its guards, the outcomes it needs of
+        them (``assumed``: outcomes already needed elsewhere on the cycle) and whether it
+        runs unknown code on the way, once per distinct set of outcomes.
 
         The search is path-sensitive on the guards: nothing on a clean path changes what
-        they read, so the same test (by its text) has the same outcome each time it is
-        met; a path that takes both outcomes (``if isinstance(x, Box): x = x.data`` then
-        ``if isinstance(x, Box): f(x)`` without the assignment) cannot happen.
+        they read, so the same test (its atom, see :meth:`_literal`) has the same outcome
+        each time it is met; a path that takes both outcomes (``if isinstance(x, Box): x =
+        x.data`` then ``if isinstance(x, Box): f(x)`` without the assignment, or ``if
+        flag:`` then ``if not flag: f()``) cannot happen.
         """
         cfg = self.function.cfg
         target = self.call
-        start: Tuple[int, Tuple, frozenset] = (cfg.entry, (), frozenset())
-        stack = [start]
-        seen = {(cfg.entry, frozenset())}
+        stack = [(cfg.entry, (), assumed, False)]
+        seen = {(cfg.entry, assumed, False)}
+        yielded: Set[Tuple[FrozenSet[Tuple[str, bool]], bool]] = set()
         while stack:
             if len(seen) > _MAX_PATH_STATES:
-                return None  # too many combinations of guards to be sure: say nothing
-            index, guards, decided = stack.pop()
+                return  # too many combinations of guards to be sure: say nothing
+            index, guards, decided, called = stack.pop()
             block = cfg.blocks[index]
             verdict = self._kills(block, target)
-            if verdict is None:
+            called = called or verdict is CALLS or verdict is CALLED_THEN_REACHED
+            if verdict is None or verdict is CALLED_THEN_REACHED:
                 if any(_inspects_method(g, target) for g in guards):
-                    return None  # ``if self.m.__func__ is Base.m``: the code asks who m is
-                return list(guards)
-            if verdict or index == cfg.exit:
+                    return  # ``if self.m.__func__ is Base.m``: the code asks who m is
+                if called and not self.call_proof(guards):
+                    continue  # the call may change what the guards read
+                if (decided, called) not in yielded:
+                    yielded.add((decided, called))
+                    yield list(guards), decided, called
+                continue
+            if verdict is True or index == cfg.exit:
                 continue
             successors = block.successors
             if len(successors) > 1 and block.deciders:
@@ -215,14 +249,124 @@ class _NoProgress:
                 now = decided
                 # an ``and`` / ``or`` prefix is decided by its operands' own tests
                 if outcome is not None and not isinstance(block.deciders[-1], cst.BooleanOperation):
-                    text = source_of(block.deciders[-1], 400)
-                    if (text, not outcome) in decided:
+                    atom, holds = self._literal(block.deciders[-1], outcome)
+                    if (atom, not holds) in decided:
                         continue  # the same stable test, the other way: infeasible
-                    now = decided | {(text, outcome)}
-                if (successor, now) not in seen:
-                    seen.add((successor, now))
-                    stack.append((successor, guards, now))
-        return None
+                    now = decided | {(atom, holds)}
+                if (successor, now, called) not in seen:
+                    seen.add((successor, now, called))
+                    stack.append((successor, guards, now, called))
+
+    def call_proof(self, guards: Sequence[cst.BaseExpression]) -> bool:
+        """No call can change what these guards read: no call can rebind a local of the
+        caller, and they read only parameters passed on unchanged, by identity (``is``,
+        ``isinstance``) or compared with a number (``n > 0``: an int or float, which no
+        call can change in place either)."""
+        return all(_call_proof(g, self.unchanged) for g in guards)
+
+    def _literal(self, test: cst.BaseExpression, outcome: bool) -> Tuple[str, bool]:
+        """The test taken ``outcome``-wise as (atom, polarity): ``not x`` is ``x`` taken
+        the other way, ``a is not b`` / ``a != b`` / ``a not in b`` are ``is`` / ``==`` /
+        ``in`` taken the other way; names are spelt as :attr:`names` says, so the same
+        value has the same atom in every function of a cycle."""
+        while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test, outcome = test.expression, not outcome
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            target = test.comparisons[0]
+            flipped = _NEGATED_COMPARISONS.get(type(target.operator))
+            if flipped is not None:
+                outcome = not outcome
+            operator = _COMPARISON_TEXT.get(flipped or type(target.operator))
+            if operator is not None:
+                return f"{self._spelling(test.left)} {operator} {self._spelling(target.comparator)}", outcome
+        return self._spelling(test), outcome
+
+    def _spelling(self, expr: cst.BaseExpression) -> str:
+        """The expression's code with each variable spelt by :attr:`names` (attribute
+        names and keywords kept as they are)."""
+        spelt = self._spelt.get(id(expr))
+        if spelt is None:
+            renamed = expr.visit(_Respell(expr, self.names)) if self.names else expr
+            spelt = self._spelt[id(expr)] = source_of(renamed.with_changes(lpar=[], rpar=[])
+                                                      if hasattr(renamed, "lpar") else renamed, 400)
+        return spelt
+
+
+class _Respell(cst.CSTTransformer):
+    """Renames the variables of one expression (not attribute names nor keywords)."""
+
+    def __init__(self, root: cst.CSTNode, names: Dict[str, str]):
+        super().__init__()
+        self.names = names
+        self.fixed: Set[int] = set()
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Attribute):
+                self.fixed.add(id(node.attr))
+            elif isinstance(node, cst.Arg) and node.keyword is not None:
+                self.fixed.add(id(node.keyword))
+            stack.extend(child_nodes(node))
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+        if id(original) in self.fixed:
+            return updated
+        return updated.with_changes(value=self.names.get(original.value, original.value))
+
+
+_NEGATED_COMPARISONS = {cst.IsNot: cst.Is, cst.NotEqual: cst.Equal, cst.NotIn: cst.In}
+_COMPARISON_TEXT = {
+    cst.Is: "is", cst.Equal: "==", cst.In: "in", cst.LessThan: "<", cst.GreaterThan: ">",
+    cst.LessThanEqual: "<=", cst.GreaterThanEqual: ">=",
+}
+
+
+# a block's verdicts: it runs unknown code, which cannot rebind the function's locals
+# (and then reaches the call)
+CALLS = "calls"
+CALLED_THEN_REACHED = "called, then reached"
+
+
+def _call_proof(guard: cst.BaseExpression, parameters: Set[str]) -> bool:
+    """``guard`` reads only ``parameters``, by identity or compared with a number: see
+    _NoProgress.call_proof."""
+    if isinstance(guard, cst.UnaryOperation) and isinstance(guard.operator, cst.Not):
+        return _call_proof(guard.expression, parameters)
+    if isinstance(guard, cst.BooleanOperation):
+        return _call_proof(guard.left, parameters) and _call_proof(guard.right, parameters)
+    if isinstance(guard, cst.Call):
+        func = guard.func
+        return (isinstance(func, cst.Name) and func.value in _TYPE_TESTS and len(guard.args) >= 1
+                and not guard.args[0].star and guard.args[0].keyword is None
+                and _is_parameter(guard.args[0].value, parameters))
+    if isinstance(guard, cst.Comparison) and len(guard.comparisons) == 1:
+        target = guard.comparisons[0]
+        left, right = guard.left, target.comparator
+        if isinstance(target.operator, (cst.Is, cst.IsNot)):
+            return all(_is_parameter(side, parameters) or _is_constant(side) for side in (left, right))
+        if isinstance(target.operator, _ORDERINGS):
+            return (_is_parameter(left, parameters) and _is_number(right)
+                    or _is_number(left) and _is_parameter(right, parameters))
+    return False
+
+
+_TYPE_TESTS = frozenset({"isinstance", "issubclass", "callable"})
+_ORDERINGS = (cst.Equal, cst.NotEqual, cst.LessThan, cst.GreaterThan, cst.LessThanEqual,
+              cst.GreaterThanEqual)
+
+
+def _is_parameter(expr: cst.BaseExpression, parameters: Set[str]) -> bool:
+    return isinstance(expr, cst.Name) and expr.value in parameters
+
+
+def _is_number(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+        expr = expr.expression
+    return isinstance(expr, (cst.Integer, cst.Float))
+
+
+def _is_constant(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value in ("None", "True", "False") or _is_number(expr)
 
 
 def _inspects_method(guard: cst.CSTNode, call: cst.Call) -> bool:
@@ -305,22 +449,91 @@ def _mutual_recursion(graph: CallGraph, infinite: Set[FunctionFacts]) -> List[Fi
 
 # Longer witness cycles are not checked for progress: the check is quadratic in length.
 _MAX_NO_PROGRESS_CYCLE = 50
+# Bound on the paths (and path searches) combined around one cycle for feasibility.
+_MAX_CYCLE_SEARCH = 2_000
 
 
 def _cycle_makes_no_progress(steps: List[CallSite]) -> bool:
     """Every call on the cycle hands on, around the whole cycle, the values its function's
-    guards read, and a clean path leads to it (the BPL102 rule, lifted to cycles)."""
+    guards read, a clean path leads to it (the BPL102 rule, lifted to cycles), and the
+    outcomes these paths need of their guards can hold together: with nothing they read
+    changed, a test one function takes one way cannot be taken the other way by the next."""
     if not steps or len(steps) > _MAX_NO_PROGRESS_CYCLE:
         return False
     flows = [argument_flow(s.caller, s.callee, s.call) for s in steps]
+    reads = GuardReads.of(s.caller for s in steps)
+    searches = []
     for index, step in enumerate(steps):
+        if not _counts(step):
+            return False
         preserved = {
             name for name in step.caller.param_names()
             if name in _around_the_cycle(flows, index, name)
         }
-        if not _counts(step) or _NoProgress(step.caller, step.call, preserved).path_to_call() is None:
-            return False
-    return True
+        names = _shared_names(step.caller, _held_from_start(steps[0].caller, flows, index))
+        searches.append(_NoProgress(step.caller, step.call, preserved, names, reads))
+    budget = [_MAX_CYCLE_SEARCH]
+
+    def feasible(index: int, assumed: FrozenSet[Tuple[str, bool]], called: bool, proof: bool) -> bool:
+        """(``called``: some function on the way runs unknown code; ``proof``: the
+        guards met so far are all proof against it)"""
+        if index == len(searches):
+            return proof or not called
+        budget[0] -= 1  # (each search of a function's paths counts too)
+        for guards, decided, calls in searches[index].paths_to_call(assumed):
+            budget[0] -= 1
+            if budget[0] < 0:
+                return False  # too many combinations to be sure: say nothing
+            if feasible(index + 1, decided, called or calls,
+                        proof and searches[index].call_proof(guards)):
+                return True
+        return False
+
+    return feasible(0, frozenset(), False, True)
+
+
+def _held_from_start(start: FunctionFacts, flows: List[Dict[str, str]], index: int) -> Dict[str, str]:
+    """For the parameters of the cycle's ``index``-th function that hold, unchanged, a
+    parameter of the cycle's first function: the name of that first parameter."""
+    held = {}
+    for name in start.param_names():
+        holders = {name}
+        for flow in flows[:index]:
+            holders = {param for param, source in flow.items() if source in holders}
+        held.update((holder, name) for holder in holders)
+    return held
+
+
+def _shared_names(function: FunctionFacts, held: Dict[str, str]) -> Dict[str, str]:
+    """How the guards of ``function`` spell their variables so that one value has one
+    spelling around a cycle: a parameter holding the first function's parameter ``p`` is
+    ``$p``; any other local is its own function's; a global is its module's."""
+    names = {}
+    scope = function.scope
+    for name in scope.bindings:
+        if name in held and name not in scope.global_names | scope.nonlocal_names:
+            names[name] = f"{_SPELT}p_{held[name]}"
+        else:
+            names[name] = f"{_SPELT}l{function.module.order}_{function.index}_{name}"
+    return _GlobalSpelling(names, function.module.order)
+
+
+# the prefix of the names the atoms of a cycle's guards are spelt with (still identifiers)
+_SPELT = "__bpl_"
+
+
+class _GlobalSpelling(dict):
+    """A name no entry spells (a global or builtin) is its module's."""
+
+    def __init__(self, names: Dict[str, str], module: int):
+        super().__init__(names)
+        self.module = module
+
+    def __missing__(self, name: str) -> str:
+        return f"{_SPELT}g{self.module}_{name}"
+
+    def get(self, name, default=None):  # type: ignore[override]
+        return self[name]
 
 
 def _around_the_cycle(flows: List[Dict[str, str]], start: int, name: str) -> Set[str]:
