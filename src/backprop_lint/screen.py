@@ -57,6 +57,7 @@ _HOOK_REGISTRATIONS = frozenset(
 )
 _POPS = frozenset({"pop", "popleft", "heappop"})
 _ENGINE = frozenset({"backward", "grad"})
+_INSERTIONS = frozenset("append add extend insert appendleft".split())
 
 # what stands in for a function's body or a long statement (parsing.planned_text)
 Body = StandIn
@@ -196,6 +197,7 @@ class _Function:
     attributes: Set[str] = dataclasses.field(default_factory=set)  # ``self.x = ...`` sets
     instances: Dict[str, Set[str]] = dataclasses.field(default_factory=dict)  # v = C(...)
     work: bool = False  # an engine call or a pop in a while loop
+    fills: bool = False  # ``self.x.append(...)``: puts something into an attribute
 
 
 def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool = True) -> ScreenResult:
@@ -237,6 +239,7 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     bodies = tuple((f.name, f.parent, _body_of(f)) for f in scan.functions)
     needed = _needed_bodies(scan.functions, strict_graph, loose_graph, strict_cycles,
                             loose_cycles, roots)
+    needed |= _node_kind_bodies(scan.functions, loose_cycles, resolver)
     # a function rebinding outer names stands in inside its enclosing body: that stays,
     # unless only that body's own names are rebound (left out, nothing reads them)
     needed |= {f.parent for f in scan.functions if f.rebinds_beyond}
@@ -273,6 +276,24 @@ def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
         for callee in calls.get(caller, ()):
             callers.setdefault(callee, set()).add(caller)
     return frozenset(needed | reachable(judged, callers))
+
+
+def _node_kind_bodies(functions: List[_Function], loose_cycles: Set[int],
+                      resolver: "_Resolver") -> Set[int]:
+    """What the walk's ``node.m()`` calls by name need (checks/nodekinds.py): in a
+    method on a cycle, whatever the module stores into the attributes of its class's
+    family - the methods that set or fill attributes of their instance, and the
+    constructions of those classes (what their ``__init__`` parameters receive).
+    Independent of the roots: in project mode another file's root may reach the walk."""
+    family: Set[str] = set()
+    for index in loose_cycles:
+        function = functions[index]
+        if function.owner is not None and any(t[0] in ("other", "class") for t in function.targets):
+            family |= resolver.family.get(function.owner, {function.owner})
+    if not family:
+        return set()
+    return {f.index for f in functions
+            if f.owner in family and (f.attributes or f.fills) or f.calls & family}
 
 
 def _ends(functions: List[_Function], cycle: Set[int], resolver: "_Resolver") -> bool:
@@ -529,6 +550,8 @@ class _Scan:
                 self.lines_to_keep.add(node.lineno)
             return
         function.work = function.work or engine or popped
+        if name in _INSERTIONS and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute):
+            function.fills = function.fills or _is(func.value.value, function.receiver)
         function.anchored = function.anchored or registers
         if name is not None:
             function.calls.add(name)

@@ -39,6 +39,7 @@ from .graphwalk import (
     unguarded_path,
     visited_records,
 )
+from .nodekinds import NodeKinds
 from .render import chain_text, source_of
 
 HOOK_REGISTRATIONS = frozenset(
@@ -74,6 +75,7 @@ class WalkGraph:
         self.hops: Dict[FunctionFacts, List[Hop]] = {}
         self._derivations: Dict[FunctionFacts, Derivation] = {}
         self._steps: Dict[int, Tuple[Optional[str], Optional[cst.BaseExpression]]] = {}
+        self._kinds: Dict[int, NodeKinds] = {}
         self.methods_by_name: Dict[str, List[FunctionFacts]] = {}
         for cls in (c for module in modules for c in module.classes):
             for name, methods in cls.methods.items():
@@ -142,7 +144,7 @@ class WalkGraph:
         # other object's methods are not followed
         if (isinstance(func, cst.Attribute) and not self._receiver_known(func.value, caller)
                 and self.derivation(caller).collection(func.value)):
-            for method in self._methods_named(func.attr.value, caller):
+            for method in self._methods_named(func.attr.value, func.value, caller):
                 if facts.runs_now(role, method):
                     yield method, argument_binding(caller, method, call), "name"
 
@@ -159,11 +161,47 @@ class WalkGraph:
         head = (dotted_name(receiver) or "").split(".")[0]
         return head in caller.module.imports  # torch.autograd.backward(...): a module's function
 
-    def _methods_named(self, name: str, caller: FunctionFacts) -> List[FunctionFacts]:
+    def _methods_named(self, name: str, receiver: cst.BaseExpression,
+                       caller: FunctionFacts) -> List[FunctionFacts]:
+        """The methods ``receiver.name()`` may run. On what the caller's node holds
+        (``self._ctx``, each ``v`` of ``self._prev``): the method of the kinds of node the
+        module stores there (nodekinds.py); nothing on a collaborator
+        (``self._strategy``). On anything else, and on what the module does not show:
+        a method of that name,
+        another class's first (``node._ctx.backward()`` from a Tensor runs a Function's,
+        ``layer.backward()`` in a Network a Linear's), the caller's own class only when
+        no other class defines it."""
+        attribute = self._attribute_of_node(receiver, caller)
+        if attribute is not None:
+            holding = self.kinds(caller.module).holding(caller.owner, attribute)
+            if holding.kinds or holding.collaborator:
+                return self._methods_of(name, holding.kinds, caller.module)
         methods = self.methods_by_name.get(name, [])
         own = caller.owner
         others = [m for m in methods if m.owner is not own]
         return others or [m for m in methods if m.owner is own]
+
+    def _attribute_of_node(self, receiver: cst.BaseExpression, caller: FunctionFacts) -> Optional[str]:
+        if caller.owner is None or caller.receiver is None:
+            return None
+        return self.derivation(caller).first_attribute(receiver, caller.receiver)
+
+    def kinds(self, module: ModuleFacts) -> NodeKinds:
+        if id(module) not in self._kinds:
+            self._kinds[id(module)] = NodeKinds(module)
+        return self._kinds[id(module)]
+
+    def _methods_of(self, name: str, kinds, module: ModuleFacts) -> List[FunctionFacts]:
+        """``name`` as the given kinds of node run it: each kind's own (along its bases),
+        and its subclasses' overrides."""
+        found: List[FunctionFacts] = []
+        for kind in sorted(kinds, key=lambda c: c.qualname):
+            for cls in [kind] + [c for c in module.classes if c is not kind and kind in module.mro(c)]:
+                method = module.method(cls, name)
+                if method is not None and method not in found and name in self.methods_by_name and (
+                        method in self.methods_by_name[name]):
+                    found.append(method)
+        return found
 
 
 # -- scope -------------------------------------------------------------------------------
