@@ -207,6 +207,7 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     scan = _Scan(_top_level_imports(tree) if linking else {})
     scan.run(tree)
     scan.settle_declarations()
+    scan.settle_engine_aliases()
     patterns = [g.lower() for g in backward_globs]
     roots = {f.name for f in scan.functions
              if f.name == "backward" or any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)}
@@ -240,6 +241,9 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     needed = _needed_bodies(scan.functions, strict_graph, loose_graph, strict_cycles,
                             loose_cycles, roots)
     needed |= _node_kind_bodies(scan.functions, loose_cycles, resolver)
+    # a worklist's helpers (``push_parents(queue, node)``) are read for their pushes:
+    # whatever the roots, which in project mode may be another file's
+    needed |= {c for f in scan.functions if f.work for c in strict_graph.get(f.index, ())}
     # a function rebinding outer names stands in inside its enclosing body: that stays,
     # unless only that body's own names are rebound (left out, nothing reads them)
     needed |= {f.parent for f in scan.functions if f.rebinds_beyond}
@@ -429,6 +433,8 @@ class _Scan:
         self.hook_lambdas = False
         self.engine_calls = False
         self.worklist_loops = False
+        # ``from torch.autograd import grad as autograd_grad``: names that call the engine
+        self.engine_aliases: Set[str] = set()
         # lines outside functions that the skeleton keeps as they are
         self.lines_to_keep: Set[int] = set()
 
@@ -459,6 +465,8 @@ class _Scan:
                 self.note_call(node, function, in_while)
             elif kind is ast.While:
                 in_while = True
+            elif kind is ast.ImportFrom:
+                self.engine_aliases.update(_engine_aliases(node))
             elif kind is ast.NamedExpr and function is None:
                 self.lines_to_keep.add(node.lineno)  # binds in the module or class scope
             elif function is not None and kind in _ASSIGNMENTS:
@@ -484,6 +492,13 @@ class _Scan:
                             self.note_name(child, node, function)
                     elif type(child) in WALKED:
                         stack.append((child, node, function, owner, in_while))  # ifs in a class body
+
+    def settle_engine_aliases(self) -> None:
+        """Calls of the engine under an imported name count as engine calls (the
+        imports may come after the calls in the file: settled after the pass)."""
+        for function in self.functions:
+            if function.calls & self.engine_aliases:
+                function.work = self.engine_calls = True
 
     def settle_declarations(self) -> None:
         """A function declaring ``global`` / ``nonlocal`` names rebinds them outside: left
@@ -949,6 +964,13 @@ def _data_model_site(node: ast.AST, parent: Optional[ast.AST], function: _Functi
 
 def _is(node: ast.AST, name: Optional[str]) -> bool:
     return type(node) is ast.Name and node.id == name  # type: ignore[attr-defined]
+
+
+def _engine_aliases(node: ast.ImportFrom) -> List[str]:
+    """The names ``from torch.autograd import grad as g`` binds to the engine's calls."""
+    if (node.module or "").split(".")[-1] != "autograd":
+        return []
+    return [a.asname for a in node.names if a.name in _ENGINE and a.asname]
 
 
 def _top_level_imports(tree: ast.AST) -> Dict[str, str]:
