@@ -161,7 +161,7 @@ class Project:
             nested = children.get(node, []) if node in nested_in_root else []
             nested_in_root.update(nested)
             for nxt in list(self.graph.successors(node)) + nested:
-                if nxt not in reached:
+                if nxt not in reached and not self.functions[nxt].test:
                     reached.add(nxt)
                     queue.append(nxt)
         return reached

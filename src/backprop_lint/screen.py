@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import fnmatch
 import re
 from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple, TypeVar
 
@@ -30,6 +29,7 @@ import networkx as nx
 
 from .astwalk import FIELDS, WALKED, fields_of
 from .ending import recursion_ends
+from .options import names_backward_code
 from .parsing import StandIn, applicable, lines_left_out, python_lines, starts_its_line
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -208,9 +208,8 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     scan.run(tree)
     scan.settle_declarations()
     scan.settle_engine_aliases()
-    patterns = [g.lower() for g in backward_globs]
     roots = {f.name for f in scan.functions
-             if f.name == "backward" or any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)}
+             if f.name == "backward" or names_backward_code(f.name, backward_globs)}
     calls: Dict[str, Set[str]] = {}
     imported: Dict[str, Set[str]] = {}
     for function in scan.functions:

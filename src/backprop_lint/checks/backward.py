@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import fnmatch
+import re
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
@@ -27,6 +27,7 @@ from ..facts import FunctionFacts, ModuleFacts
 from ..findings import Finding, Scoped
 from .report import at_def
 from ..names import dotted_name, is_name
+from ..options import names_backward_code
 from .graphwalk import (
     Derivation,
     ElementOf,
@@ -226,7 +227,7 @@ def backward_scope(roots: Sequence[FunctionFacts],
         nested = children.get(function, []) if function in nested_in_root else []
         nested_in_root.update(nested)
         for nxt in nested + callees:
-            if nxt not in reached:
+            if nxt not in reached and not is_test(nxt):
                 reached[nxt] = function
                 queue.append(nxt)
     return reached
@@ -234,10 +235,26 @@ def backward_scope(roots: Sequence[FunctionFacts],
 
 def backward_roots(modules: Sequence[ModuleFacts], globs: Sequence[str]) -> List[FunctionFacts]:
     """Functions named by the globs, then registered hooks, in file order."""
-    patterns = [g.lower() for g in globs]
     roots = [f for module in modules for f in module.functions
-             if any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)]
+             if names_backward_code(f.name, globs) and not is_test(f)]
     return roots + [f for module in modules for f in registered_hooks(module) if f not in roots]
+
+
+_TEST_FUNCTION = re.compile(r"^test(_|[A-Z0-9]|$)")
+
+
+def is_test(function: FunctionFacts) -> bool:
+    """A test, as pytest and unittest collect them: ``test_*`` functions and methods, the
+    methods of ``Test*`` classes and of ``unittest.TestCase`` subclasses. A test named
+    ``test_backward_runs`` is no backward pass, and what it calls is library code."""
+    if _TEST_FUNCTION.match(function.name):
+        return True
+    cls = function.owner
+    if cls is None:
+        return False
+    classes = [c for c in function.module.mro(cls) if c is not None]
+    return cls.name.startswith("Test") or any(
+        (base or "").rsplit(".", 1)[-1].endswith("TestCase") for c in classes for base in c.bases)
 
 
 def registered_hooks(facts: ModuleFacts) -> List[FunctionFacts]:
