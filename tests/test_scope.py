@@ -3,7 +3,7 @@ pass through them; a root in another file brings a walk into scope."""
 
 from __future__ import annotations
 
-from backprop_lint.analysis import Options, analyse_project
+from backprop_lint.analysis import Options, analyse_project, analyse_source
 
 LIBRARY = """\
 def merge_tree(node, other):
@@ -41,3 +41,23 @@ def test_a_test_named_backward_brings_nothing_into_scope() -> None:
 def test_a_root_in_another_file_brings_the_walk_into_scope() -> None:
     sources = {"lib.py": LIBRARY, "train.py": A_BACKWARD_PASS, "tests/test_lib.py": A_TEST}
     assert _codes(sources) == {"lib.py": [(1, "BPL201")]} == _codes(sources, screen=False)
+
+
+def test_a_finding_says_which_root_reached_it_in_another_file() -> None:
+    found = analyse_project({"lib.py": LIBRARY, "train.py": A_BACKWARD_PASS}, Options())
+    (finding,) = found["lib.py"]
+    assert finding.message.endswith(" Reached from run_backward, train.py:4.")
+
+
+def test_a_finding_says_which_root_reached_it_in_its_own_file() -> None:
+    source = LIBRARY + "\n\nclass Trainer:\n    def backward(self, tree):\n        merge_tree(tree, None)\n"
+    (finding,) = analyse_project({"lib.py": source}, Options())["lib.py"]
+    assert finding.message.endswith(" Reached from Trainer.backward, l.7.")
+    (alone,) = analyse_source(source)
+    assert alone.message == finding.message
+
+
+def test_a_root_says_nothing_of_where_it_was_reached_from() -> None:
+    source = "def backward_walk(node):\n    for p in node.parents:\n        backward_walk(p)\n"
+    (finding,) = analyse_source(source)
+    assert "Reached from" not in finding.message
