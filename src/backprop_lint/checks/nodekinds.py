@@ -138,27 +138,30 @@ class NodeKinds:
         return {c for c in found if isinstance(c, ClassFacts)}
 
     def _kinds_of(self, value: cst.BaseExpression, function: Optional[FunctionFacts],
-                  depth: int) -> Set[ClassFacts]:
-        """The classes of the module whose instances the value is or holds."""
+                  depth: int, follow: bool = True) -> Set[ClassFacts]:
+        """The classes of the module whose instances the value is or holds; ``follow``:
+        a constructor's parameter may be followed to what constructions pass it."""
         if depth > _MAX_DEPTH or function is None:
             return set()
         if isinstance(value, (cst.Tuple, cst.List, cst.Set)):
-            return self._union([(e.value, function) for e in value.elements], depth)
+            return self._union([(e.value, function) for e in value.elements], depth, follow)
         if isinstance(value, cst.StarredElement):
-            return self._kinds_of(value.value, function, depth)
+            return self._kinds_of(value.value, function, depth, follow)
         if isinstance(value, cst.Name):
             if value.value == function.receiver and function.owner is not None:
                 return {function.owner}
             if value.value in function.param_names():
-                return self._from_parameter(value.value, function, depth)
+                # one constructor deep: what a construction passes is read in the
+                # constructing function alone (the bodies the screen keeps for this)
+                return self._from_parameter(value.value, function, depth) if follow else set()
             assigned = [v for v in function.scope.assigned_values.get(value.value, []) if v is not None]
-            return self._union([(v, function) for v in assigned], depth + 1)
+            return self._union([(v, function) for v in assigned], depth + 1, follow)
         if isinstance(value, cst.Call):
             target = self.module.resolve_call(value, function)
             if isinstance(target, ClassFacts):
                 return {target}
             if isinstance(value.func, cst.Name) and value.func.value in _WRAPPERS and value.args:
-                return self._kinds_of(value.args[0].value, function, depth)
+                return self._kinds_of(value.args[0].value, function, depth, follow)
         return set()
 
     def _from_parameter(self, name: str, function: FunctionFacts, depth: int) -> Set[ClassFacts]:
@@ -169,11 +172,11 @@ class NodeKinds:
         built = [c for c in self.family(function.owner) if self.module.method(c, "__init__") is function]
         passed = [(_constructor_argument(function, call, name), caller)
                   for cls in built for call, caller in self._constructions_of(cls)]
-        return self._union([(a, c) for a, c in passed if a is not None], depth + 1)
+        return self._union([(a, c) for a, c in passed if a is not None], depth + 1, follow=False)
 
-    def _union(self, pairs, depth) -> Set[ClassFacts]:
+    def _union(self, pairs, depth: int, follow: bool = True) -> Set[ClassFacts]:
         """The kinds of each (value, function it is in)."""
-        return set().union(*(self._kinds_of(v, function, depth) for v, function in pairs))
+        return set().union(*(self._kinds_of(v, function, depth, follow) for v, function in pairs))
 
     def _constructions_of(self, cls: ClassFacts) -> List[Tuple[cst.Call, Optional[FunctionFacts]]]:
         if self._constructions is None:
