@@ -221,18 +221,21 @@ class VisitedTest:
     node: cst.BaseExpression
 
 
-def visited_test(test: cst.BaseExpression, nodes: Nodes) -> Optional[VisitedTest]:
-    """Read a branch condition as a visited test on one of ``nodes``, if it is one."""
+def visited_test(test: cst.BaseExpression, nodes: Nodes, of_none: bool = True) -> Optional[VisitedTest]:
+    """Read a branch condition as a visited test on one of ``nodes``, if it is one;
+    ``of_none``: ``x.a is None`` may be one (:func:`_none_marker`)."""
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        inner = visited_test(test.expression, nodes)
+        inner = visited_test(test.expression, nodes, of_none)
         return dataclasses.replace(inner, unvisited_when=not inner.unvisited_when) if inner else None
     if isinstance(test, cst.BooleanOperation):
-        # ``seen or ...`` false means every operand false; ``unseen and ...`` true means all true
+        # ``seen or ...`` false means every operand false; ``unseen and ...`` true means all true;
+        # ``x.creator is not None and x.creator not in seen``: the set, before a None test
         wanted = isinstance(test.operator, cst.And)
-        for operand in (test.left, test.right):
-            inner = visited_test(operand, nodes)
-            if inner is not None and inner.unvisited_when == wanted:
-                return inner
+        for none_too in (False, True) if of_none else (False,):
+            for operand in (test.left, test.right):
+                inner = visited_test(operand, nodes, none_too)
+                if inner is not None and inner.unvisited_when == wanted:
+                    return inner
         return None
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         target = test.comparisons[0]
@@ -245,7 +248,7 @@ def visited_test(test: cst.BaseExpression, nodes: Nodes) -> Optional[VisitedTest
     marker = _marker(test, nodes)
     if marker is not None:
         return VisitedTest(None, marker, False, test)
-    return _none_marker(test, nodes) or _count_test(test, nodes)
+    return (_none_marker(test, nodes) if of_none else None) or _count_test(test, nodes)
 
 
 def _none_marker(test: cst.BaseExpression, nodes: Nodes) -> Optional[VisitedTest]:

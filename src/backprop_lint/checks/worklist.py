@@ -47,7 +47,7 @@ def check_worklists(candidates: Iterable[FunctionFacts]) -> List[Scoped]:
             derivation = Derivation(function, roots=popped)
             walking = [(call, item, owner) for call, item, owner in pushes
                        if _pushes_neighbours(derivation, call, item) or owner is not function]
-            if walking and not all(_guarded(facts, function, loop, popped, p) for p in walking):
+            if walking and not all(_guarded(facts, function, loop, popped, p, derivation) for p in walking):
                 findings.append((_report_unvisited(facts, function, loop, worklist), requires))
     return findings
 
@@ -153,12 +153,12 @@ def _popped_names(body: cst.CSTNode, pops: List[cst.Call]) -> Set[str]:
     }
 
 
-def _guarded(facts: ModuleFacts, function: FunctionFacts, loop: cst.While,
-             popped: Set[str], push: Tuple[cst.Call, cst.BaseExpression, FunctionFacts]) -> bool:
+def _guarded(facts: ModuleFacts, function: FunctionFacts, loop: cst.While, popped: Set[str],
+             push: Tuple[cst.Call, cst.BaseExpression, FunctionFacts], derivation: Derivation) -> bool:
     call, item, owner = push
     if owner is function:
         names = set(popped) | {n.value for n in target_names(item) if isinstance(n, cst.Name)}
-        nodes = nodes_of(function, names | _loop_targets_of(function, item))
+        nodes = nodes_of(function, names | _loop_targets_of(derivation, item))
         start = function.cfg.loop_heads[id(loop)]
     else:
         nodes = nodes_of(owner, owner.param_names())
@@ -181,11 +181,14 @@ def _guarded(facts: ModuleFacts, function: FunctionFacts, loop: cst.While,
     return not unguarded_path(cfg, block, guard, start)
 
 
-def _loop_targets_of(function: FunctionFacts, item: cst.BaseExpression) -> Set[str]:
-    """``for p in n.parents: stack.append(p)``: p names a node too."""
+def _loop_targets_of(derivation: Derivation, item: cst.BaseExpression) -> Set[str]:
+    """``for p in n.parents: stack.append(p)``: p names a node too; so does the loop's
+    x in ``stack.append(x.creator)`` (the test and the record then read ``x.creator``)."""
     if isinstance(item, cst.Name):
         return {item.value}
-    return set()
+    while isinstance(item, cst.Attribute):
+        item = item.value
+    return {item.value} if isinstance(item, cst.Name) and item.value in derivation.iterables else set()
 
 
 def _report_pop0(facts: ModuleFacts, function: FunctionFacts, pops: List[cst.Call], worklist: str) -> List[Finding]:
