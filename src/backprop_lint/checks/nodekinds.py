@@ -3,19 +3,21 @@
 A call by name on an object reached through the current node's attributes
 (``for v in self._prev: v.backward()``, ``self._ctx.backward()``) is a step of a graph
 walk only if that attribute holds nodes. The module says what it holds by what it stores
-into it, in the methods of the class (and of its bases and subclasses):
+into it in the methods of the class (and of its bases and subclasses):
 
 * instances of classes of the module: ``Value(data, (self, other))`` with
   ``self._prev = set(children)`` in ``Value.__init__`` fills ``_prev`` with Values (a
-  constructor parameter is followed to the arguments the module's constructions pass);
-  the walk runs those classes' methods;
-* nothing known. A *collection* the node's own method iterates is taken to hold nodes of
-  the node's own kind: graphs are homogeneous (a Value's ``_prev`` holds Values) - the
-  one assumption made here. A *single link* (``self._strategy``, ``self.precision``) set
-  from a constructor parameter that no construction here fills with a node, from
-  something else, annotated with another class, or never set at all, is a collaborator:
-  ``Fabric.backward`` calling ``self._strategy.backward(loss)`` delegates, it walks no
-  graph.
+  constructor's parameter is followed to the arguments the module's constructions pass
+  it, one construction deep), and so does ``self.children.append(Node(...))`` or an
+  annotation naming the class (``parent: Optional["Chain"]``). Graphs are taken to be
+  homogeneous: ``other`` beside ``self`` is a Value too. The walk runs those classes'
+  methods;
+* a collaborator: an attribute set from a required constructor argument (the first node
+  of a graph has no link to another, so such a link is never required) or annotated
+  with classes that are not the module's (``self._fabric: Optional[Fabric]``).
+  ``Fabric.backward`` calling ``self._strategy.backward(loss)`` delegates: no step;
+* nothing known (an optional argument, a value from elsewhere, no store here): the
+  caller matches the method by its name, as for any other object (backward.py).
 """
 
 from __future__ import annotations
