@@ -61,3 +61,56 @@ def test_a_root_says_nothing_of_where_it_was_reached_from() -> None:
     source = "def backward_walk(node):\n    for p in node.parents:\n        backward_walk(p)\n"
     (finding,) = analyse_source(source)
     assert "Reached from" not in finding.message
+
+
+NODES = """\
+class Layer:
+    def propagate(self, grad):
+        return grad
+
+
+class Value:
+    def __init__(self, data, children=()):
+        self.data = data
+        self._prev = set(children)
+
+    def __add__(self, other):
+        return Value(self.data + other.data, (self, other))
+
+    def propagate(self, grad):
+        for v in self._prev:
+            v.propagate(grad)
+"""
+
+TRAINER = """\
+from nodes import Value
+
+
+def run_backward(root):
+    Value.propagate(root, 1.0)
+"""
+
+ENGINE = """\
+class Engine:
+    def __init__(self, strategy):
+        self._strategy = strategy
+
+    def backward(self, loss):
+        self._strategy.backward(loss)
+"""
+
+
+def test_a_walk_among_nodes_of_one_kind_in_scope_from_another_file() -> None:
+    """Value.propagate walks Values (what __add__ stores into _prev), although Layer
+    defines propagate too; a root in another file brings it into scope."""
+    sources = {"nodes.py": NODES, "train.py": TRAINER}
+    expected = {"nodes.py": [(14, "BPL201")]}
+    assert _codes(sources) == expected == _codes(sources, screen=False)
+    assert _codes({"nodes.py": NODES}) == {}
+
+
+def test_a_collaborator_is_not_walked_alone_or_in_a_project() -> None:
+    """self._strategy is a required constructor argument: Engine.backward delegates."""
+    strategy = "class Strategy:\n    def backward(self, loss):\n        loss.backward()\n"
+    assert _codes({"engine.py": ENGINE, "strategy.py": strategy}) == {}
+    assert analyse_source(ENGINE) == []
