@@ -186,13 +186,32 @@ class Nodes:
 
 
 def nodes_of(function: FunctionFacts, names: Iterable[str]) -> Nodes:
+    """``names`` and the locals assigned once that hold a key made of them (a ``del``
+    of the local afterwards gives it no other value: ``creator = t._creator ... del
+    creator``)."""
     params = set(function.param_names())
-    aliases = {
-        name: values[0]
-        for name, values in function.scope.assigned_values.items()
-        if len(values) == 1 and values[0] is not None and name not in params
-    }
+    aliases = {}
+    deleted = None
+    for name, values in function.scope.assigned_values.items():
+        assigned = [v for v in values if v is not None]
+        if len(assigned) != 1 or name in params:
+            continue
+        if len(values) > 1:
+            deleted = _deletions(function) if deleted is None else deleted
+            if len(values) - 1 > deleted.get(name, 0):
+                continue
+        aliases[name] = assigned[0]
     return Nodes(frozenset(names), aliases)
+
+
+def _deletions(function: FunctionFacts) -> Dict[str, int]:
+    """How often each local is the target of a ``del``."""
+    counts: Dict[str, int] = {}
+    for node in own_nodes(function.node.body):
+        if isinstance(node, cst.Del):
+            for name in target_names(node.target):
+                counts[name.value] = counts.get(name.value, 0) + 1
+    return counts
 
 
 def key_form(expr: cst.CSTNode, nodes: Nodes, depth: int = 0) -> Optional[str]:
