@@ -166,12 +166,11 @@ class WalkGraph:
                        caller: FunctionFacts) -> List[FunctionFacts]:
         """The methods ``receiver.name()`` may run. On what the caller's node holds
         (``self._ctx``, each ``v`` of ``self._prev``): the method of the kinds of node the
-        module stores there (nodekinds.py); nothing on a collaborator
-        (``self._strategy``). On anything else, and on what the module does not show:
-        a method of that name,
-        another class's first (``node._ctx.backward()`` from a Tensor runs a Function's,
-        ``layer.backward()`` in a Network a Linear's), the caller's own class only when
-        no other class defines it."""
+        module stores there (nodekinds.py); nothing on a collaborator (``self._strategy``).
+        On anything else, and where the module does not show what it holds: a method of
+        that name, another class's first (``node._ctx.backward()`` from a Tensor runs a
+        Function's, ``layer.backward()`` in a Network a Linear's), the caller's own class
+        only when no other class defines it."""
         attribute = self._attribute_of_node(receiver, caller)
         if attribute is not None:
             holding = self.kinds(caller.module).holding(caller.owner, attribute)
