@@ -218,5 +218,3 @@ def _constructor_argument(init: FunctionFacts, call: cst.Call, name: str) -> Opt
             return arg.value
         position += 1
     return None
-
-
