@@ -16,6 +16,7 @@ from . import imported, screen
 from .callgraph import CallGraph
 from .checks.backward import WalkGraph, backward_roots, backward_scope, check_graph_walks
 from .checks.datamodel import check_data_model
+from .checks.reached import add_root
 from .checks.recursion import check_recursion
 from .checks.reentrant import check_reentrant_backward, engine_run_bodies
 from .checks.worklist import check_worklists
@@ -159,10 +160,12 @@ def _analyse(source: str, options: Options, path: str, summarise: bool,
     scoped += check_reentrant_backward([module], walks)
     scoped += check_worklists(candidates)
     in_scope = {f.key for f in scope}
+    by_key = {f.key: f for f in scope}
     conditional = []
     for finding, requires in scoped:
         if requires is None or requires & in_scope:
-            findings.append(finding)
+            findings.append(add_root(finding, requires, scope, lambda key: by_key.get(key),
+                                     lambda root: (root.qualname, root.path, root.line)))
         else:
             conditional.append((finding, requires))
     findings = sorted(_one_per_hundred(findings))

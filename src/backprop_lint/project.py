@@ -18,6 +18,7 @@ from .callgraph import shortest_cycle
 from .cfg import AWAITED, ITERATED, every_path_hits
 from .facts import ModuleFacts
 from .parsing import AnalysisError, StandIn, def_starts, parse_planned, planned_text, run_with_deep_stack
+from .checks.reached import add_root
 from .findings import ChainStep, Finding
 from .modules import ModuleNames
 from .screen import ScreenResult, cycle_components, reachable
@@ -147,13 +148,15 @@ class Project:
         return None
 
     # -- findings --------------------------------------------------------------------------
-    def backward_scope(self) -> Set[Node]:
-        """Roots anywhere, the functions nested in them and those they call, transitively."""
+    def backward_scope(self) -> Dict[Node, Optional[Node]]:
+        """Roots anywhere, the functions nested in them and those they call, transitively;
+        each with the function it was reached from (None for a root)."""
         children: Dict[Node, List[Node]] = {}
         for (path, key), function in self.functions.items():
             if function.parent is not None:
                 children.setdefault((path, function.parent), []).append((path, key))
-        reached = {node for node, function in self.functions.items() if function.root}
+        reached: Dict[Node, Optional[Node]] = {
+            node: None for node, function in self.functions.items() if function.root}
         nested_in_root = set(reached)  # only a root's nested functions count by nesting
         queue = sorted(reached)
         while queue:
@@ -161,8 +164,8 @@ class Project:
             nested = children.get(node, []) if node in nested_in_root else []
             nested_in_root.update(nested)
             for nxt in list(self.graph.successors(node)) + nested:
-                if nxt not in reached:
-                    reached.add(nxt)
+                if nxt not in reached and not self.functions[nxt].test:
+                    reached[nxt] = node
                     queue.append(nxt)
         return reached
 
@@ -172,8 +175,13 @@ class Project:
         for summary in self.summaries:
             for finding, requires in summary.conditional:
                 if any((summary.path, key) in scope for key in requires):
-                    found.append(finding)
+                    found.append(add_root(finding, requires, scope, lambda key, p=summary.path: (p, key),
+                                          self._describe))
         return found
+
+    def _describe(self, node: Node) -> Tuple[str, str, int]:
+        """(qualified name, path, line) of a function, for a message."""
+        return self.functions[node].qualname, node[0], self.place(node)[0]
 
     def cross_module_cycles(self) -> List[Finding]:
         """BPL103 for cycles whose functions lie in two or more files (a file's own

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import fnmatch
 import re
 from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple, TypeVar
 
@@ -30,6 +29,7 @@ import networkx as nx
 
 from .astwalk import FIELDS, WALKED, decorator_name, fields_of
 from .ending import recursion_ends
+from .options import names_backward_code
 from .parsing import StandIn, applicable, lines_left_out, python_lines, starts_its_line
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -60,6 +60,7 @@ _POPS = frozenset({"pop", "popleft", "heappop"})
 # __call__ (does calling the class run __init__?), __setattr__ (where attributes are stored)
 _READ_FOR_CLASSES = frozenset({"__call__", "__setattr__"})
 _ENGINE = frozenset({"backward", "grad"})
+_INSERTIONS = frozenset("append add extend insert appendleft".split())
 
 # what stands in for a function's body or a long statement (parsing.planned_text)
 Body = StandIn
@@ -146,6 +147,10 @@ class ScreenResult:
     # every function in file order: (name, index of the enclosing function or -1, body)
     bodies: Tuple[Tuple[str, int, Body], ...] = ()
     keep: FrozenSet[int] = frozenset()  # the functions whose bodies the analysis needs
+    # (function, the bodies the analysis reads when it reads that function's): what tells
+    # a walk's nodes from collaborators, a worklist's helpers
+    also_read: Tuple[Tuple[int, Tuple[int, ...]], ...] = ()
+    walking: FrozenSet[int] = frozenset()  # of ``keep``, the backward-pass code kept for BPL2xx-4xx
     skeleton: Tuple[Body, ...] = ()  # stand-ins for long statements outside functions
     units: Tuple[Unit, ...] = ()  # the statements outside functions, as Plan reads them
 
@@ -155,6 +160,9 @@ class ScreenResult:
         mode)."""
         needed = set(also_needed)
         keep = set(self.keep) | {i for i, (name, _, _) in enumerate(self.bodies) if name in needed}
+        # only backward-pass code reads them: BPL2xx-4xx judge nothing else
+        walking = set(self.walking) | (keep - set(self.keep))
+        keep |= {j for i, more in self.also_read if i in walking for j in more}
         holds_kept = set()
         for index in keep:
             while index >= 0 and index not in holds_kept:
@@ -199,6 +207,10 @@ class _Function:
     attributes: Set[str] = dataclasses.field(default_factory=set)  # ``self.x = ...`` sets
     instances: Dict[str, Set[str]] = dataclasses.field(default_factory=dict)  # v = C(...)
     work: bool = False  # an engine call or a pop in a while loop
+    filled: Set[str] = dataclasses.field(default_factory=set)  # ``self.x.append(...)`` fills x
+    # its calls by method name (``child.m()``, ``self.x.m()``): how each names its target
+    # (as ``targets``), and its receiver
+    by_name: List[Tuple[Tuple[str, ...], ast.expr]] = dataclasses.field(default_factory=list)
 
 
 def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool = True) -> ScreenResult:
@@ -209,9 +221,9 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     scan.run(tree)
     scan.settle_declarations()
     scan.lines_to_keep |= _calls_before_rebinding(tree)
-    patterns = [g.lower() for g in backward_globs]
+    scan.settle_engine_aliases()
     roots = {f.name for f in scan.functions
-             if f.name == "backward" or any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)}
+             if f.name == "backward" or names_backward_code(f.name, backward_globs)}
     calls: Dict[str, Set[str]] = {}
     imported: Dict[str, Set[str]] = {}
     for function in scan.functions:
@@ -239,12 +251,18 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     if not local and not linking:
         return ScreenResult(local, calls, imported, roots, judged)
     bodies = tuple((f.name, f.parent, _body_of(f)) for f in scan.functions)
-    needed = _needed_bodies(scan.functions, strict_graph, loose_graph, strict_cycles,
-                            loose_cycles, roots)
+    needed, walking = _needed_bodies(scan.functions, strict_graph, loose_graph, strict_cycles,
+                                     loose_cycles, roots)
+    also = _node_kind_bodies(scan.functions, loose_cycles, resolver)
+    for function in scan.functions:
+        if function.work:  # a worklist's helpers (``push_parents(queue, node)``): their pushes
+            also.setdefault(function.index, set()).update(strict_graph.get(function.index, ()))
     # a function rebinding outer names stands in inside its enclosing body: that stays,
     # unless only that body's own names are rebound (left out, nothing reads them)
-    needed |= {f.parent for f in scan.functions if f.rebinds_beyond}
+    needed = needed | {f.parent for f in scan.functions if f.rebinds_beyond}
     return ScreenResult(local, calls, imported, roots, judged, bodies, needed,
+                        tuple(sorted((i, tuple(sorted(more))) for i, more in also.items() if more)),
+                        walking,
                         _skeleton(tree, {f.name for f in scan.functions} | scan.class_names,
                                   scan.lines_to_keep),
                         # a file that is analysed only for what other files reach leaves
@@ -275,8 +293,9 @@ def _calls_before_rebinding(tree: ast.AST) -> Set[int]:
 
 def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
                    loose: Dict[int, Set[int]], strict_cycles: Set[int], loose_cycles: Set[int],
-                   roots: Set[str]) -> FrozenSet[int]:
-    """The functions whose bodies the analysis reads (see :class:`Plan`): methods with a
+                   roots: Set[str]) -> Tuple[FrozenSet[int], FrozenSet[int]]:
+    """The functions whose bodies the analysis reads (see :class:`Plan`), and those of
+    them kept as backward-pass code: methods with a
     data-model site and all they call by resolved calls (BPL104/105 follow ``self.m()``
     looking for a ``self.__class__ = ...``), functions on a
     cycle of resolved calls (BPL1xx), the anchored ones, and the backward-pass code on a
@@ -298,7 +317,61 @@ def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
     for caller in in_scope:
         for callee in calls.get(caller, ()):
             callers.setdefault(callee, set()).add(caller)
-    return frozenset(needed | reachable(judged, callers))
+    walking = frozenset(reachable(judged, callers))
+    return frozenset(needed | walking), walking
+
+
+def _node_kind_bodies(functions: List[_Function], loose_cycles: Set[int],
+                      resolver: "_Resolver") -> Dict[int, Set[int]]:
+    """What a walk's ``node.m()`` calls by name need (checks/nodekinds.py), for each
+    method on a cycle that makes one: whatever the module stores into the attributes of
+    its class's family that it reads - the methods that set or fill them, and, when an
+    ``__init__`` does, the constructions of those classes (what its parameters receive)."""
+    needs: Dict[int, Set[int]] = {}
+    for index in sorted(loose_cycles):
+        function = functions[index]
+        if function.owner is None or function.receiver is None:
+            continue
+        receivers = [receiver for target, receiver in function.by_name
+                     if loose_cycles.intersection(resolver.resolve(function, target, loose=True))]
+        read = _receiver_attributes(function, receivers) if receivers else set()
+        family = resolver.family.get(function.owner, {function.owner})
+        storing = {f.index for f in functions
+                   if f.owner in family and (f.attributes | f.filled) & read}
+        if any(functions[i].name == "__init__" for i in storing):
+            storing |= {f.index for f in functions if f.calls & family}
+        needs[index] = storing
+    return needs
+
+
+def _receiver_attributes(function: _Function, receivers: List[ast.expr]) -> Set[str]:
+    """The attributes of the function's receiver that ``receivers`` may come from (``x``
+    for ``self.x.m()``, for ``v.m()`` after ``for v in self.x``, through any number of
+    locals): more than the analysis follows, never less."""
+    me = function.receiver
+    bindings = []  # (what a binding binds, where its value comes from)
+    for node in ast.walk(function.node):
+        kind = type(node)
+        if kind in (ast.For, ast.AsyncFor, ast.comprehension):
+            bindings.append((node.target, node.iter))
+        elif kind is ast.Assign:
+            bindings += [(target, node.value) for target in node.targets]
+        elif kind in (ast.AnnAssign, ast.AugAssign, ast.NamedExpr) and node.value is not None:
+            bindings.append((node.target, node.value))
+        elif kind is ast.withitem and node.optional_vars is not None:
+            bindings.append((node.optional_vars, node.context_expr))
+    attributes: Set[str] = set()
+    names: Set[str] = set()
+    pending = list(receivers)
+    while pending:
+        for node in ast.walk(pending.pop()):
+            if type(node) is ast.Attribute and _is(node.value, me):
+                attributes.add(node.attr)
+            elif type(node) is ast.Name and node.id != me and node.id not in names:
+                names.add(node.id)
+                pending += [value for target, value in bindings
+                            if any(type(n) is ast.Name and n.id == node.id for n in ast.walk(target))]
+    return attributes
 
 
 def _ends(functions: List[_Function], cycle: Set[int], resolver: "_Resolver") -> bool:
@@ -434,6 +507,8 @@ class _Scan:
         self.hook_lambdas = False
         self.engine_calls = False
         self.worklist_loops = False
+        # ``from torch.autograd import grad as autograd_grad``: names that call the engine
+        self.engine_aliases: Set[str] = set()
         # lines outside functions that the skeleton keeps as they are
         self.lines_to_keep: Set[int] = set()
 
@@ -464,6 +539,8 @@ class _Scan:
                 self.note_call(node, function, in_while)
             elif kind is ast.While:
                 in_while = True
+            elif kind is ast.ImportFrom:
+                self.engine_aliases.update(_engine_aliases(node))
             elif kind is ast.NamedExpr and function is None:
                 self.lines_to_keep.add(node.lineno)  # binds in the module or class scope
             elif function is not None and kind in _ASSIGNMENTS:
@@ -493,6 +570,13 @@ class _Scan:
                             self.note_name(child, node, function)
                     elif type(child) in WALKED:
                         stack.append((child, node, function, owner, in_while))  # ifs in a class body
+
+    def settle_engine_aliases(self) -> None:
+        """Calls of the engine under an imported name count as engine calls (the
+        imports may come after the calls in the file: settled after the pass)."""
+        for function in self.functions:
+            if function.calls & self.engine_aliases:
+                function.work = self.engine_calls = True
 
     def settle_declarations(self) -> None:
         """A function declaring ``global`` / ``nonlocal`` names rebinds them outside: left
@@ -559,12 +643,18 @@ class _Scan:
                 self.lines_to_keep.add(node.lineno)
             return
         function.work = function.work or engine or popped
+        if name in _INSERTIONS and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute) and (
+                _is(func.value.value, function.receiver)):
+            function.filled.add(func.value.attr)
         function.anchored = function.anchored or registers
         if name is not None:
             function.calls.add(name)
         if name == "map" and node.args:  # map(self.visit, xs) calls visit
             function.calls.add(_reference_name(node.args[0]) or "")
-        function.targets.update(_call_targets(node, function))
+        targets = _call_targets(node, function)
+        function.targets.update(targets)
+        if isinstance(func, ast.Attribute) and targets and targets[0][0] in ("other", "class"):
+            function.by_name.append((targets[0], func.value))
         if self.imports:
             path = _import_path(func, self.imports)
             if path is not None:
@@ -988,6 +1078,13 @@ def _data_model_site(node: ast.AST, parent: Optional[ast.AST], function: _Functi
 
 def _is(node: ast.AST, name: Optional[str]) -> bool:
     return type(node) is ast.Name and node.id == name  # type: ignore[attr-defined]
+
+
+def _engine_aliases(node: ast.ImportFrom) -> List[str]:
+    """The names ``from torch.autograd import grad as g`` binds to the engine's calls."""
+    if (node.module or "").split(".")[-1] != "autograd":
+        return []
+    return [a.asname for a in node.names if a.name in _ENGINE and a.asname]
 
 
 def _top_level_imports(tree: ast.AST) -> Dict[str, str]:

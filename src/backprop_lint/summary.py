@@ -19,6 +19,7 @@ from .cfg import EVAL, Block, ControlFlowGraph
 from .facts import FunctionFacts, ModuleFacts
 from .findings import Finding
 from .parsing import StandIn
+from .checks.backward import is_test
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +69,7 @@ class FunctionSummary:
     never_ending: bool  # already reported as BPL1xx in its file
     calls: List[CallRef]
     flow: Optional[Flow] = None  # for a function the screens saw on a cycle across files
+    test: bool = False  # a test function: backward-pass scope does not pass through it
 
 
 @dataclasses.dataclass
@@ -102,5 +104,6 @@ def summarise(module: ModuleFacts, hops, roots, never_ending, conditional, blank
             is_generator=function.is_generator, is_async=function.is_async,
             root=function in roots, never_ending=function in never_ending,
             calls=calls, flow=Flow.of(function) if function.name in cycling else None,
+            test=is_test(function),
         ))
     return FileSummary(module.path, dict(module.imports), functions, list(conditional), tuple(blank))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import fnmatch
+import re
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
@@ -27,6 +27,7 @@ from ..facts import FunctionFacts, ModuleFacts
 from ..findings import Finding, Scoped
 from .report import at_def
 from ..names import dotted_name, is_name
+from ..options import names_backward_code
 from .graphwalk import (
     Derivation,
     ElementOf,
@@ -39,6 +40,7 @@ from .graphwalk import (
     unguarded_path,
     visited_records,
 )
+from .nodekinds import NodeKinds
 from .render import chain_text, source_of
 
 HOOK_REGISTRATIONS = frozenset(
@@ -74,6 +76,7 @@ class WalkGraph:
         self.hops: Dict[FunctionFacts, List[Hop]] = {}
         self._derivations: Dict[FunctionFacts, Derivation] = {}
         self._steps: Dict[int, Tuple[Optional[str], Optional[cst.BaseExpression]]] = {}
+        self._kinds: Dict[int, NodeKinds] = {}
         self.methods_by_name: Dict[str, List[FunctionFacts]] = {}
         for cls in (c for module in modules for c in module.classes):
             for name, methods in cls.methods.items():
@@ -142,7 +145,7 @@ class WalkGraph:
         # other object's methods are not followed
         if (isinstance(func, cst.Attribute) and not self._receiver_known(func.value, caller)
                 and self.derivation(caller).collection(func.value)):
-            for method in self._methods_named(func.attr.value, caller):
+            for method in self._methods_named(func.attr.value, func.value, caller):
                 if facts.runs_now(role, method):
                     yield method, argument_binding(caller, method, call), "name"
 
@@ -159,11 +162,46 @@ class WalkGraph:
         head = (dotted_name(receiver) or "").split(".")[0]
         return head in caller.module.imports  # torch.autograd.backward(...): a module's function
 
-    def _methods_named(self, name: str, caller: FunctionFacts) -> List[FunctionFacts]:
+    def _methods_named(self, name: str, receiver: cst.BaseExpression,
+                       caller: FunctionFacts) -> List[FunctionFacts]:
+        """The methods ``receiver.name()`` may run. On what the caller's node holds
+        (``self._ctx``, each ``v`` of ``self._prev``): the method of the kinds of node the
+        module stores there (nodekinds.py); nothing on a collaborator (``self._strategy``).
+        On anything else, and where the module does not show what it holds: a method of
+        that name, another class's first (``node._ctx.backward()`` from a Tensor runs a
+        Function's, ``layer.backward()`` in a Network a Linear's), the caller's own class
+        only when no other class defines it."""
+        attribute = self._attribute_of_node(receiver, caller)
+        if attribute is not None:
+            holding = self.kinds(caller.module).holding(caller.owner, attribute)
+            if holding.kinds or holding.collaborator:
+                return self._methods_of(name, holding.kinds, caller.module)
         methods = self.methods_by_name.get(name, [])
         own = caller.owner
         others = [m for m in methods if m.owner is not own]
         return others or [m for m in methods if m.owner is own]
+
+    def _attribute_of_node(self, receiver: cst.BaseExpression, caller: FunctionFacts) -> Optional[str]:
+        if caller.owner is None or caller.receiver is None:
+            return None
+        return self.derivation(caller).first_attribute(receiver, caller.receiver)
+
+    def kinds(self, module: ModuleFacts) -> NodeKinds:
+        if id(module) not in self._kinds:
+            self._kinds[id(module)] = NodeKinds(module)
+        return self._kinds[id(module)]
+
+    def _methods_of(self, name: str, kinds, module: ModuleFacts) -> List[FunctionFacts]:
+        """``name`` as the given kinds of node run it: each kind's own (along its bases),
+        and its subclasses' overrides."""
+        found: List[FunctionFacts] = []
+        for kind in sorted(kinds, key=lambda c: c.qualname):
+            for cls in [kind] + [c for c in module.classes if c is not kind and kind in module.mro(c)]:
+                method = module.method(cls, name)
+                if method is not None and method not in found and name in self.methods_by_name and (
+                        method in self.methods_by_name[name]):
+                    found.append(method)
+        return found
 
 
 # -- scope -------------------------------------------------------------------------------
@@ -188,7 +226,7 @@ def backward_scope(roots: Sequence[FunctionFacts],
         nested = children.get(function, []) if function in nested_in_root else []
         nested_in_root.update(nested)
         for nxt in nested + callees:
-            if nxt not in reached:
+            if nxt not in reached and not is_test(nxt):
                 reached[nxt] = function
                 queue.append(nxt)
     return reached
@@ -196,10 +234,26 @@ def backward_scope(roots: Sequence[FunctionFacts],
 
 def backward_roots(modules: Sequence[ModuleFacts], globs: Sequence[str]) -> List[FunctionFacts]:
     """Functions named by the globs, then registered hooks, in file order."""
-    patterns = [g.lower() for g in globs]
     roots = [f for module in modules for f in module.functions
-             if any(fnmatch.fnmatchcase(f.name.lower(), p) for p in patterns)]
+             if names_backward_code(f.name, globs) and not is_test(f)]
     return roots + [f for module in modules for f in registered_hooks(module) if f not in roots]
+
+
+_TEST_FUNCTION = re.compile(r"^test(_|[A-Z0-9]|$)")
+
+
+def is_test(function: FunctionFacts) -> bool:
+    """A test, as pytest and unittest collect them: ``test_*`` functions and methods, the
+    methods of ``Test*`` classes and of ``unittest.TestCase`` subclasses. A test named
+    ``test_backward_runs`` is no backward pass, and what it calls is library code."""
+    if _TEST_FUNCTION.match(function.name):
+        return True
+    cls = function.owner
+    if cls is None:
+        return False
+    classes = [c for c in function.module.mro(cls) if c is not None]
+    return cls.name.startswith("Test") or any(
+        (base or "").rsplit(".", 1)[-1].endswith("TestCase") for c in classes for base in c.bases)
 
 
 def registered_hooks(facts: ModuleFacts) -> List[FunctionFacts]:

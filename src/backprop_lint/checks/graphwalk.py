@@ -32,6 +32,7 @@ CONTAINER_METHODS = frozenset(
 # Builtins that pass their argument's elements through.
 _ELEMENT_WRAPPERS = frozenset("reversed sorted list tuple set frozenset iter enumerate zip filter".split())
 _MAX_DERIVATION_DEPTH = 12
+_WORKLIST_POPS = frozenset({"pop", "popleft"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +84,11 @@ class Derivation:
             return self.reached(expr.value, deeper)
         if isinstance(expr, cst.Call):
             func = expr.func
+            if self._pops_a_worklist(expr):
+                return None
             if isinstance(func, cst.Attribute):
+                if func.attr.value not in CONTAINER_METHODS and expr.args:
+                    return None  # ``self.f(x)`` computes a new value: not a neighbour
                 found = self.reached(func.value, deeper)
                 if found is None:
                     return None
@@ -92,6 +97,18 @@ class Derivation:
             if isinstance(func, cst.Name) and func.value in _ELEMENT_WRAPPERS:
                 return _best(self.reached(a.value, deeper) for a in expr.args)
         return None
+
+    def _pops_a_worklist(self, call: cst.Call) -> bool:
+        """``funcs.pop()`` / ``heappop(funcs)`` on a local list: what comes off a worklist
+        is whatever was pushed, not a neighbour reached through the current node."""
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _WORKLIST_POPS:
+            container = func.value
+        elif (dotted_name(func) or "").rsplit(".", 1)[-1] == "heappop" and call.args:
+            container = call.args[0].value
+        else:
+            return False
+        return isinstance(container, cst.Name) and container.value not in self.params
 
     def collection(self, expr: cst.CSTNode) -> bool:
         """A collection reached through the node's attributes: ``v._prev``,
@@ -115,7 +132,32 @@ class Derivation:
             return any(self.fans_out(e.value) for e in expr.elements)
         if isinstance(expr, cst.StarredElement):
             return self.fans_out(expr.value)
+        if isinstance(expr, cst.Attribute):
+            return self.fans_out(expr.value)  # ``x.creator`` for each x of ``f.inputs``
         return False
+
+    def first_attribute(self, expr: cst.CSTNode, root: str, depth: int = 0) -> Optional[str]:
+        """The attribute of ``root`` through which ``expr`` is reached: ``_prev`` for
+        ``v`` in ``for v in self._prev``, ``_ctx`` for ``self._ctx.parents[0]``."""
+        if depth > _MAX_DERIVATION_DEPTH:
+            return None
+        deeper = depth + 1
+        if isinstance(expr, cst.Attribute):
+            if is_name(expr.value, root):
+                return expr.attr.value
+            return self.first_attribute(expr.value, root, deeper)
+        if isinstance(expr, cst.Name) and expr.value not in self.params:
+            sources = self.iterables.get(expr.value, []) + [
+                v for v in self.assigned.get(expr.value, []) if v is not None]
+            return next((a for a in (self.first_attribute(s, root, deeper) for s in sources) if a), None)
+        if isinstance(expr, (cst.Subscript, cst.StarredElement)):
+            return self.first_attribute(expr.value, root, deeper)
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
+            return self.first_attribute(expr.func.value, root, deeper)
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and (
+                expr.func.value in _ELEMENT_WRAPPERS and expr.args):
+            return self.first_attribute(expr.args[0].value, root, deeper)
+        return None
 
     def neighbour_root(self, expr: cst.CSTNode) -> Optional[str]:
         found = self.reached(expr)
@@ -144,13 +186,32 @@ class Nodes:
 
 
 def nodes_of(function: FunctionFacts, names: Iterable[str]) -> Nodes:
+    """``names`` and the locals assigned once that hold a key made of them (a ``del``
+    of the local afterwards gives it no other value: ``creator = t._creator ... del
+    creator``)."""
     params = set(function.param_names())
-    aliases = {
-        name: values[0]
-        for name, values in function.scope.assigned_values.items()
-        if len(values) == 1 and values[0] is not None and name not in params
-    }
+    aliases = {}
+    deleted = None
+    for name, values in function.scope.assigned_values.items():
+        assigned = [v for v in values if v is not None]
+        if len(assigned) != 1 or name in params:
+            continue
+        if len(values) > 1:
+            deleted = _deletions(function) if deleted is None else deleted
+            if len(values) - 1 > deleted.get(name, 0):
+                continue
+        aliases[name] = assigned[0]
     return Nodes(frozenset(names), aliases)
+
+
+def _deletions(function: FunctionFacts) -> Dict[str, int]:
+    """How often each local is the target of a ``del``."""
+    counts: Dict[str, int] = {}
+    for node in own_nodes(function.node.body):
+        if isinstance(node, cst.Del):
+            for name in target_names(node.target):
+                counts[name.value] = counts.get(name.value, 0) + 1
+    return counts
 
 
 def key_form(expr: cst.CSTNode, nodes: Nodes, depth: int = 0) -> Optional[str]:
@@ -179,18 +240,21 @@ class VisitedTest:
     node: cst.BaseExpression
 
 
-def visited_test(test: cst.BaseExpression, nodes: Nodes) -> Optional[VisitedTest]:
-    """Read a branch condition as a visited test on one of ``nodes``, if it is one."""
+def visited_test(test: cst.BaseExpression, nodes: Nodes, of_none: bool = True) -> Optional[VisitedTest]:
+    """Read a branch condition as a visited test on one of ``nodes``, if it is one;
+    ``of_none``: ``x.a is None`` may be one (:func:`_none_marker`)."""
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        inner = visited_test(test.expression, nodes)
+        inner = visited_test(test.expression, nodes, of_none)
         return dataclasses.replace(inner, unvisited_when=not inner.unvisited_when) if inner else None
     if isinstance(test, cst.BooleanOperation):
-        # ``seen or ...`` false means every operand false; ``unseen and ...`` true means all true
+        # ``seen or ...`` false means every operand false; ``unseen and ...`` true means all true;
+        # ``x.creator is not None and x.creator not in seen``: the set, before a None test
         wanted = isinstance(test.operator, cst.And)
-        for operand in (test.left, test.right):
-            inner = visited_test(operand, nodes)
-            if inner is not None and inner.unvisited_when == wanted:
-                return inner
+        for none_too in (False, True) if of_none else (False,):
+            for operand in (test.left, test.right):
+                inner = visited_test(operand, nodes, none_too)
+                if inner is not None and inner.unvisited_when == wanted:
+                    return inner
         return None
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         target = test.comparisons[0]
@@ -203,7 +267,23 @@ def visited_test(test: cst.BaseExpression, nodes: Nodes) -> Optional[VisitedTest
     marker = _marker(test, nodes)
     if marker is not None:
         return VisitedTest(None, marker, False, test)
-    return _count_test(test, nodes)
+    return (_none_marker(test, nodes) if of_none else None) or _count_test(test, nodes)
+
+
+def _none_marker(test: cst.BaseExpression, nodes: Nodes) -> Optional[VisitedTest]:
+    """``t._creator is None`` (seen when true) / ``is not None`` (not seen when true): a
+    marker only where the walk itself writes that attribute (the caller checks), as
+    ``t._creator = None`` does once t is done. ``x.creator is not None`` alone tests
+    that a node has a parent, not that it was seen."""
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        return None
+    target = test.comparisons[0]
+    if not (isinstance(target.operator, (cst.Is, cst.IsNot)) and is_name(target.comparator, "None")):
+        return None
+    key = key_form(test.left, nodes)
+    if key is None or "." not in key:
+        return None
+    return VisitedTest(None, key, isinstance(target.operator, cst.IsNot), test)
 
 
 def _count_test(test: cst.BaseExpression, nodes: Nodes) -> Optional[VisitedTest]:

@@ -48,16 +48,18 @@ def check_reentrant_backward(modules: Sequence[ModuleFacts], walks) -> List[Scop
     findings: Dict[Tuple[str, int, int], Scoped] = {}
     strict = [entry for facts in modules for entry in engine_run_bodies(facts)]
     for facts, body, where, within in strict:
+        imported = local_imports(within.node if within is not None else body)
         for call in _calls_in(body):
-            name = _engine_call(facts, call, any_backward=True)
+            name = _engine_call(facts, call, any_backward=True, local_imports=imported)
             if name:
                 _add(findings, facts, call, name, where, within)
     strict_ids = {id(body) for _, body, _, _ in strict}
     for function in _run_by_the_engine(walks, strict_ids):
         if id(function.node) in strict_ids:
             continue
+        imported = local_imports(function.node)
         for call in _calls_in(function.node.body):
-            name = _engine_call(function.module, call, any_backward=False)
+            name = _engine_call(function.module, call, any_backward=False, local_imports=imported)
             if name:
                 _add(findings, function.module, call, name,
                      f"'{function.qualname}', which a backward pass runs,", function)
@@ -115,8 +117,9 @@ def _add(findings, facts: ModuleFacts, call: cst.Call, name: str, where: str,
     findings.setdefault((finding.path, finding.line, finding.column), (finding, None))
 
 
-def _engine_call(facts: ModuleFacts, call: cst.Call, any_backward: bool) -> Optional[str]:
-    absolute = facts.absolute(dotted_name(call.func))
+def _engine_call(facts: ModuleFacts, call: cst.Call, any_backward: bool,
+                 local_imports: Optional[Dict[str, str]] = None) -> Optional[str]:
+    absolute = _absolute(facts, dotted_name(call.func), local_imports or {})
     if absolute in _ENGINE_CALLS:
         return absolute
     func = call.func
@@ -124,6 +127,33 @@ def _engine_call(facts: ModuleFacts, call: cst.Call, any_backward: bool) -> Opti
         if not _delegates(facts, func.value):
             return ".backward()"
     return None
+
+
+def _absolute(facts: ModuleFacts, dotted: Optional[str], local_imports: Dict[str, str]) -> Optional[str]:
+    """The dotted name with its first part resolved by the function's own imports
+    (``from torch.autograd import grad as g`` inside it), else the module's."""
+    head, _, rest = (dotted or "").partition(".")
+    if head in local_imports:
+        return local_imports[head] + ("." + rest if rest else "")
+    return facts.absolute(dotted)
+
+
+def local_imports(body: cst.CSTNode) -> Dict[str, str]:
+    """Local name -> dotted origin for the imports a function body makes itself."""
+    found: Dict[str, str] = {}
+    for node in own_nodes(body):
+        if isinstance(node, cst.ImportFrom) and not node.relative and not isinstance(node.names, cst.ImportStar):
+            module = dotted_name(node.module) if node.module is not None else None
+            for alias in node.names if module else ():
+                name = dotted_name(alias.name) or ""
+                local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
+                found[local] = f"{module}.{name}"
+        elif isinstance(node, cst.Import):
+            for alias in node.names:
+                full = dotted_name(alias.name) or ""
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    found[alias.asname.name.value] = full
+    return found
 
 
 def _delegates(facts: ModuleFacts, receiver: cst.BaseExpression) -> bool:

@@ -14,6 +14,7 @@ from typing import Iterable, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from ..callgraph import argument_binding
 from ..cfg import Block
 from ..facts import FunctionFacts, ModuleFacts, target_names
 from ..findings import Finding, Scoped
@@ -46,7 +47,7 @@ def check_worklists(candidates: Iterable[FunctionFacts]) -> List[Scoped]:
             derivation = Derivation(function, roots=popped)
             walking = [(call, item, owner) for call, item, owner in pushes
                        if _pushes_neighbours(derivation, call, item) or owner is not function]
-            if walking and not all(_guarded(facts, function, loop, popped, p) for p in walking):
+            if walking and not all(_guarded(facts, function, loop, popped, p, derivation) for p in walking):
                 findings.append((_report_unvisited(facts, function, loop, worklist), requires))
     return findings
 
@@ -94,12 +95,40 @@ def _pushes(facts: ModuleFacts, function: FunctionFacts, calls: List[cst.Call], 
             continue
         helper = facts.called_function(call, "eval", function)
         if helper is not None and helper is not function:
-            for inner in _calls_in(helper.node.body):
-                if _push_item(inner, worklist) is not None:
-                    argument = call.args[0].value if call.args else None
+            binding = argument_binding(function, helper, call)
+            theirs = _helpers_worklist(function, helper, binding, worklist)
+            for inner in _calls_in(helper.node.body) if theirs else ():
+                pushed = _push_item(inner, theirs)
+                if pushed is not None:
+                    argument = _argument_pushed(binding, pushed)
                     if argument is not None:
                         yield inner, argument, helper
                     break
+
+
+def _helpers_worklist(caller: FunctionFacts, helper: FunctionFacts,
+                      binding: List[Tuple[str, cst.BaseExpression]], worklist: str) -> Optional[str]:
+    """The name the caller's worklist has in the helper: the parameter it is passed to,
+    ``self.x`` for the same receiver's ``self.x``, or the same outer name (a closure, a
+    global) when the helper binds no such name itself. A list of the helper's own (its
+    local ``queue``) is another list, whatever its name."""
+    for param, value in binding:
+        if dotted_name(value) == worklist:
+            return param
+    head, _, rest = worklist.partition(".")
+    if rest and head == caller.receiver and helper.receiver is not None and helper.owner is caller.owner:
+        return f"{helper.receiver}.{rest}"
+    if head in helper.scope.bindings or head in helper.param_names():
+        return None
+    return worklist
+
+
+def _argument_pushed(binding: List[Tuple[str, cst.BaseExpression]],
+                     pushed: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """What the caller hands the helper that the helper pushes: the argument of the
+    parameter the pushed item is made of (``cand`` in ``(-cand.rank, cand)``)."""
+    names = {n.value for n in own_nodes(pushed) if isinstance(n, cst.Name)}
+    return next((value for param, value in binding if param in names), None)
 
 
 def _pushes_neighbours(derivation: Derivation, call: cst.Call, item: cst.BaseExpression) -> bool:
@@ -124,12 +153,12 @@ def _popped_names(body: cst.CSTNode, pops: List[cst.Call]) -> Set[str]:
     }
 
 
-def _guarded(facts: ModuleFacts, function: FunctionFacts, loop: cst.While,
-             popped: Set[str], push: Tuple[cst.Call, cst.BaseExpression, FunctionFacts]) -> bool:
+def _guarded(facts: ModuleFacts, function: FunctionFacts, loop: cst.While, popped: Set[str],
+             push: Tuple[cst.Call, cst.BaseExpression, FunctionFacts], derivation: Derivation) -> bool:
     call, item, owner = push
     if owner is function:
         names = set(popped) | {n.value for n in target_names(item) if isinstance(n, cst.Name)}
-        nodes = nodes_of(function, names | _loop_targets_of(function, item))
+        nodes = nodes_of(function, names | _loop_targets_of(derivation, item))
         start = function.cfg.loop_heads[id(loop)]
     else:
         nodes = nodes_of(owner, owner.param_names())
@@ -152,11 +181,14 @@ def _guarded(facts: ModuleFacts, function: FunctionFacts, loop: cst.While,
     return not unguarded_path(cfg, block, guard, start)
 
 
-def _loop_targets_of(function: FunctionFacts, item: cst.BaseExpression) -> Set[str]:
-    """``for p in n.parents: stack.append(p)``: p names a node too."""
+def _loop_targets_of(derivation: Derivation, item: cst.BaseExpression) -> Set[str]:
+    """``for p in n.parents: stack.append(p)``: p names a node too; so does the loop's
+    x in ``stack.append(x.creator)`` (the test and the record then read ``x.creator``)."""
     if isinstance(item, cst.Name):
         return {item.value}
-    return set()
+    while isinstance(item, cst.Attribute):
+        item = item.value
+    return {item.value} if isinstance(item, cst.Name) and item.value in derivation.iterables else set()
 
 
 def _report_pop0(facts: ModuleFacts, function: FunctionFacts, pops: List[cst.Call], worklist: str) -> List[Finding]:
