@@ -23,7 +23,7 @@ from .facts import ModuleFacts
 from .findings import Finding
 from .noqa import NoqaComments
 from .options import DEFAULT_BACKWARD_GLOBS, Options  # noqa: F401 - the API's names
-from .parsing import AnalysisError, parse_planned, run_with_deep_stack
+from .parsing import AnalysisError, parse_planned, parse_python, run_with_deep_stack
 from .cache import Cache, pickled
 from .project import link, linked_files
 from .summary import FileSummary, summarise as summary_of
@@ -113,7 +113,7 @@ def _screen_and_analyse(source, options, path, tree, summarise, screened) -> Fil
     """In the deep-stack thread: CPython's own parse first (what it refuses is flake8's
     E999, or the command's BPL900), the ast screen, then the analysis of what it kept."""
     if tree is None and (screened is None or screened == UNPARSABLE or not options.screen):
-        tree = ast.parse(source)  # (project mode's screen has parsed the others already)
+        tree = parse_python(source)  # (project mode's screen has parsed the others already)
     plan = screened if isinstance(screened, screen.Plan) else screen.Plan()
     if options.screen and screened is None:
         plan = _plan_alone(tree, options)
