@@ -56,6 +56,22 @@ class Cache:
         self._dirty: Dict[str, Pack] = {}  # entries to add, by pack
         self._digests: Dict[str, Tuple[str, str]] = {}  # path -> (text, its digest)
 
+    def unusable(self) -> Optional[str]:
+        """Why results cannot be kept in the directory (None: they can). Asked once, so
+        that a bad ``--cache-dir`` is said once rather than swallowed pack by pack."""
+        probe = os.path.join(self.directory, f".probe.{os.getpid()}.{next(_TEMPORARY)}.tmp")
+        if os.path.exists(self.directory) and not os.path.isdir(self.directory):
+            return "not a directory"
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            with open(probe, "xb"):
+                pass
+            os.unlink(probe)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            return f"{reason[:1].lower()}{reason[1:]}"
+        return None
+
     @staticmethod
     def key(kind: str, digest: str, options: Any) -> str:
         """The key of a result of ``kind`` for the text of ``digest`` (:func:`content_digest`)."""

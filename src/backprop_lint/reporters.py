@@ -283,13 +283,15 @@ def progress_wanted(stream: TextIO, total: int, minimum: int = 300) -> bool:
 
 
 class Progress:
-    """``backprop-lint: analysing 800 files: 120 done, 1.2 s`` on one rewritten stderr line."""
+    """``backprop-lint: screening 800 files: 120/800 done, 1.2 s`` on one rewritten stderr
+    line; each stage counts the files it has finished, from 0."""
 
     def __init__(self, total: int, stream: Optional[TextIO] = None,
                  enabled: Optional[bool] = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.total = total
         self.done = 0
+        self.stage = ""
         self.label = ""
         self.enabled = progress_wanted(self.stream, total) if enabled is None else enabled
         self.started = time.monotonic()
@@ -304,9 +306,12 @@ class Progress:
                               f"done, {elapsed:.1f} s")
             self.stream.flush()
 
-    def advance(self, count: int = 1) -> None:
-        """``count`` more files are done (called from the analysis)."""
-        self.done = min(self.total, self.done + count)
+    def advance(self, stage: str, count: int = 1) -> None:
+        """``count`` more files are through ``stage`` (called from the analysis)."""
+        with self._lock:
+            if stage != self.stage:
+                self.stage, self.label, self.done = stage, f"{stage} {self.total} files", 0
+            self.done = min(self.total, self.done + count)
 
     def waiting(self, label: str) -> "Progress":
         """Use as a context: shows ``label``, the count and the elapsed time while it runs."""
