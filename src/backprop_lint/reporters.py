@@ -145,6 +145,36 @@ def explain(doc: CodeDoc, base: Optional[str] = None) -> str:
     return "\n".join(parts)
 
 
+README_CODES_BEGIN = ("<!-- codes: generated from src/backprop_lint/findings.py by "
+                      "tools/render-readme.py; edit the table there -->\n")
+README_CODES_END = "<!-- end of codes -->\n"
+
+
+def readme_code_sections(docs: Sequence[CodeDoc]) -> str:
+    """The README's section of every code: its name and details, its wrong and right
+    examples (the same ones ``--explain`` prints and the tests run)."""
+    sections = []
+    for doc in docs:
+        parts = [f"### {doc.code}", f"**{_markdown_escaped(doc.name)}** - {doc.details}"]
+        if doc.wrong:
+            parts.append(f"Wrong:\n\n```python\n{doc.wrong}```")
+        if doc.right:
+            parts.append(f"Right:\n\n```python\n{doc.right}```")
+        sections.append("\n\n".join(parts) + "\n")
+    return README_CODES_BEGIN + "\n" + "\n".join(sections) + "\n" + README_CODES_END
+
+
+def _markdown_escaped(text: str) -> str:
+    return text.replace("_", "\\_")
+
+
+def with_code_sections(readme: str, docs: Sequence[CodeDoc]) -> str:
+    """``readme`` with the part between the markers rendered anew from ``docs``."""
+    start = readme.index(README_CODES_BEGIN)
+    end = readme.index(README_CODES_END, start) + len(README_CODES_END)
+    return readme[:start] + readme_code_sections(docs) + readme[end:]
+
+
 def explain_markdown(doc: CodeDoc) -> str:
     parts = [f"**{doc.name}** ({doc.code}) - applies to: {doc.scope}.", doc.summary]
     if doc.wrong:
