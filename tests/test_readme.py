@@ -199,3 +199,67 @@ def test_explain_shows_the_tables_examples() -> None:
         shown = explain(doc)
         for line in (doc.wrong + doc.right).splitlines():
             assert line in shown, (doc.code, line)
+
+
+# -- claims a user relies on ---------------------------------------------------------------------
+_LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def test_readme_speaks_to_users() -> None:
+    """No development talk (issues, rounds, sessions), and the developer's parts live in
+    docs/ and bench/README.md."""
+    text = readme()
+    for talk in (r"\bissue \d", r"\bthis round\b", r"\bsession\b", r"^## (How it works|Speed|"
+                 r"Planned|Development)\b"):
+        assert not re.search(talk, text, re.IGNORECASE | re.MULTILINE), talk
+    assert (ROOT / "docs" / "how-it-works.md").is_file()
+    assert "## The latest figures" in (ROOT / "bench" / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_links_are_relative_and_lead_somewhere() -> None:
+    """Until the package is published, links stay inside the repository (no PyPI page)."""
+    for markdown in (README, ROOT / "docs" / "how-it-works.md", ROOT / "bench" / "README.md"):
+        text = markdown.read_text(encoding="utf-8")
+        assert "pypi.org" not in text, markdown
+        for match in _LINK.finditer(text):
+            target = match["target"]
+            if target.startswith(("http://", "https://")):
+                assert "pypi" not in target, target
+                continue
+            path = target.split("#", 1)[0]
+            if path:
+                assert (markdown.parent / path).exists(), f"{markdown}: {target}"
+
+
+def test_bugbear_advice_is_what_flake8_does(run_flake8, tmp_path) -> None:
+    """`extend-ignore = B` (for flake8-bugbear) silences BPL too; the README's two
+    remedies keep BPL reported."""
+    text = readme()
+    assert "extend-ignore = B0,B9" in text and "extend-select = BPL" in text
+    (tmp_path / "spin.py").write_text("def spin(n):\n    return spin(n)\n")
+
+    def codes(*options: str) -> List[str]:
+        result = run_flake8("--isolated", *options, "spin.py", cwd=tmp_path)
+        return re.findall(r" (BPL\d{3}) ", result.stdout)
+
+    assert codes() == ["BPL101"]
+    assert codes("--extend-ignore=B") == []
+    assert codes("--extend-ignore=B0,B9") == ["BPL101"]
+    assert codes("--extend-ignore=B", "--extend-select=BPL") == ["BPL101"]
+
+
+def test_a_syntax_error_gets_bpl900_from_the_command_as_the_readme_says(tmp_path) -> None:
+    assert "reports it as BPL900" in readme()
+    (tmp_path / "py2.py").write_text("print 'hello'\n")
+    result = subprocess.run([sys.executable, "-m", "backprop_lint", "--isolated", "--no-cache",
+                             "py2.py"], cwd=str(tmp_path), capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1 and " BPL900 " in result.stdout, result.stdout + result.stderr
+
+
+def test_noqa_in_a_multi_line_signature_is_described_as_flake8_applies_it() -> None:
+    """tests/test_cli.py::test_noqa_is_honoured_like_flake8 shows a `# noqa` on a later line
+    of a signature does not count: the README must not say it does."""
+    text = " ".join(readme().split())
+    assert "for a multi-line signature, anywhere in it" not in text
+    assert "a `# noqa` on a later line of it does not count" in text
