@@ -26,7 +26,7 @@ from . import __version__
 from .modules import ModuleNames
 
 # Bump when the layout of packs or of cached results changes.
-_FORMAT = 4
+_FORMAT = 5
 # what else decides a result: which files the parser accepts depends on the Python (a
 # ``match`` statement), and pickles of one Python may not load in another
 _EDITION = f"{__version__}\0{_FORMAT}\0{sys.implementation.name}\0{sys.version_info[0]}.{sys.version_info[1]}"

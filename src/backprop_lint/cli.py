@@ -237,10 +237,14 @@ def _clamped_column(lines: Sequence[str], finding: Finding) -> int:
 def _chain(finding: Finding, path: str) -> Tuple[Step, ...]:
     """The functions on the finding's cycle in call order, each once (the last calls the
     first); a step without a path is in the finding's file."""
-    steps = tuple(Step(s.path or path, s.line, s.function) for s in finding.chain)
-    if len(steps) > 1 and steps[-1] == steps[0]:  # the analysis may close the cycle itself
+    steps = tuple(Step(s.path or path, s.line, s.function, s.call) for s in finding.chain)
+    if len(steps) > 1 and _place(steps[-1]) == _place(steps[0]):  # closed by the analysis
         steps = steps[:-1]
     return steps
+
+
+def _place(step: Step) -> Tuple[str, int, str]:
+    return step.path, step.line, step.function
 
 
 def to_results(path: str, text: str, findings: Sequence[Finding],

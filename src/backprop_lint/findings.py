@@ -17,6 +17,7 @@ class ChainStep:
     line: int
     function: str
     path: str = ""
+    call: int = 0  # the line of its call to the next step, in its file (0: not known)
 
 
 @dataclasses.dataclass(frozen=True, order=True)

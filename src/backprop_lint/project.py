@@ -16,7 +16,7 @@ import networkx as nx
 
 from .callgraph import shortest_cycle
 from .cfg import AWAITED, ITERATED, every_path_hits
-from .facts import ModuleFacts
+from .facts import FunctionFacts, ModuleFacts
 from .parsing import AnalysisError, StandIn, def_starts, parse_planned, planned_text, run_with_deep_stack
 from .findings import ChainStep, Finding
 from .modules import ModuleNames
@@ -220,6 +220,14 @@ class Project:
     def _flow_read_again(self, node: Node) -> Optional[Flow]:
         """For a function the screens did not see on a cycle across files (its summary
         carries no flow): from its file parsed again."""
+        function = self._function_read_again(node)
+        if function is None:
+            return None
+        return run_with_deep_stack(lambda: Flow.of(function))
+
+    def _function_read_again(self, node: Node) -> Optional[FunctionFacts]:
+        """The facts of a function from its file parsed again (once per file; only files
+        on a cycle across files get here)."""
         path = node[0]
         if path not in self._parsed:
             self._parsed[path] = _parse_quietly(*self._source_and_plan(path), path)
@@ -227,8 +235,16 @@ class Project:
         index = self.functions[node].index
         if module is None or index >= len(module.functions):
             return None
-        function = module.functions[index]
-        return run_with_deep_stack(lambda: Flow.of(function))
+        return module.functions[index]
+
+    def _call_line(self, caller: Node, callee: Node) -> int:
+        """The line of the first call from ``caller`` to ``callee`` (0: not known)."""
+        numbers = self.graph.edges[caller, callee].get("calls") or set()
+        function = self._function_read_again(caller) if numbers else None
+        if function is None or min(numbers) >= len(function.calls):
+            return 0
+        call = function.calls[min(numbers)][0]
+        return run_with_deep_stack(lambda: function.module.line_of(call, function))
 
     def _source_and_plan(self, path: str) -> Tuple[str, Tuple[StandIn, ...]]:
         """The file's text and the bodies its analysis left out: the functions are numbered
@@ -259,13 +275,15 @@ class Project:
         names = " -> ".join(f"{f.qualname} ({n[0]}:{line})" for n, f, line in zip(path, steps, lines))
         head = self.functions[first]
         head_line, head_column = self.place(first)
+        calls = [self._call_line(caller, callee) for caller, callee in zip(path, path[1:] + [first])]
+        where = ", ".join(f"{n[0]}:{line}" if line else f"{n[0]}" for n, line in zip(path, calls))
         message = (
-            f"infinite mutual recursion across modules: {names} -> {head.qualname}; each call "
-            "on this cycle is made on every path, so none of them reaches a base case. Give "
-            "one of them a base case that returns without calling the next."
+            f"infinite mutual recursion across modules: {names} -> {head.qualname}. Each call "
+            f"on this cycle ({where}) is made on every path, so none of them reaches a base "
+            "case. Give one of them a base case that returns without calling the next."
         )
-        chain = tuple(ChainStep(line, f.qualname, n[0])
-                      for n, f, line in zip(path + [first], steps + [head], lines + [head_line]))
+        chain = tuple(ChainStep(line, f.qualname, n[0], call) for n, f, line, call
+                      in zip(path + [first], steps + [head], lines + [head_line], calls + [0]))
         return Finding(head_line, head_column, "BPL103", message, chain, first[0])
 
 

@@ -35,6 +35,7 @@ class Step:
     path: str
     line: int
     function: str
+    call: int = 0  # the line of its call to the next step (0: not known)
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -226,6 +227,7 @@ def _region(r: Result) -> Dict[str, int]:
 
 
 def _chain_locations(r: Result, root: str) -> List[Dict[str, object]]:
+    """Each function's ``def`` (in chain order), then each call on the cycle that is known."""
     related = []
     for index, step in enumerate(r.chain):
         location = _location(step.path, root, {"startLine": step.line})
@@ -233,6 +235,12 @@ def _chain_locations(r: Result, root: str) -> List[Dict[str, object]]:
         location["id"] = index
         location["message"] = {"text": f"{step.function} calls {following.function}"}
         related.append(location)
+    for step, following in zip(r.chain, r.chain[1:] + r.chain[:1]):
+        if step.call:  # where each call on the cycle is made
+            location = _location(step.path, root, {"startLine": step.call})
+            location["id"] = len(related)
+            location["message"] = {"text": f"the call of {following.function}"}
+            related.append(location)
     return related
 
 
@@ -254,7 +262,7 @@ def sarif_result(r: Result, rule_index: int, root: str) -> Dict[str, object]:
     if len(r.chain) > 1:
         related = _chain_locations(r, root)
         result["relatedLocations"] = related
-        result["codeFlows"] = [_code_flow(related)]
+        result["codeFlows"] = [_code_flow(related[:len(r.chain)])]  # the functions' defs
     return result
 
 
