@@ -52,6 +52,15 @@ class CodeDoc:
     details: str = ""  # Markdown: the README's section, after the name
 
 
+# The right example of both graph-walk codes: a visited set, and no recursion at all.
+EXPLICIT_STACK_TOPO = (
+    "def build_topo(root):\n    topo, visited, stack = [], set(), [(root, False)]\n"
+    "    while stack:\n        v, done = stack.pop()\n        if done:\n"
+    "            topo.append(v)\n        elif v not in visited:\n            visited.add(v)\n"
+    "            stack.append((v, True))\n"
+    "            stack.extend((child, False) for child in v._prev)\n    return topo\n"
+)
+
 CODES = (
     CodeDoc(
         "BPL101",
@@ -143,11 +152,7 @@ CODES = (
         "backward-pass code",
         "def build_topo(v, topo):\n    for child in v._prev:\n        build_topo(child, topo)\n"
         "    topo.append(v)\n",
-        "def build_topo(root):\n    topo, visited, stack = [], set(), [(root, False)]\n"
-        "    while stack:\n        v, done = stack.pop()\n        if done:\n"
-        "            topo.append(v)\n        elif v not in visited:\n            visited.add(v)\n"
-        "            stack.append((v, True))\n"
-        "            stack.extend((child, False) for child in v._prev)\n    return topo\n",
+        EXPLICIT_STACK_TOPO,
         "a recursion from a node\n"
         "to the nodes reached through its attributes (`for p in node._prev: walk(p)`) with no\n"
         "visited set, or one that tests one key and records another: a cyclic graph recurses\n"
@@ -174,11 +179,7 @@ CODES = (
         "def build_topo(v, topo, visited):\n    if v not in visited:\n        visited.add(v)\n"
         "        for child in v._prev:\n            build_topo(child, topo, visited)\n"
         "        topo.append(v)\n",
-        "def build_topo(root):\n    topo, visited, stack = [], set(), [(root, False)]\n"
-        "    while stack:\n        v, done = stack.pop()\n        if done:\n"
-        "            topo.append(v)\n        elif v not in visited:\n            visited.add(v)\n"
-        "            stack.append((v, True))\n"
-        "            stack.extend((child, False) for child in v._prev)\n    return topo\n",
+        EXPLICIT_STACK_TOPO,
         "a recursive graph walk with a\n"
         "working visited set still needs one Python frame per node: graphs deeper than the recursion\n"
         "limit (about 1000 - long scalar chains, unrolled RNNs) raise `RecursionError`. Use an\n"
