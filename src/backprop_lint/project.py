@@ -16,7 +16,7 @@ import networkx as nx
 
 from .callgraph import shortest_cycle
 from .cfg import AWAITED, ITERATED, every_path_hits
-from .facts import FunctionFacts, ModuleFacts
+from .facts import ModuleFacts
 from .parsing import AnalysisError, StandIn, def_starts, parse_planned, planned_text, run_with_deep_stack
 from .findings import ChainStep, Finding
 from .modules import ModuleNames
@@ -212,22 +212,17 @@ class Project:
     def _control_flow(self, node: Node):
         """The function's control-flow graph and the block of each of its calls (only
         functions on a cycle across files get here)."""
-        flow = self.functions[node].flow or self._flow_read_again(node)
+        flow = self._flow(node)
         if flow is None:
             return None, {}
         return flow.graph(), dict(enumerate(flow.call_blocks))
 
+    def _flow(self, node: Node) -> Optional[Flow]:
+        return self.functions[node].flow or self._flow_read_again(node)
+
     def _flow_read_again(self, node: Node) -> Optional[Flow]:
         """For a function the screens did not see on a cycle across files (its summary
         carries no flow): from its file parsed again."""
-        function = self._function_read_again(node)
-        if function is None:
-            return None
-        return run_with_deep_stack(lambda: Flow.of(function))
-
-    def _function_read_again(self, node: Node) -> Optional[FunctionFacts]:
-        """The facts of a function from its file parsed again (once per file; only files
-        on a cycle across files get here)."""
         path = node[0]
         if path not in self._parsed:
             self._parsed[path] = _parse_quietly(*self._source_and_plan(path), path)
@@ -235,16 +230,16 @@ class Project:
         index = self.functions[node].index
         if module is None or index >= len(module.functions):
             return None
-        return module.functions[index]
+        function = module.functions[index]
+        return run_with_deep_stack(lambda: Flow.of(function))
 
     def _call_line(self, caller: Node, callee: Node) -> int:
         """The line of the first call from ``caller`` to ``callee`` (0: not known)."""
         numbers = self.graph.edges[caller, callee].get("calls") or set()
-        function = self._function_read_again(caller) if numbers else None
-        if function is None or min(numbers) >= len(function.calls):
+        flow = self._flow(caller) if numbers else None
+        if flow is None or min(numbers) >= len(flow.call_lines):
             return 0
-        call = function.calls[min(numbers)][0]
-        return run_with_deep_stack(lambda: function.module.line_of(call, function))
+        return flow.call_lines[min(numbers)]
 
     def _source_and_plan(self, path: str) -> Tuple[str, Tuple[StandIn, ...]]:
         """The file's text and the bodies its analysis left out: the functions are numbered
