@@ -57,9 +57,12 @@ def describe(result: subprocess.CompletedProcess) -> str:
 
 
 def results(result: subprocess.CompletedProcess) -> List[Tuple[str, int, int, str]]:
-    """(path, line, column, code) of every text result line, in printed order."""
+    """(path, line, column, code) of every text result line, in printed order (the
+    indented lines under a finding - its chain, its source - are not results)."""
     found = []
     for line in result.stdout.splitlines():
+        if line[:1].isspace() or line.strip() == "^":
+            continue
         match = _RESULT.match(line)
         assert match, f"not a result line: {line!r}\n{describe(result)}"
         found.append((match["path"], int(match["line"]), int(match["col"]), match["code"]))
@@ -118,10 +121,14 @@ def test_cycle_across_modules_is_reported_once_with_both_paths(tmp_path) -> None
 
 def test_same_results_as_the_flake8_plugin_on_the_fixtures() -> None:
     """One analysis, two front ends: on files that do not call each other, the command
-    prints what flake8 prints (paths, positions, codes, messages), except for files this
-    Python cannot parse (flake8's E999 is not selected; the command says BPL900)."""
+    prints what flake8 prints (paths, positions, codes, messages) - ``--format concise``
+    exactly, and the default text as the first line of each finding - except for files
+    this Python cannot parse (flake8's E999 is not selected; the command says BPL900)."""
     args = ("--select=BPL", *(f"--extend-exclude={name}" for name in FIXTURES_TOO_NEW), "fixtures/")
-    ours = run_cli(*args, cwd=ROOT)
+    ours = run_cli("--format", "concise", *args, cwd=ROOT)
+    default = run_cli(*args, cwd=ROOT)
+    assert [line for line in default.stdout.splitlines() if not line[:1].isspace()] \
+        == ours.stdout.splitlines()
     flake8 = subprocess.run([sys.executable, "-m", "flake8", *args], cwd=str(ROOT),
                             capture_output=True, text=True, timeout=TIMEOUT,
                             env=command_env())
@@ -464,7 +471,7 @@ def test_json_format(tmp_path) -> None:
     assert first["chain"] == [{"path": "a.py", "line": 2, "function": "C.m"}]
     assert found[1]["chain"] == [{"path": "b.py", "line": 1, "function": "ping"},
                                  {"path": "b.py", "line": 5, "function": "pong"}]
-    text = run_cli("--isolated", ".", cwd=tmp_path)
+    text = run_cli("--isolated", "--format", "concise", ".", cwd=tmp_path)
     assert [f"{f['path']}:{f['line']}:{f['column']}: {f['code']} {f['message']}"
             for f in found] == text.stdout.splitlines()
     empty = run_cli("--isolated", "--format", "json", "--select", "BPL4", ".", cwd=tmp_path)

@@ -122,7 +122,7 @@ def _project(tmp_path: Path) -> None:
 
 def _command(tmp_path: Path, *args: str) -> str:
     return subprocess.run([sys.executable, "-m", "backprop_lint", "--isolated", "--no-cache",
-                           *args, "."], cwd=str(tmp_path), capture_output=True, text=True,
+                           *(args or ("--format", "concise")), "."], cwd=str(tmp_path), capture_output=True, text=True,
                           timeout=120, stdin=subprocess.DEVNULL).stdout
 
 

@@ -179,8 +179,8 @@ def test_examples_through_the_command(tmp_path) -> None:
         (tmp_path / f"wrong_{code}.py").write_text(wrong, encoding="utf-8")
         (tmp_path / f"right_{code}.py").write_text(right, encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "backprop_lint", "--isolated", "--no-cache",
-                             "."], cwd=str(tmp_path), capture_output=True, text=True,
-                            timeout=300, stdin=subprocess.DEVNULL)
+                             "--format", "concise", "."], cwd=str(tmp_path), capture_output=True,
+                            text=True, timeout=300, stdin=subprocess.DEVNULL)
     reported = sorted(line.split(":")[0] + " " + line.split(" ")[1]
                       for line in result.stdout.splitlines())
     assert reported == sorted(f"wrong_{code}.py {code}" for code, _, _ in EXAMPLES), \

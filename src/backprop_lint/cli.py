@@ -16,7 +16,7 @@ import argparse
 import errno
 import os
 import sys
-from typing import Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
 from . import __version__
 from .cache import Cache, pickled
@@ -25,8 +25,9 @@ from .files import (STDIN, InputError, Source, discover, is_excluded, load_all,
                     source_from_bytes)
 from .findings import CODES, Finding
 from .graphs import render, writer_for
+from .notebook import NotebookError, OpenNotebook, is_notebook, open_notebook, relabel
 from .options import Options
-from .reporters import FORMATTERS, TOOL, Progress, Result, Step, explain
+from .reporters import FORMATTERS, TOOL, Progress, Result, Step, explain, format_text, statistics
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_STDIN_NAME = "stdin"
@@ -77,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     chosen.add_argument("--ignore", metavar="CODES", help="do not report these codes or prefixes")
     chosen.add_argument("--extend-select", metavar="CODES", help="add to --select")
     chosen.add_argument("--extend-ignore", metavar="CODES", help="add to --ignore")
+    chosen.add_argument("--per-file-ignores", metavar="MAPPING",
+                        help="codes to ignore in some files, as flake8 writes it: "
+                        "'GLOB:CODES GLOB2,GLOB3:CODES' (the longest matching glob wins)")
+    chosen.add_argument("--extend-per-file-ignores", metavar="MAPPING",
+                        help="add to --per-file-ignores")
     chosen.add_argument("--backward-functions", metavar="GLOBS",
                         help="globs (case-insensitive) naming backward-pass functions "
                         "(default: *backward*,*backprop*,*topo*,*deepwalk*)")
@@ -92,8 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--isolated", action="store_true", help="read no configuration file")
     out = parser.add_argument_group("output")
     out.add_argument("--format", choices=sorted(FORMATTERS), default="text",
-                     help="text (default; flake8 style), json, sarif (SARIF 2.1.0) or github "
+                     help="text (default; flake8 style, a cycle's functions listed under it), "
+                     "concise (one line per finding), json, sarif (SARIF 2.1.0) or github "
                      "(workflow annotations)")
+    out.add_argument("--show-source", action="store_true",
+                     help="text: show the reported line, with a caret under the column")
+    out.add_argument("--statistics", action="store_true",
+                     help="after the findings, one line per code: how many, and its name "
+                     "(most frequent first)")
+    adopt = parser.add_argument_group("adopting it on existing code")
+    adopt.add_argument("--add-noqa", action="store_true",
+                       help="add '# noqa: BPLnnn' to every line that reports now (merged into "
+                       "an existing '# noqa: X'), and print how many were added")
     out.add_argument("--output-file", metavar="FILE", help="write the report here, not to stdout")
     out.add_argument("--graph", metavar="FILE",
                      help="write the recursions found as a picture: Graphviz (.dot) or "
@@ -118,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
+    if args.add_noqa and STDIN in args.paths:
+        raise UsageError("--add-noqa edits files: it cannot take standard input (-)")
     if args.graph:
         try:
             writer_for(args.graph)
@@ -154,7 +172,8 @@ def _check_writable(option: str, filename: str) -> None:
 def option_values(args: argparse.Namespace) -> Dict[str, str]:
     """The configuration options given on the command line, by their config names."""
     names = ("select", "ignore", "extend_select", "extend_ignore", "exclude",
-             "extend_exclude", "backward_functions")
+             "extend_exclude", "backward_functions", "per_file_ignores",
+             "extend_per_file_ignores")
     return {n.replace("_", "-"): getattr(args, n) for n in names if getattr(args, n) is not None}
 
 
@@ -167,12 +186,17 @@ def read_stdin(name: str) -> Source:
     return source_from_bytes(name, data)
 
 
+Notebooks = Dict[str, OpenNotebook]
+
+
 def gather(paths: Sequence[str], settings: Settings, stdin_name: str
-           ) -> Tuple[Dict[str, str], List[InputError]]:
-    """Every input's text by path, and the inputs that could not be read."""
+           ) -> Tuple[Dict[str, str], List[InputError], Notebooks]:
+    """Every input's text by path (a notebook's: the module its code cells make), the
+    inputs that could not be read, and the notebooks."""
     files, errors = discover(paths, settings.excluded)
     sources = load_all(files)
     texts: Dict[str, str] = {}
+    notebooks: Notebooks = {}
     use_stdin = STDIN in paths and not (
         stdin_name != DEFAULT_STDIN_NAME and is_excluded(stdin_name, settings.excluded))
     if use_stdin:  # the buffer stands for the file of the same name, if that is checked too
@@ -181,9 +205,16 @@ def gather(paths: Sequence[str], settings: Settings, stdin_name: str
     for source in sources:
         if source.error is not None:
             errors.append(source.error)
+        elif source.text is not None and is_notebook(source.path):
+            try:
+                notebooks[source.path] = open_notebook(source.path, source.text)
+            except NotebookError as exc:
+                errors.append(InputError(source.path, str(exc)))
+            else:
+                texts[source.path] = notebooks[source.path].text
         elif source.text is not None:
             texts[source.path] = source.text
-    return texts, sorted(errors, key=lambda e: (e.path, e.line, e.column))
+    return texts, sorted(errors, key=lambda e: (e.path, e.line, e.column)), notebooks
 
 
 def usable_cache(directory: Optional[str]) -> Optional[Cache]:
@@ -234,10 +265,19 @@ def _clamped_column(lines: Sequence[str], finding: Finding) -> int:
     return 0
 
 
-def _chain(finding: Finding, path: str) -> Tuple[Step, ...]:
+def _step(path: str, line: int, function: str, notebooks: Notebooks, call: int = 0) -> Step:
+    opened = notebooks.get(path)
+    if opened is None:
+        return Step(path, line, function, call=call)
+    cell, in_cell = opened.place(line)
+    return Step(path, in_cell, function, cell, opened.file_line(line))
+
+
+def _chain(finding: Finding, path: str, notebooks: Notebooks) -> Tuple[Step, ...]:
     """The functions on the finding's cycle in call order, each once (the last calls the
     first); a step without a path is in the finding's file."""
-    steps = tuple(Step(s.path or path, s.line, s.function, s.call) for s in finding.chain)
+    steps = tuple(_step(s.path or path, s.line, s.function, notebooks, s.call)
+                  for s in finding.chain)
     if len(steps) > 1 and _place(steps[-1]) == _place(steps[0]):  # closed by the analysis
         steps = steps[:-1]
     return steps
@@ -248,9 +288,11 @@ def _place(step: Step) -> Tuple[str, int, str]:
 
 
 def to_results(path: str, text: str, findings: Sequence[Finding],
-               selection: CodeSelection) -> List[Result]:
+               selection: CodeSelection, notebooks: Optional[Notebooks] = None) -> List[Result]:
     """The findings of one file that are reported (selected; the analysis has left out
-    those that ``noqa`` silences)."""
+    those that ``noqa`` silences); in a notebook, placed in its cells."""
+    notebooks = notebooks or {}
+    opened = notebooks.get(path)
     lines = text.splitlines()
     results = []
     for finding in findings:
@@ -258,21 +300,36 @@ def to_results(path: str, text: str, findings: Sequence[Finding],
             continue
         column = _clamped_column(lines, finding)
         line_text = lines[finding.line - 1].rstrip() if 0 < finding.line <= len(lines) else ""
+        cell, line = opened.place(finding.line) if opened is not None else (0, finding.line)
         results.append(Result(
-            path, finding.line, column + 1, finding.code, finding.message,
-            end_line=finding.line, end_column=max(len(line_text), column + 1) + 1,
-            chain=_chain(finding, path),
+            path, line, column + 1, finding.code, relabel(finding.message, path, notebooks),
+            end_line=line, end_column=max(len(line_text), column + 1) + 1,
+            chain=_chain(finding, path, notebooks), cell=cell,
+            file_line=opened.file_line(finding.line) if opened is not None else 0,
+            source=line_text,
         ))
     return results
 
 
 def report(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]],
-           selection: CodeSelection) -> List[Result]:
+           selection: Callable[[str], CodeSelection], notebooks: Optional[Notebooks] = None
+           ) -> List[Result]:
+    """The reported findings, sorted; ``selection`` gives each path's choice of codes."""
     results: List[Result] = []
     for path, found in findings.items():
         if found and path in texts:
-            results.extend(to_results(path, texts[path], found, selection))
-    return sorted(results)
+            results.extend(to_results(path, texts[path], found, selection(path), notebooks))
+    return sorted(results, key=lambda r: (r.path, r.cell, r.line, r.column, r.code, r.message))
+
+
+def with_cell_problems(findings: Mapping[str, Sequence[Finding]], notebooks: Notebooks
+                       ) -> Dict[str, List[Finding]]:
+    """The analysis's findings plus one BPL900 per notebook cell left out (it does not
+    parse): reported once, on the cell, whatever the analysis of the rest found."""
+    merged = {path: list(found) for path, found in findings.items()}
+    for path, opened in notebooks.items():
+        merged.setdefault(path, []).extend(opened.cell_problems())
+    return merged
 
 
 # -- output ---------------------------------------------------------------------------------
@@ -289,10 +346,12 @@ def wants_colour(choice: str, stream) -> bool:
 
 def render_report(args: argparse.Namespace, results: Sequence[Result],
                   errors: Sequence[InputError]) -> str:
-    if args.format == "text":
+    if args.format in ("text", "concise"):
         stream = None if args.output_file else sys.stdout
-        return FORMATTERS["text"](results, colour=stream is not None
-                                  and wants_colour(args.color, stream))
+        colour = stream is not None and wants_colour(args.color, stream)
+        text = format_text(results, colour, concise=args.format == "concise",
+                           show_source=args.show_source)
+        return text + (statistics(results) if args.statistics else "")
     if args.format == "sarif":
         return FORMATTERS["sarif"](results, errors)
     return FORMATTERS[args.format](results)
@@ -326,6 +385,20 @@ def explain_codes(prefix: str) -> int:
     return EXIT_CLEAN
 
 
+def add_noqa_and_tell(results: Sequence[Result], texts: Mapping[str, str],
+                      notebooks: Notebooks, errors: Sequence[InputError]) -> int:
+    """``--add-noqa``: edit the files, say how many directives were added (no report)."""
+    from .addnoqa import add_noqa, wanted_directives
+
+    tally = add_noqa(wanted_directives(results, notebooks), texts, notebooks)
+    for problem in tally.problems:
+        error(problem)
+    files = "file" if tally.files == 1 else "files"
+    write_text(f"Added {tally.directives} noqa directive{'' if tally.directives == 1 else 's'} "
+               f"in {tally.files} {files}.\n", None)
+    return EXIT_ERROR if errors or tally.problems else EXIT_CLEAN
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args = parse_args(argv)
@@ -335,7 +408,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (UsageError, ConfigError) as exc:
         error(f"error: {exc}")
         return EXIT_ERROR
-    texts, errors = gather(args.paths or [os.curdir], settings, args.stdin_filename)
+    texts, errors, notebooks = gather(args.paths or [os.curdir], settings, args.stdin_filename)
     for problem in errors:
         error(problem.text())
     try:
@@ -344,7 +417,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except Exception as exc:  # the analysis promises not to raise; say so if it does
         error(f"internal error {type(exc).__name__}: {exc} (please report it)")
         return EXIT_ERROR
-    results = report(texts, findings, settings.selection)
+    results = report(texts, with_cell_problems(findings, notebooks), settings.selection_for,
+                     notebooks)
+    if args.add_noqa:
+        return add_noqa_and_tell(results, texts, notebooks, errors)
     try:
         write_text(render_report(args, results, errors), args.output_file)
         if args.graph:

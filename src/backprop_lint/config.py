@@ -22,7 +22,7 @@ import re
 import sys
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .files import DEFAULT_EXCLUDE, normalize_patterns
+from .files import DEFAULT_EXCLUDE, is_excluded, normalize_patterns
 from .findings import CODES
 
 if sys.version_info >= (3, 11):
@@ -36,7 +36,8 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 CODE_KEYS = ("select", "ignore", "extend-select", "extend-ignore")
 PATTERN_KEYS = ("exclude", "extend-exclude")
 GLOB_KEYS = ("backward-functions",)
-KEYS = CODE_KEYS + PATTERN_KEYS + GLOB_KEYS
+PER_FILE_KEYS = ("per-file-ignores", "extend-per-file-ignores")
+KEYS = CODE_KEYS + PATTERN_KEYS + GLOB_KEYS + PER_FILE_KEYS
 FLAKE8_FILES = ("setup.cfg", "tox.ini", ".flake8")
 TOOL_TABLE = "backprop-lint"
 PREFIX = "BPL"
@@ -44,7 +45,8 @@ PREFIX = "BPL"
 CODE_PREFIX = re.compile(r"^[A-Z]{1,3}[0-9]{0,3}$", re.ASCII)
 _SEPARATORS = re.compile(r"[,\s]")
 
-RawValue = Union[str, Sequence[str]]
+RawValue = Union[str, Sequence[str], Mapping[str, Union[str, Sequence[str]]]]
+PerFile = Tuple[Tuple[str, Tuple[str, ...]], ...]  # (glob, codes), in the order given
 
 
 class ConfigError(Exception):
@@ -82,6 +84,8 @@ class Settings:
     exclude: Tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: Tuple[str, ...] = ()
     backward_functions: Optional[Tuple[str, ...]] = None  # None: the analysis's default
+    per_file_ignores: PerFile = ()
+    extend_per_file_ignores: PerFile = ()
 
     @property
     def excluded(self) -> Tuple[str, ...]:
@@ -90,6 +94,23 @@ class Settings:
     @property
     def selection(self) -> CodeSelection:
         return CodeSelection(self.select, self.extend_select, self.ignore + self.extend_ignore)
+
+    def selection_for(self, path: str) -> CodeSelection:
+        """:attr:`selection` with the codes ``per-file-ignores`` adds for ``path``."""
+        extra = per_file_codes(path, self.per_file_ignores + self.extend_per_file_ignores)
+        if not extra:
+            return self.selection
+        return CodeSelection(self.select, self.extend_select,
+                             self.ignore + self.extend_ignore + extra)
+
+
+def per_file_codes(path: str, mapping: PerFile) -> Tuple[str, ...]:
+    """flake8's rule (``StyleGuideManager.style_guide_for``): of the globs that match the
+    file - its name, or its absolute path - the longest one alone gives its codes."""
+    matching = [(glob, codes) for glob, codes in mapping if is_excluded(path, (glob,))]
+    if not matching:
+        return ()
+    return max(matching, key=lambda item: len(item[0]))[1]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +150,29 @@ def _codes(key: str, raw: RawValue, layer: Layer) -> Tuple[str, ...]:
     return tuple(codes)
 
 
+def _per_file(key: str, raw: RawValue, layer: Layer) -> PerFile:
+    """``{glob = [codes]}`` (a TOML table, as ruff writes it) or flake8's text
+    ``glob:codes glob2,glob3:codes`` (a string, or a list of such lines), read by
+    flake8's own parser. Globs with a ``/`` are relative to the file that sets them."""
+    if isinstance(raw, Mapping):
+        pairs = [(str(glob), _codes(key, codes, layer)) for glob, codes in raw.items()]
+    else:
+        from flake8.utils import parse_files_to_codes_mapping  # flake8 is a dependency
+        try:
+            text = raw if isinstance(raw, str) else "\n".join(_items(key, raw, layer))
+            parsed = parse_files_to_codes_mapping(text)
+        except Exception as exc:  # flake8's ExecutionError: a malformed mapping
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"{layer.where(key)}: {first}") from None
+        pairs = [(glob, _codes(key, codes, layer)) for glob, codes in parsed]
+    # a glob whose codes are all other plugins' stays: the longest matching glob wins
+    return tuple((normalize_patterns([glob], layer.base)[0], codes)
+                 for glob, codes in pairs if glob.strip())
+
+
 def _value(key: str, raw: RawValue, layer: Layer):
+    if key in PER_FILE_KEYS:
+        return _per_file(key, raw, layer)
     if key in CODE_KEYS:
         return _codes(key, raw, layer)
     items = _items(key, raw, layer)

@@ -1,6 +1,7 @@
 """The command's inputs: which files to check, and their text.
 
-Folders are walked like flake8 walks them (``*.py`` files; ``--exclude`` globs matched
+Folders are walked like flake8 walks them (``*.py`` files, and ``*.ipynb`` notebooks as
+ruff does; ``--exclude`` globs matched
 against each entry's name and its absolute path), plus: virtual environments (a folder
 holding ``pyvenv.cfg``) are skipped, symbolic links to folders are followed but no folder
 is entered twice (a link loop cannot hang the walk), and a file reached twice is checked
@@ -29,6 +30,7 @@ DEFAULT_EXCLUDE: Tuple[str, ...] = (
     "*.egg-info", "build", "dist", ".mypy_cache", ".pytest_cache", "node_modules",
 )
 PYTHON_FILE = "*.py"
+NOTEBOOK_FILE = "*.ipynb"  # Jupyter notebooks: their code cells (see :mod:`.notebook`)
 STDIN = "-"
 
 
@@ -145,7 +147,8 @@ def _walk(root: str, exclude: Sequence[str], seen_dirs: Set[Tuple[int, int]],
                     continue
                 seen_dirs.add(key)
                 subfolders.append(path)
-            elif fnmatch.fnmatch(entry.name, PYTHON_FILE) and not _is_special(entry):
+            elif (fnmatch.fnmatch(entry.name, PYTHON_FILE) or fnmatch.fnmatch(entry.name, NOTEBOOK_FILE)) \
+                    and not _is_special(entry):
                 yield os.path.normpath(path)
         stack.extend(reversed(subfolders))
 
@@ -215,6 +218,12 @@ def _reason(exc: OSError) -> str:
 
 
 def source_from_bytes(path: str, data: bytes) -> Source:
+    if path.endswith(".ipynb"):  # JSON: UTF-8, kept byte for byte (cells are written back)
+        try:
+            return Source(path, data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            return Source(path, error=InputError(
+                path, f"not a notebook: not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"))
     try:
         text = decode_source(data)
     except DecodeError as exc:

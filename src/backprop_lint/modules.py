@@ -28,7 +28,8 @@ class ModuleNames:
     """Dotted module names of a set of files, and import paths resolved against them."""
 
     def __init__(self, paths: Iterable[str]):
-        paths = sorted(paths)
+        # a module and a notebook of the same name: ``import name`` finds the module
+        paths = sorted(paths, key=lambda p: (p.endswith(".ipynb"), p))
         known = {os.path.abspath(p) for p in paths}
         self.path_of: Dict[str, str] = {}
         self.package_of: Dict[str, str] = {}

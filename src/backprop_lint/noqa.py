@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import sys
 import tokenize
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 # flake8.defaults.NOQA_INLINE_REGEXP and NOQA_FILE
 NOQA_INLINE = re.compile(
@@ -27,12 +28,12 @@ def file_is_skipped(lines: Sequence[str]) -> bool:
     return any(NOQA_FILE.match(line) for line in lines)
 
 
-def logical_lines(text: str) -> Dict[int, str]:
-    """Each physical line number -> the text of the logical line it belongs to (flake8's
-    ``_noqa_line_mapping``); empty if the file does not tokenize."""
-    lines = text.splitlines(keepends=True)
-    mapping: Dict[int, str] = {}
-    first, last = len(lines) + 2, -1
+def logical_spans(text: str) -> Dict[int, Tuple[int, int]]:
+    """Each physical line number -> (first, last) line of the logical line it belongs to
+    (flake8's ``_noqa_line_mapping``: from a token to the next NEWLINE or NL); empty if
+    the file does not tokenize."""
+    spans: Dict[int, Tuple[int, int]] = {}
+    first, last = sys.maxsize, -1
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError):
@@ -43,9 +44,21 @@ def logical_lines(text: str) -> Dict[int, str]:
         first = min(first, token.start[0])
         last = max(last, token.end[0])
         if token.type in (tokenize.NL, tokenize.NEWLINE):
-            joined = "".join(lines[first - 1:last])
-            mapping.update(dict.fromkeys(range(first, last + 1), joined))
-            first, last = len(lines) + 2, -1
+            spans.update(dict.fromkeys(range(first, last + 1), (first, last)))
+            first, last = sys.maxsize, -1
+    return spans
+
+
+def logical_lines(text: str) -> Dict[int, str]:
+    """Each physical line number -> the text of the logical line it belongs to (flake8's
+    ``_noqa_line_mapping``); empty if the file does not tokenize."""
+    lines = text.splitlines(keepends=True)
+    joined: Dict[Tuple[int, int], str] = {}
+    mapping: Dict[int, str] = {}
+    for number, span in logical_spans(text).items():
+        if span not in joined:  # one string object per logical line (NoqaComments relies on it)
+            joined[span] = "".join(lines[span[0] - 1:span[1]])
+        mapping[number] = joined[span]
     return mapping
 
 

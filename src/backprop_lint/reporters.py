@@ -35,7 +35,12 @@ class Step:
     path: str
     line: int
     function: str
-    call: int = 0  # the line of its call to the next step (0: not known)
+    cell: int = 0  # in a notebook: the code cell (``line`` is then the line in it)
+    file_line: int = 0  # in a notebook: the line of the .ipynb file
+    call: int = 0  # the line of its call to the next step (0: not known; in a .py file)
+
+    def where(self) -> str:
+        return f"{self.path}:{_cell_part(self.cell)}{self.line}"
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -50,6 +55,18 @@ class Result:
     end_line: int
     end_column: int
     chain: Tuple[Step, ...] = ()  # the cycle's functions, each once; the last calls the first
+    cell: int = 0  # in a notebook: the code cell (``line`` is then the line in it)
+    file_line: int = 0  # in a notebook: the line of the .ipynb file (SARIF, GitHub)
+    source: str = ""  # the reported line's text (for --show-source)
+
+    @property
+    def physical_line(self) -> int:
+        """The line of the file itself (a notebook's JSON) that holds the finding."""
+        return self.file_line or self.line
+
+
+def _cell_part(cell: int) -> str:
+    return f"cell {cell}:" if cell else ""
 
 
 def level(code: str) -> str:
@@ -62,14 +79,47 @@ def level(code: str) -> str:
 _COLOURS = {"bold": "\033[1m", "red": "\033[31m", "cyan": "\033[36m", "reset": "\033[m"}
 
 
-def format_text(results: Sequence[Result], colour: bool = False) -> str:
+def format_text(results: Sequence[Result], colour: bool = False, concise: bool = False,
+                show_source: bool = False) -> str:
+    """flake8's one line per finding (``path:cell N:line:col`` in a notebook); unless
+    ``concise``, a chain of more than one function follows as an indented list, and with
+    ``show_source`` the line itself with a caret under the column."""
     c = _COLOURS if colour else dict.fromkeys(_COLOURS, "")
     sep = f"{c['cyan']}:{c['reset']}"
-    return "".join(
-        f"{c['bold']}{r.path}{c['reset']}{sep}{r.line}{sep}{r.column}{sep} "
-        f"{c['bold']}{c['red']}{r.code}{c['reset']} {r.message}\n"
-        for r in results
-    )
+    out = []
+    for r in results:
+        cell = f"cell {r.cell}{sep}" if r.cell else ""
+        out.append(f"{c['bold']}{r.path}{c['reset']}{sep}{cell}{r.line}{sep}{r.column}{sep} "
+                   f"{c['bold']}{c['red']}{r.code}{c['reset']} {r.message}\n")
+        if show_source and r.source:
+            out.append(_source_lines(r.source, r.column))
+        if not concise and len(r.chain) > 1:
+            out.extend(f"    {'->' if i else '  '} {s.function} ({s.where()})\n"
+                       for i, s in enumerate(r.chain + r.chain[:1]))
+    return "".join(out)
+
+
+def _source_lines(source: str, column: int) -> str:
+    """The line and a caret under the (1-based) column, indented (every line that is not
+    a finding's first starts with a space); tabs kept so the caret aligns."""
+    pad = "".join(ch if ch == "\t" else " " for ch in source[:column - 1])
+    return f"    {source}\n    {pad}^\n"
+
+
+def statistics(results: Sequence[Result]) -> str:
+    """``3     BPL202 recursion depth grows with graph depth``: one line per code, the most
+    frequent first (then by code)."""
+    counts: Dict[str, int] = {}
+    for r in results:
+        counts[r.code] = counts.get(r.code, 0) + 1
+    names = {doc.code: doc.name for doc in CODES}
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return "".join(f"{count:<5} {code} {names.get(code, '')}".rstrip() + "\n"
+                   for code, count in ordered)
+
+
+def format_concise(results: Sequence[Result], colour: bool = False) -> str:
+    return format_text(results, colour, concise=True)
 
 
 # -- json -----------------------------------------------------------------------------------
@@ -82,8 +132,9 @@ def as_dict(result: Result) -> Dict[str, object]:
         "end_column": result.end_column,
         "code": result.code,
         "message": result.message,
-        "chain": [{"path": s.path, "line": s.line, "function": s.function}
-                  for s in result.chain],
+        "chain": [{"path": s.path, "line": s.line, "function": s.function,
+                   **({"cell": s.cell} if s.cell else {})} for s in result.chain],
+        **({"cell": result.cell} if result.cell else {}),  # a notebook's code cell
     }
 
 
@@ -103,9 +154,13 @@ def _escape_property(text: str) -> str:
 def format_github(results: Sequence[Result]) -> str:
     lines = []
     for r in results:
-        properties = ",".join(f"{key}={_escape_property(str(value))}" for key, value in (
+        where: Tuple[Tuple[str, object], ...] = (
             ("file", r.path), ("line", r.line), ("col", r.column), ("endLine", r.end_line),
-            ("endColumn", r.end_column), ("title", r.code)))
+            ("endColumn", r.end_column))
+        if r.cell:  # the notebook's JSON line; a column in the cell means nothing there
+            where = (("file", r.path), ("line", r.physical_line))
+        properties = ",".join(f"{key}={_escape_property(str(value))}"
+                              for key, value in where + (("title", r.code),))
         lines.append(f"::{level(r.code)} {properties}::{_escape_data(r.message)}\n")
     return "".join(lines)
 
@@ -222,6 +277,8 @@ def _location(path: str, root: str, region: Dict[str, int]) -> Dict[str, object]
 
 
 def _region(r: Result) -> Dict[str, int]:
+    if r.cell:  # the line of the notebook's JSON that holds the source line
+        return {"startLine": r.physical_line}
     return {"startLine": r.line, "startColumn": r.column,
             "endLine": r.end_line, "endColumn": r.end_column}
 
@@ -230,7 +287,7 @@ def _chain_locations(r: Result, root: str) -> List[Dict[str, object]]:
     """Each function's ``def`` (in chain order), then each call on the cycle that is known."""
     related = []
     for index, step in enumerate(r.chain):
-        location = _location(step.path, root, {"startLine": step.line})
+        location = _location(step.path, root, {"startLine": step.file_line or step.line})
         following = r.chain[(index + 1) % len(r.chain)]
         location["id"] = index
         location["message"] = {"text": f"{step.function} calls {following.function}"}
@@ -259,6 +316,8 @@ def sarif_result(r: Result, rule_index: int, root: str) -> Dict[str, object]:
         "message": {"text": r.message},
         "locations": [_location(r.path, root, _region(r))],
     }
+    if r.cell:
+        result["properties"] = {"cell": r.cell, "cellLine": r.line, "cellColumn": r.column}
     if len(r.chain) > 1:
         related = _chain_locations(r, root)
         result["relatedLocations"] = related
@@ -303,7 +362,7 @@ def format_sarif(results: Sequence[Result], errors: Sequence[InputError] = (),
 
 
 FORMATTERS: Dict[str, Callable[..., str]] = {
-    "text": format_text, "json": format_json, "sarif": format_sarif, "github": format_github,
+    "text": format_text, "concise": format_concise, "json": format_json, "sarif": format_sarif, "github": format_github,
 }
 
 
