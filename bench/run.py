@@ -3,7 +3,7 @@
 
     python3 bench/run.py [--corpus DIR] [--runs N] [--quick] [--jobs N] [--cache DIR]
 
-Lays out the corpus with ``shared/tools/make-corpus.sh DIR`` (PyTorch's pure-Python sources
+Lays out the corpus with ``bench/make-corpus.sh DIR`` (PyTorch's pure-Python sources
 in DIR/torch, CPython's standard library in DIR/stdlib), then prints one Markdown table, every
 figure from this one invocation, with the machine, the date and the targets of the issue:
 
@@ -51,6 +51,7 @@ import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAKE_CORPUS = os.path.join(REPO, "bench", "make-corpus.sh")  # lays out torch/ and stdlib/
 CORPORA = ("torch", "stdlib")
 # The folders and files flake8 and backprop-lint skip by default, either of them: the file
 # list below leaves them out, so that every tool sees exactly the same files.
@@ -108,14 +109,6 @@ def default_corpus(cache: str) -> str:
     if any(os.path.isdir(os.path.join(beside, name)) for name in CORPORA):
         return beside
     return os.path.join(cache, "corpus")
-
-
-def make_corpus_script() -> str:
-    for candidate in (os.path.join(os.path.dirname(REPO), "shared", "tools", "make-corpus.sh"),
-                      "/work/shared/tools/make-corpus.sh"):
-        if os.path.isfile(candidate):
-            return candidate
-    sys.exit("bench: make-corpus.sh not found (looked in ../shared/tools and /work/shared/tools)")
 
 
 def run_quiet(command: Sequence[str], **keywords) -> str:
@@ -683,7 +676,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     load_before = load()
 
     log(f"laying out the corpus in {corpus}")
-    sys.stderr.write(run_quiet(["bash", make_corpus_script(), corpus]))
+    sys.stderr.write(run_quiet(["bash", MAKE_CORPUS, corpus]))
     bare, plugin = prepare_venvs(cache)
     commit, installed = checkout(), source_hash()  # what venv-plugin now holds
 

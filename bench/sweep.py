@@ -5,7 +5,7 @@
                            [--make-into DIR] [--limit N] [--json FILE]
 
 FOLDERs default to /work/corpus/torch and /work/corpus/stdlib, laid out by
-shared/tools/make-corpus.sh; when a default folder is missing, that script is run into
+bench/make-corpus.sh; when a default folder is missing, that script is run into
 --make-into (default: a temporary folder) first.
 
 Each file is read as flake8 reads it (PEP 263 / BOM, latin-1 when that fails), parsed with
@@ -41,10 +41,7 @@ from typing import Dict, Iterator, List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FOLDERS = (Path("/work/corpus/torch"), Path("/work/corpus/stdlib"))
-MAKE_CORPUS_CANDIDATES = (
-    ROOT.parent / "shared" / "tools" / "make-corpus.sh",  # CI: shared/ beside the clone
-    Path("/work/shared/tools/make-corpus.sh"),
-)
+MAKE_CORPUS = ROOT / "bench" / "make-corpus.sh"
 
 
 # -- reading a file as flake8 does ---------------------------------------------------------------
@@ -197,12 +194,8 @@ def _safe_lines(path: str) -> int:
 
 # -- the corpus -----------------------------------------------------------------------------------
 def make_corpus(into: Path) -> None:
-    script = next((p for p in MAKE_CORPUS_CANDIDATES if p.is_file()), None)
-    if script is None:
-        raise SystemExit("sweep.py: no make-corpus.sh found in: "
-                         + ", ".join(str(p) for p in MAKE_CORPUS_CANDIDATES))
-    print(f"laying out the corpus: {script} {into}", file=sys.stderr, flush=True)
-    subprocess.run(["bash", str(script), str(into)], check=True)
+    print(f"laying out the corpus: {MAKE_CORPUS} {into}", file=sys.stderr, flush=True)
+    subprocess.run(["bash", str(MAKE_CORPUS), str(into)], check=True)
 
 
 def resolve_folders(folders: Sequence[Path], make_into: Optional[Path]) -> List[Path]:

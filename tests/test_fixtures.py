@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 import tokenize
 from pathlib import Path
 from typing import Dict, List, Set, Tuple
@@ -25,6 +24,7 @@ import pytest
 
 from backprop_lint.analysis import Options, analyse_source
 from backprop_lint.findings import CODE_DOCS, Finding
+from conftest import skip_if_too_new_for_this_python
 
 IMPLEMENTED = {
     "BPL101", "BPL102", "BPL103", "BPL104", "BPL105",
@@ -138,8 +138,7 @@ def check_source(source: str, path: str = "", codes: Set[str] = IMPLEMENTED) -> 
 
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=fixture_id)
 def test_fixture(path: Path) -> None:
-    if "match" in path.name and sys.version_info < (3, 10):
-        pytest.skip("match statements need Python 3.10")
+    skip_if_too_new_for_this_python(path.name)
     problems = check_source(read_source(path), str(path))
     if problems:
         pytest.fail(f"fixtures/{fixture_id(path)}:\n" + "\n".join(problems), pytrace=False)

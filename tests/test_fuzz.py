@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 import hypothesmith
 from backprop_lint.analysis import DEFAULT_BACKWARD_GLOBS, Options, analyse_source
 from backprop_lint.findings import CODE_DOCS
+from conftest import skip_if_too_new_for_this_python
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -668,6 +669,7 @@ def fixture_ids() -> List[str]:
 
 @functools.lru_cache(maxsize=None)
 def read_fixture(name: str) -> str:
+    skip_if_too_new_for_this_python(name)
     return (FIXTURES / name).read_text(encoding="utf-8")
 
 

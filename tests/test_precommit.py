@@ -84,9 +84,17 @@ def _try_repo(project: Path, hook_repo: Path, env: Dict[str, str]):
         cwd=str(project), env=env, capture_output=True, text=True, timeout=TIMEOUT)
 
 
-def test_hook_fails_on_a_bad_file_and_passes_on_a_good_one(tmp_path) -> None:
-    env = _env(tmp_path / "pre-commit-home")
-    hook_repo = _snapshot_of_checkout(tmp_path / "hook-repo", env)
+@pytest.fixture(scope="module")
+def hook(tmp_path_factory):
+    """(the hook repository, the environment): pre-commit builds the hook's virtualenv
+    once for the module's tests, in a cache of its own."""
+    base = tmp_path_factory.mktemp("hook")
+    env = _env(base / "pre-commit-home")
+    return _snapshot_of_checkout(base / "hook-repo", env), env
+
+
+def test_hook_fails_on_a_bad_file_and_passes_on_a_good_one(tmp_path, hook) -> None:
+    hook_repo, env = hook
     project = tmp_path / "project"
     project.mkdir()
     _git(project, env, "init", "-q")
@@ -106,3 +114,39 @@ def test_hook_fails_on_a_bad_file_and_passes_on_a_good_one(tmp_path) -> None:
     output = passing.stdout + passing.stderr
     assert passing.returncode == 0, output
     assert "backprop-lint" in output and "Passed" in output, output
+
+
+MANY = 2_600  # pre-commit split 2,554 file names into two runs of the hook
+# pre-commit passes at most 2**17 bytes of names per run: these make about 160 kB
+PACKAGE = "pkg/layers_and_their_backward_passes"
+
+
+def test_hook_sees_a_cycle_between_the_first_and_the_last_of_many_files(tmp_path, hook) -> None:
+    """pre-commit splits a long list of file names into several invocations, even with
+    require_serial: the hook takes none (pass_filenames: false) and analyses the
+    repository as one, so a cycle across the first and the last file is still found."""
+    hook_repo, env = hook
+    project = tmp_path / "project"
+    folder = project / PACKAGE
+    folder.mkdir(parents=True)
+    _git(project, env, "init", "-q")
+    (project / "pkg" / "__init__.py").write_text("")
+    (folder / "__init__.py").write_text("")
+    first, last = "gradient_module_0000", f"gradient_module_{MANY - 1:04d}"
+    for index in range(1, MANY - 1):
+        (folder / f"gradient_module_{index:04d}.py").write_text(FINE)
+    (folder / f"{first}.py").write_text(
+        f"from . import {last}\n\n\ndef first(grad):\n    return {last}.last(grad)\n")
+    (folder / f"{last}.py").write_text(
+        f"from . import {first}\n\n\ndef last(grad):\n    return {first}.first(grad)\n")
+    _git(project, env, "add", "-A")
+    names = _git(project, env, "ls-files").split()
+    assert len(names) > 2_500 and sum(len(n) + 1 for n in names) > 2 ** 17
+
+    result = _try_repo(project, hook_repo, env)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-3000:]
+    found = [line for line in output.splitlines() if " BPL" in line]
+    assert len(found) == 1 and found[0].startswith(f"{PACKAGE}/{first}.py:4:1: BPL103 "), \
+        output[-3000:]
+    assert f"{PACKAGE}/{last}.py" in found[0], found[0]

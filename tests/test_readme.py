@@ -7,12 +7,15 @@ import ast
 import os
 import re
 import shlex
+import subprocess
+import sys
 from typing import Dict, List, Tuple
 
 import pytest
 
 from backprop_lint.analysis import Options, analyse_source
 from backprop_lint.findings import CODES
+from backprop_lint.reporters import README_CODES_BEGIN, README_CODES_END, explain, with_code_sections
 from conftest import CI_RUN, FIXTURES, README, ROOT
 from test_fixtures import IMPLEMENTED, read_source
 
@@ -152,24 +155,111 @@ def test_code_sections_match_findings() -> None:
             assert wrong_at < body.index("```") < right_at < body.rindex("```"), doc.code
 
 
-def _examples() -> List[Tuple[str, str, str]]:
-    found = sections(readme())
-    examples = []
-    for doc in CODES:
-        blocks = code_blocks(found.get(doc.code, ""))
-        if doc.wrong and len(blocks) == 2:
-            examples.append((doc.code, blocks[0][1], blocks[1][1]))
-    return examples
+EXAMPLES = [(doc.code, doc.wrong, doc.right) for doc in CODES if doc.wrong]
 
 
-@pytest.mark.parametrize("code,wrong,right", _examples(), ids=[e[0] for e in _examples()])
+def test_every_code_but_bpl900_has_examples() -> None:
+    assert [doc.code for doc in CODES if not (doc.wrong and doc.right)] == ["BPL900"]
+
+
+@pytest.mark.parametrize("code,wrong,right", EXAMPLES, ids=[e[0] for e in EXAMPLES])
 def test_examples(code: str, wrong: str, right: str) -> None:
-    """Each wrong example gives its code, and only it; each right example gives nothing.
-    Codes not built yet are only checked not to trigger an implemented code."""
+    """The code table's examples (the README's and --explain's): each wrong example
+    reports exactly its code, once; each right example reports nothing."""
     ast.parse(wrong)
     ast.parse(right)
     for options in (Options(), Options(screen=False)):
-        wrong_codes = {f.code for f in analyse_source(wrong, options) if f.code in IMPLEMENTED}
-        right_findings = [f for f in analyse_source(right, options) if f.code in IMPLEMENTED]
-        assert wrong_codes == {code} & IMPLEMENTED, (code, wrong_codes)
-        assert right_findings == [], (code, right_findings)
+        assert [f.code for f in analyse_source(wrong, options)] == [code]
+        assert analyse_source(right, options) == []
+
+
+def test_examples_through_the_command(tmp_path) -> None:
+    """The same in project mode (the command), all examples in one project."""
+    for code, wrong, right in EXAMPLES:
+        (tmp_path / f"wrong_{code}.py").write_text(wrong, encoding="utf-8")
+        (tmp_path / f"right_{code}.py").write_text(right, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "backprop_lint", "--isolated", "--no-cache",
+                             "--format", "concise", "."], cwd=str(tmp_path), capture_output=True,
+                            text=True, timeout=300, stdin=subprocess.DEVNULL)
+    reported = sorted(line.split(":")[0] + " " + line.split(" ")[1]
+                      for line in result.stdout.splitlines())
+    assert reported == sorted(f"wrong_{code}.py {code}" for code, _, _ in EXAMPLES), \
+        result.stdout + result.stderr
+
+
+def test_readme_code_sections_are_rendered_from_the_table() -> None:
+    """Edit the examples in findings.CODES, then run python3 tools/render-readme.py."""
+    text = readme()
+    assert with_code_sections(text, CODES) == text, "run python3 tools/render-readme.py"
+    assert text.count(README_CODES_BEGIN) == text.count(README_CODES_END) == 1
+
+
+def test_explain_shows_the_tables_examples() -> None:
+    for doc in CODES:
+        shown = explain(doc)
+        for line in (doc.wrong + doc.right).splitlines():
+            assert line in shown, (doc.code, line)
+
+
+# -- claims a user relies on ---------------------------------------------------------------------
+_LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def test_readme_speaks_to_users() -> None:
+    """No development talk (issues, rounds, sessions), and the developer's parts live in
+    docs/ and bench/README.md."""
+    text = readme()
+    for talk in (r"\bissue \d", r"\bthis round\b", r"\bsession\b", r"^## (How it works|Speed|"
+                 r"Planned|Development)\b"):
+        assert not re.search(talk, text, re.IGNORECASE | re.MULTILINE), talk
+    assert (ROOT / "docs" / "how-it-works.md").is_file()
+    assert "## The latest figures" in (ROOT / "bench" / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_links_are_relative_and_lead_somewhere() -> None:
+    """Until the package is published, links stay inside the repository (no PyPI page)."""
+    for markdown in (README, ROOT / "docs" / "how-it-works.md", ROOT / "bench" / "README.md"):
+        text = markdown.read_text(encoding="utf-8")
+        assert "pypi.org" not in text, markdown
+        for match in _LINK.finditer(text):
+            target = match["target"]
+            if target.startswith(("http://", "https://")):
+                assert "pypi" not in target, target
+                continue
+            path = target.split("#", 1)[0]
+            if path:
+                assert (markdown.parent / path).exists(), f"{markdown}: {target}"
+
+
+def test_bugbear_advice_is_what_flake8_does(run_flake8, tmp_path) -> None:
+    """`extend-ignore = B` (for flake8-bugbear) silences BPL too; the README's two
+    remedies keep BPL reported."""
+    text = readme()
+    assert "extend-ignore = B0,B9" in text and "extend-select = BPL" in text
+    (tmp_path / "spin.py").write_text("def spin(n):\n    return spin(n)\n")
+
+    def codes(*options: str) -> List[str]:
+        result = run_flake8("--isolated", *options, "spin.py", cwd=tmp_path)
+        return re.findall(r" (BPL\d{3}) ", result.stdout)
+
+    assert codes() == ["BPL101"]
+    assert codes("--extend-ignore=B") == []
+    assert codes("--extend-ignore=B0,B9") == ["BPL101"]
+    assert codes("--extend-ignore=B", "--extend-select=BPL") == ["BPL101"]
+
+
+def test_a_syntax_error_gets_bpl900_from_the_command_as_the_readme_says(tmp_path) -> None:
+    assert "reports it as BPL900" in readme()
+    (tmp_path / "py2.py").write_text("print 'hello'\n")
+    result = subprocess.run([sys.executable, "-m", "backprop_lint", "--isolated", "--no-cache",
+                             "py2.py"], cwd=str(tmp_path), capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1 and " BPL900 " in result.stdout, result.stdout + result.stderr
+
+
+def test_noqa_in_a_multi_line_signature_is_described_as_flake8_applies_it() -> None:
+    """tests/test_cli.py::test_noqa_is_honoured_like_flake8 shows a `# noqa` on a later line
+    of a signature does not count: the README must not say it does."""
+    text = " ".join(readme().split())
+    assert "for a multi-line signature, anywhere in it" not in text
+    assert "a `# noqa` on a later line of it does not count" in text

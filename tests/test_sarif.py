@@ -101,8 +101,9 @@ def test_sarif_chain_as_related_locations_and_code_flow(runs) -> None:
     related = cycle["relatedLocations"]
     assert [(loc["physicalLocation"]["artifactLocation"]["uri"],
              loc["physicalLocation"]["region"]["startLine"]) for loc in related] == [
-        ("pkg/b.py", 3), ("pkg/b.py", 7)]
-    assert [loc["message"]["text"] for loc in related] == ["ping calls pong", "pong calls ping"]
+        ("pkg/b.py", 3), ("pkg/b.py", 7), ("pkg/b.py", 4), ("pkg/b.py", 8)]  # defs, then calls
+    assert [loc["message"]["text"] for loc in related] == [
+        "ping calls pong", "pong calls ping", "the call of pong", "the call of ping"]
     flow = cycle["codeFlows"][0]["threadFlows"][0]["locations"]
     assert [step["location"]["physicalLocation"]["region"]["startLine"] for step in flow] == [
         3, 7, 3]

@@ -24,7 +24,7 @@ from .facts import ModuleFacts
 from .findings import Finding
 from .noqa import NoqaComments
 from .options import DEFAULT_BACKWARD_GLOBS, Options  # noqa: F401 - the API's names
-from .parsing import AnalysisError, parse_planned, run_with_deep_stack
+from .parsing import AnalysisError, parse_planned, parse_python, run_with_deep_stack
 from .cache import Cache, pickled
 from .project import link, linked_files
 from .summary import FileSummary, summarise as summary_of
@@ -118,7 +118,7 @@ def _screen_and_analyse(source, options, path, tree, summarise, screened) -> Fil
     """In the deep-stack thread: CPython's own parse first (what it refuses is flake8's
     E999, or the command's BPL900), the ast screen, then the analysis of what it kept."""
     if tree is None and (screened is None or screened == UNPARSABLE or not options.screen):
-        tree = ast.parse(source)  # (project mode's screen has parsed the others already)
+        tree = parse_python(source)  # (project mode's screen has parsed the others already)
     plan = screened if isinstance(screened, screen.Plan) else screen.Plan()
     if options.screen and screened is None:
         plan = _plan_alone(tree, options)
@@ -193,7 +193,7 @@ def _one_per_hundred(findings: Sequence[Finding]) -> List[Finding]:
 
 def analyse_project(sources: Mapping[str, str], options: Options = Options(),
                     jobs: int = 1, cache: Optional[Cache] = None,
-                    progress: Optional[Callable[[int], None]] = None,
+                    progress: Optional[Callable[[str, int], None]] = None,
                     noqa: bool = False) -> Dict[str, List[Finding]]:
     """Findings per path for files analysed together (the command's project mode).
 
@@ -201,8 +201,9 @@ def analyse_project(sources: Mapping[str, str], options: Options = Options(),
     a summary; linking the summaries adds what only the whole project shows: cycles of
     calls across modules (reported once, on their first function in (path, line) order,
     with every step's path in the chain) and graph walks, re-entrant calls and worklists
-    that backward-pass code in another module calls. ``progress(n)`` is told each time n
-    more files are done. With ``noqa``, findings that a ``# noqa`` comment silences (as
+    that backward-pass code in another module calls. ``progress(stage, n)`` is told each
+    time n more files have gone through ``stage`` ("screening", then "analysing" - a file the
+    screen leaves out is through it at once - then "linking"). With ``noqa``, findings that a ``# noqa`` comment silences (as
     flake8 reads them) are left out.
     """
     with _collector_paused():  # it would scan every screen and summary again and again
@@ -215,14 +216,20 @@ def _analyse_project(sources, options, jobs, cache, progress, noqa) -> Dict[str,
         run = _ProjectRun(sources, options, processes, cache)
         verdicts: Dict[str, object] = {p: screen.Plan() for p in paths}
         if options.screen:
-            verdicts = project_verdicts(run.screen(paths))
+            verdicts = project_verdicts(run.screen(paths, _stage(progress, "screening")))
         to_analyse = [p for p in paths if verdicts[p] is not False]
-        results = run.analyse(to_analyse, verdicts, progress)
-    if progress is not None:
-        progress(len(paths) - len(to_analyse))
+        analysing = _stage(progress, "analysing")
+        if analysing is not None:
+            analysing(len(paths) - len(to_analyse))
+        results = run.analyse(to_analyse, verdicts, analysing)
+    linking = _stage(progress, "linking")
+    if linking is not None:
+        linking(0)
     by_path: Dict[str, List[Finding]] = {p: list(r.findings) for p, r in results.items()}
     for finding in link([r.summary for r in results.values() if r.summary is not None], sources):
         by_path.setdefault(finding.path, []).append(finding)
+    if linking is not None:
+        linking(len(paths))
     if cache is not None:
         cache.flush()
     found = {p: sorted(_one_per_hundred(by_path.get(p, []))) for p in paths}
@@ -233,6 +240,14 @@ def _analyse_project(sources, options, jobs, cache, progress, noqa) -> Dict[str,
                 comments = read if read is not None else NoqaComments.of(sources[path])
                 found[path] = [f for f in findings if not comments.silences(f.code, f.line)]
     return found
+
+
+def _stage(progress: Optional[Callable[[str, int], None]], stage: str
+           ) -> Optional[Callable[[int], None]]:
+    """``progress`` told of one stage: ``counted(n)``, n more files through it."""
+    if progress is None:
+        return None
+    return lambda count: progress(stage, count)
 
 
 class _ProjectRun:
@@ -255,12 +270,15 @@ class _ProjectRun:
         if self.cache is not None:
             self.cache.put(kind, path, self._key(self.cache, kind, path, verdict), value)
 
-    def screen(self, paths: Sequence[str]) -> Dict[str, Optional["screen.ScreenResult"]]:
+    def screen(self, paths: Sequence[str], progress=None
+               ) -> Dict[str, Optional["screen.ScreenResult"]]:
         """Each file's screen (None: CPython cannot parse it)."""
         screens = {p: self._cached("screen", p, None) for p in paths}
         missing = [p for p in paths if screens[p] is None]
+        if progress is not None:
+            progress(len(paths) - len(missing))
         tasks = [(self.sources[p], self.options) for p in missing]
-        for path, screened in zip(missing, self.processes.map(_screen_task, tasks)):
+        for path, screened in zip(missing, self.processes.map(_screen_task, tasks, progress)):
             screens[path] = pickle.loads(screened)
             self._keep("screen", path, None, screened)
         return screens

@@ -26,8 +26,9 @@ from . import __version__
 from .modules import ModuleNames
 
 # Bump when the layout of packs or of cached results changes.
-# 5: a file result names the other files it read (FileResult.consulted); 6: summaries flag tests
-_FORMAT = 6
+# 5: a file result names the other files it read (FileResult.consulted); 6: summaries flag tests;
+# 7: a chain step carries the line of its call (ChainStep.call)
+_FORMAT = 7
 # what else decides a result: which files the parser accepts depends on the Python (a
 # ``match`` statement), and pickles of one Python may not load in another
 _EDITION = f"{__version__}\0{_FORMAT}\0{sys.implementation.name}\0{sys.version_info[0]}.{sys.version_info[1]}"
@@ -56,6 +57,22 @@ class Cache:
         self._read: Dict[str, Pack] = {}  # packs as this run read them, by file name
         self._dirty: Dict[str, Pack] = {}  # entries to add, by pack
         self._digests: Dict[str, Tuple[str, str]] = {}  # path -> (text, its digest)
+
+    def unusable(self) -> Optional[str]:
+        """Why results cannot be kept in the directory (None: they can). Asked once, so
+        that a bad ``--cache-dir`` is said once rather than swallowed pack by pack."""
+        probe = os.path.join(self.directory, f".probe.{os.getpid()}.{next(_TEMPORARY)}.tmp")
+        if os.path.exists(self.directory) and not os.path.isdir(self.directory):
+            return "not a directory"
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            with open(probe, "xb"):
+                pass
+            os.unlink(probe)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            return f"{reason[:1].lower()}{reason[1:]}"
+        return None
 
     @staticmethod
     def key(kind: str, digest: str, options: Any) -> str:

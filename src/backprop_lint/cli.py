@@ -13,6 +13,7 @@ other inputs are still checked and reported).
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from typing import Callable, Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
@@ -151,7 +152,32 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
             writer_for(args.graph)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    for option, filename in (("--output-file", args.output_file), ("--graph", args.graph)):
+        if filename:
+            _check_writable(option, filename)
     return args
+
+
+def _check_writable(option: str, filename: str) -> None:
+    """Fail before a long analysis, not after it, when its report could not be written.
+    Opening for appending creates the file but changes no byte of one that exists; a file
+    this creates is removed again (written at the end). A FIFO or device is not opened."""
+    existed = os.path.lexists(filename)
+    try:
+        if existed and not os.path.isfile(filename):
+            if os.path.isdir(filename):
+                raise IsADirectoryError(errno.EISDIR, "is a directory")
+            if not os.access(filename, os.W_OK):
+                raise PermissionError(errno.EACCES, "permission denied")
+            return
+        with open(filename, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"{option} {filename}: cannot write: {reason[:1].lower()}{reason[1:]}") \
+            from None
+    if not existed:
+        os.unlink(filename)
 
 
 def option_values(args: argparse.Namespace) -> Dict[str, str]:
@@ -202,6 +228,18 @@ def gather(paths: Sequence[str], settings: Settings, stdin_name: str
     return texts, sorted(errors, key=lambda e: (e.path, e.line, e.column)), notebooks
 
 
+def usable_cache(directory: Optional[str]) -> Optional[Cache]:
+    """The cache, or None (said once on stderr) when its directory cannot hold results: the
+    run goes on uncached, and the exit status does not change."""
+    cache = Cache(directory)
+    problem = cache.unusable()
+    if problem is None:
+        return cache
+    option = "--cache-dir " if directory else "cache directory "
+    error(f"warning: {option}{cache.directory}: cannot be used ({problem}); nothing is cached")
+    return None
+
+
 def analyse(texts: Mapping[str, str], settings: Settings, jobs: int,
             cache: "Optional[Cache]" = None) -> Dict[str, List[Finding]]:
     """One call over all the files: the analysis reads them in ``jobs`` processes, and
@@ -220,7 +258,7 @@ def analyse(texts: Mapping[str, str], settings: Settings, jobs: int,
 
     progress = Progress(len(texts))
     try:
-        with progress.waiting(f"analysing {len(texts)} files"):
+        with progress.waiting(f"screening {len(texts)} files"):  # the first stage
             found = analyse_project(texts, options, jobs=jobs, cache=cache,
                                     progress=progress.advance, noqa=True)
     finally:
@@ -238,10 +276,10 @@ def _clamped_column(lines: Sequence[str], finding: Finding) -> int:
     return 0
 
 
-def _step(path: str, line: int, function: str, notebooks: Notebooks) -> Step:
+def _step(path: str, line: int, function: str, notebooks: Notebooks, call: int = 0) -> Step:
     opened = notebooks.get(path)
     if opened is None:
-        return Step(path, line, function)
+        return Step(path, line, function, call=call)
     cell, in_cell = opened.place(line)
     return Step(path, in_cell, function, cell, opened.file_line(line))
 
@@ -249,10 +287,15 @@ def _step(path: str, line: int, function: str, notebooks: Notebooks) -> Step:
 def _chain(finding: Finding, path: str, notebooks: Notebooks) -> Tuple[Step, ...]:
     """The functions on the finding's cycle in call order, each once (the last calls the
     first); a step without a path is in the finding's file."""
-    steps = tuple(_step(s.path or path, s.line, s.function, notebooks) for s in finding.chain)
-    if len(steps) > 1 and steps[-1] == steps[0]:  # the analysis may close the cycle itself
+    steps = tuple(_step(s.path or path, s.line, s.function, notebooks, s.call)
+                  for s in finding.chain)
+    if len(steps) > 1 and _place(steps[-1]) == _place(steps[0]):  # closed by the analysis
         steps = steps[:-1]
     return steps
+
+
+def _place(step: Step) -> Tuple[str, int, str]:
+    return step.path, step.line, step.function
 
 
 def to_results(path: str, text: str, findings: Sequence[Finding],
@@ -478,7 +521,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for problem in errors:
         error(problem.text())
     try:
-        cache = None if args.no_cache else Cache(args.cache_dir)
+        cache = None if args.no_cache else usable_cache(args.cache_dir)
         findings = analyse(texts, settings, args.jobs or default_jobs(), cache)
     except Exception as exc:  # the analysis promises not to raise; say so if it does
         error(f"internal error {type(exc).__name__}: {exc} (please report it)")

@@ -23,6 +23,7 @@ import sys
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .files import DEFAULT_EXCLUDE, is_excluded, normalize_patterns
+from .findings import CODES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -185,13 +186,30 @@ def _value(key: str, raw: RawValue, layer: Layer):
 def settings_from(layers: Sequence[Layer]) -> Settings:
     """Settings from ``layers``, each replacing the options it sets in the ones before."""
     chosen: Dict[str, object] = {}
+    origins: Dict[str, str] = {}
     for layer in layers:
         for key, raw in layer.values.items():
             value = _value(key, raw, layer)
             if key == "select" and layer.flake8 and not value:
                 continue  # a [flake8] select naming no BPL code: not ours
             chosen[key.replace("-", "_")] = value
-    return Settings(**chosen)  # type: ignore[arg-type]
+            origins[key] = layer.where(key)
+    settings = Settings(**chosen)  # type: ignore[arg-type]
+    _check_selects_a_code(settings, origins)
+    return settings
+
+
+def _check_selects_a_code(settings: Settings, origins: Mapping[str, str]) -> None:
+    """A ``select`` that matches no code would report nothing, whatever the code holds: a
+    silent all-clear. (Ignoring every code is a choice; selecting none is a typo.)"""
+    if settings.select is None:
+        return
+    wanted = settings.select + settings.extend_select
+    if any(code.startswith(wanted) for code in (doc.code for doc in CODES)):
+        return
+    where = " and ".join(origins[key] for key in ("select", "extend-select") if key in origins)
+    raise ConfigError(f"{where}: {','.join(wanted) or 'nothing'} matches no code "
+                      f"(codes: {', '.join(doc.code for doc in CODES)}; or a prefix, like BPL1)")
 
 
 # -- files ----------------------------------------------------------------------------------

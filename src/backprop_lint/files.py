@@ -147,7 +147,8 @@ def _walk(root: str, exclude: Sequence[str], seen_dirs: Set[Tuple[int, int]],
                     continue
                 seen_dirs.add(key)
                 subfolders.append(path)
-            elif fnmatch.fnmatch(entry.name, PYTHON_FILE) or fnmatch.fnmatch(entry.name, NOTEBOOK_FILE):
+            elif (fnmatch.fnmatch(entry.name, PYTHON_FILE) or fnmatch.fnmatch(entry.name, NOTEBOOK_FILE)) \
+                    and not _is_special(entry):
                 yield os.path.normpath(path)
         stack.extend(reversed(subfolders))
 
@@ -155,6 +156,15 @@ def _walk(root: str, exclude: Sequence[str], seen_dirs: Set[Tuple[int, int]],
 def _is_dir(entry: "os.DirEntry[str]") -> bool:
     try:
         return entry.is_dir()  # follows symbolic links; False for a broken or looping one
+    except OSError:
+        return False
+
+
+def _is_special(entry: "os.DirEntry[str]") -> bool:
+    """A FIFO, socket or device named ``*.py``: no source (reading a FIFO would wait for a
+    writer forever). A broken symbolic link is not special: it is reported as one."""
+    try:
+        return not entry.is_file() and os.path.exists(entry.path)
     except OSError:
         return False
 
@@ -225,6 +235,8 @@ def load(path: str) -> Source:
     """Read and decode one file."""
     if os.path.isdir(path):
         return Source(path, error=InputError(path, "cannot read: is a directory"))
+    if os.path.exists(path) and not os.path.isfile(path):  # reading a FIFO would wait forever
+        return Source(path, error=InputError(path, "cannot read: not a regular file"))
     try:
         with open(path, "rb") as handle:
             data = handle.read()

@@ -37,6 +37,19 @@ class AnalysisError(Exception):
     """The file cannot be analysed; the message is shown to the user as BPL900."""
 
 
+def parse_python(source: str) -> ast.Module:
+    """``ast.parse``, raising SyntaxError for every text CPython refuses: before 3.12 a NUL
+    byte raises ValueError instead, which must not read as an internal error."""
+    try:
+        return ast.parse(source)
+    except ValueError as exc:
+        if "\0" not in source:
+            raise
+        error = SyntaxError(str(exc))
+        error.lineno = source.count("\n", 0, source.index("\0")) + 1
+        raise error from None
+
+
 def run_with_deep_stack(work: Callable[[], T]) -> T:
     """Run ``work`` in a thread whose stack fits deeply nested syntax trees."""
     outcome: dict = {}

@@ -220,10 +220,13 @@ class Project:
     def _control_flow(self, node: Node):
         """The function's control-flow graph and the block of each of its calls (only
         functions on a cycle across files get here)."""
-        flow = self.functions[node].flow or self._flow_read_again(node)
+        flow = self._flow(node)
         if flow is None:
             return None, {}
         return flow.graph(), dict(enumerate(flow.call_blocks))
+
+    def _flow(self, node: Node) -> Optional[Flow]:
+        return self.functions[node].flow or self._flow_read_again(node)
 
     def _flow_read_again(self, node: Node) -> Optional[Flow]:
         """For a function the screens did not see on a cycle across files (its summary
@@ -237,6 +240,14 @@ class Project:
             return None
         function = module.functions[index]
         return run_with_deep_stack(lambda: Flow.of(function))
+
+    def _call_line(self, caller: Node, callee: Node) -> int:
+        """The line of the first call from ``caller`` to ``callee`` (0: not known)."""
+        numbers = self.graph.edges[caller, callee].get("calls") or set()
+        flow = self._flow(caller) if numbers else None
+        if flow is None or min(numbers) >= len(flow.call_lines):
+            return 0
+        return flow.call_lines[min(numbers)]
 
     def _source_and_plan(self, path: str) -> Tuple[str, Tuple[StandIn, ...]]:
         """The file's text and the bodies its analysis left out: the functions are numbered
@@ -267,13 +278,15 @@ class Project:
         names = " -> ".join(f"{f.qualname} ({n[0]}:{line})" for n, f, line in zip(path, steps, lines))
         head = self.functions[first]
         head_line, head_column = self.place(first)
+        calls = [self._call_line(caller, callee) for caller, callee in zip(path, path[1:] + [first])]
+        where = ", ".join(f"{n[0]}:{line}" if line else f"{n[0]}" for n, line in zip(path, calls))
         message = (
-            f"infinite mutual recursion across modules: {names} -> {head.qualname}; each call "
-            "on this cycle is made on every path, so none of them reaches a base case. Give "
-            "one of them a base case that returns without calling the next."
+            f"infinite mutual recursion across modules: {names} -> {head.qualname}. Each call "
+            f"on this cycle ({where}) is made on every path, so none of them reaches a base "
+            "case. Give one of them a base case that returns without calling the next."
         )
-        chain = tuple(ChainStep(line, f.qualname, n[0])
-                      for n, f, line in zip(path + [first], steps + [head], lines + [head_line]))
+        chain = tuple(ChainStep(line, f.qualname, n[0], call) for n, f, line, call
+                      in zip(path + [first], steps + [head], lines + [head_line], calls + [0]))
         return Finding(head_line, head_column, "BPL103", message, chain, first[0])
 
 

@@ -37,6 +37,7 @@ class Step:
     function: str
     cell: int = 0  # in a notebook: the code cell (``line`` is then the line in it)
     file_line: int = 0  # in a notebook: the line of the .ipynb file
+    call: int = 0  # the line of its call to the next step (0: not known; in a .py file)
 
     def where(self) -> str:
         return f"{self.path}:{_cell_part(self.cell)}{self.line}"
@@ -235,6 +236,36 @@ def fix_line(doc: CodeDoc) -> str:
     return f"Fix: {kind}, with {flags}: {what}."
 
 
+README_CODES_BEGIN = ("<!-- codes: generated from src/backprop_lint/findings.py by "
+                      "tools/render-readme.py; edit the table there -->\n")
+README_CODES_END = "<!-- end of codes -->\n"
+
+
+def readme_code_sections(docs: Sequence[CodeDoc]) -> str:
+    """The README's section of every code: its name and details, its wrong and right
+    examples (the same ones ``--explain`` prints and the tests run)."""
+    sections = []
+    for doc in docs:
+        parts = [f"### {doc.code}", f"**{_markdown_escaped(doc.name)}** - {doc.details}"]
+        if doc.wrong:
+            parts.append(f"Wrong:\n\n```python\n{doc.wrong}```")
+        if doc.right:
+            parts.append(f"Right:\n\n```python\n{doc.right}```")
+        sections.append("\n\n".join(parts) + "\n")
+    return README_CODES_BEGIN + "\n" + "\n".join(sections) + "\n" + README_CODES_END
+
+
+def _markdown_escaped(text: str) -> str:
+    return text.replace("_", "\\_")
+
+
+def with_code_sections(readme: str, docs: Sequence[CodeDoc]) -> str:
+    """``readme`` with the part between the markers rendered anew from ``docs``."""
+    start = readme.index(README_CODES_BEGIN)
+    end = readme.index(README_CODES_END, start) + len(README_CODES_END)
+    return readme[:start] + readme_code_sections(docs) + readme[end:]
+
+
 def explain_markdown(doc: CodeDoc) -> str:
     parts = [f"**{doc.name}** ({doc.code}) - applies to: {doc.scope}.", doc.summary]
     if doc.wrong:
@@ -288,6 +319,7 @@ def _region(r: Result) -> Dict[str, int]:
 
 
 def _chain_locations(r: Result, root: str) -> List[Dict[str, object]]:
+    """Each function's ``def`` (in chain order), then each call on the cycle that is known."""
     related = []
     for index, step in enumerate(r.chain):
         location = _location(step.path, root, {"startLine": step.file_line or step.line})
@@ -295,6 +327,12 @@ def _chain_locations(r: Result, root: str) -> List[Dict[str, object]]:
         location["id"] = index
         location["message"] = {"text": f"{step.function} calls {following.function}"}
         related.append(location)
+    for step, following in zip(r.chain, r.chain[1:] + r.chain[:1]):
+        if step.call:  # where each call on the cycle is made
+            location = _location(step.path, root, {"startLine": step.call})
+            location["id"] = len(related)
+            location["message"] = {"text": f"the call of {following.function}"}
+            related.append(location)
     return related
 
 
@@ -320,7 +358,7 @@ def sarif_result(r: Result, rule_index: int, root: str) -> Dict[str, object]:
     if len(r.chain) > 1:
         related = _chain_locations(r, root)
         result["relatedLocations"] = related
-        result["codeFlows"] = [_code_flow(related)]
+        result["codeFlows"] = [_code_flow(related[:len(r.chain)])]  # the functions' defs
     return result
 
 
@@ -391,13 +429,15 @@ def progress_wanted(stream: TextIO, total: int, minimum: int = 300) -> bool:
 
 
 class Progress:
-    """``backprop-lint: analysing 800 files: 120 done, 1.2 s`` on one rewritten stderr line."""
+    """``backprop-lint: screening 800 files: 120/800 done, 1.2 s`` on one rewritten stderr
+    line; each stage counts the files it has finished, from 0."""
 
     def __init__(self, total: int, stream: Optional[TextIO] = None,
                  enabled: Optional[bool] = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.total = total
         self.done = 0
+        self.stage = ""
         self.label = ""
         self.enabled = progress_wanted(self.stream, total) if enabled is None else enabled
         self.started = time.monotonic()
@@ -412,9 +452,12 @@ class Progress:
                               f"done, {elapsed:.1f} s")
             self.stream.flush()
 
-    def advance(self, count: int = 1) -> None:
-        """``count`` more files are done (called from the analysis)."""
-        self.done = min(self.total, self.done + count)
+    def advance(self, stage: str, count: int = 1) -> None:
+        """``count`` more files are through ``stage`` (called from the analysis)."""
+        with self._lock:
+            if stage != self.stage:
+                self.stage, self.label, self.done = stage, f"{stage} {self.total} files", 0
+            self.done = min(self.total, self.done + count)
 
     def waiting(self, label: str) -> "Progress":
         """Use as a context: shows ``label``, the count and the elapsed time while it runs."""

@@ -34,19 +34,22 @@ class CallRef:
 class Flow:
     """What judging a cycle across files needs of a function's control-flow graph: each
     block's successors, whether a ``try`` catching RecursionError shields it, whether it
-    heads a loop that can stop; and the block of each call (by number)."""
+    heads a loop that can stop; and the block and the line of each call (by number: the
+    message of a cycle names its calls' lines)."""
 
     entry: int
     exit: int
     blocks: Tuple[Tuple[Tuple[int, ...], bool, Optional[bool]], ...]
     call_blocks: Tuple[Optional[int], ...]
+    call_lines: Tuple[int, ...] = ()
 
     @classmethod
     def of(cls, function: FunctionFacts) -> "Flow":
         cfg = function.cfg
         blocks = tuple((tuple(b.successors), b.shielded, b.loop_stoppable) for b in cfg.blocks)
         calls = tuple(getattr(cfg.block_of(call), "index", None) for call, _ in function.calls)
-        return cls(cfg.entry, cfg.exit, blocks, calls)
+        lines = tuple(function.module.line_of(call, function) for call, _ in function.calls)
+        return cls(cfg.entry, cfg.exit, blocks, calls, lines)
 
     def graph(self) -> ControlFlowGraph:
         return ControlFlowGraph([Block(index, successors=list(successors), shielded=shielded,

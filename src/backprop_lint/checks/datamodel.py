@@ -321,10 +321,7 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
         "__getattribute__": ("reads an attribute of self, which calls __getattribute__ again",
                              _any(sites.attribute_of_me(EVAL, None),
                                   sites.attribute_builtin({"getattr", "hasattr"}, None))),
-        "__repr__": ("formats repr(self), which calls __repr__ again",
-                     _any(sites.builtin_on_me({"repr"}), sites.formats_me({"r"}),
-                          sites.percent_formats_me("%r"), sites.str_format_of_me({"r"}),
-                          _only_if(str_is_repr, str_forms))),
+        "__repr__": _repr_entry(sites, str_forms if str_is_repr else None),
         "__str__": ("formats self as a string, which calls __str__ again", str_forms),
         "__format__": ("formats self, which calls __format__ again",
                        _any(sites.builtin_on_me({"format"}), sites.formats_me({None}),
@@ -365,6 +362,68 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
     return table.get(name)
 
 
+def _repr_entry(sites: "_Sites", str_forms: Optional[SitePredicate]) -> tuple:
+    """``__repr__``: repr(self) re-enters it; so does formatting self as a string when the
+    class has no __str__ (str falls back to __repr__) - said as what the code does."""
+    as_repr = _any(sites.builtin_on_me({"repr"}), sites.formats_me({"r"}),
+                   sites.percent_formats_me("%r"), sites.str_format_of_me({"r"}))
+    if str_forms is None:
+        return ("formats repr(self), which calls __repr__ again", as_repr)
+    return (_Described((("formats repr(self), which calls __repr__ again", as_repr),
+                        ("formats self as a string, which falls back to __repr__ (the class "
+                         "has no __str__) and calls it again", str_forms))),
+            _any(as_repr, str_forms))
+
+
+class _Described:
+    """A description that depends on which form the code uses: the first whose predicate
+    matches a site of the function."""
+
+    def __init__(self, forms):
+        self.forms = forms
+
+    def of(self, function: FunctionFacts) -> str:
+        for what, predicate in self.forms:
+            if any(predicate(atom, block) for block, atom in function.cfg.atoms()):
+                return what
+        return self.forms[0][0]
+
+
+# How to break each kind of re-entry: by method name, then by accessor kind.
+_HINTS = {
+    "property": "Keep the value under another name (self._x) or in self.__dict__.",
+    "setter": "Store the value under another name (self._x) or in self.__dict__.",
+    "deleter": "Delete the value stored under another name (self._x) or from self.__dict__.",
+    "__setattr__": "Set it with object.__setattr__(self, name, value) or super().__setattr__.",
+    "__delattr__": "Delete it with object.__delattr__(self, name) or super().__delattr__.",
+    "__getattribute__": "Read it with object.__getattribute__(self, name) or super().",
+    "__repr__": "Format the fields, not self: f\"{type(self).__name__}({self.x!r})\".",
+    "__str__": "Format the fields, not self, or return repr-like text built from them.",
+    "__format__": "Format the fields, or format(str(self), spec) if __str__ does not format.",
+    "__eq__": "Compare the fields (self.x == other.x); use 'is' for identity.",
+    "__ne__": "Return not (self == other), or compare the fields.",
+    "__len__": "Return the length of the underlying data: len(self._items).",
+    "__getitem__": "Index the underlying data: self._items[key].",
+    "__setitem__": "Assign into the underlying data: self._items[key] = value.",
+    "__delitem__": "Delete from the underlying data: del self._items[key].",
+    "__hash__": "Hash the fields: hash((self.x, self.y)).",
+    "__bool__": "Test the underlying data (bool(self._items)); 'if self' calls __bool__.",
+    "__iter__": "Iterate the underlying data: iter(self._items).",
+    "__contains__": "Test membership in the underlying data: x in self._items.",
+    "__call__": "Call the function or method that does the work, not self(...).",
+    "forward": "Call the submodules (self.layer(x)) or compute directly; self(x) runs forward.",
+    "__init__": "Create the inner object lazily, pass it in, or make it of another class.",
+    "__new__": "Create the instance with super().__new__(cls), not the class itself.",
+    "__getattr__": "Look it up in self.__dict__ or the wrapped object, else raise "
+                   "AttributeError(name).",
+}
+
+
+def _hint(function: FunctionFacts) -> str:
+    key = function.kind if function.is_accessor else function.name
+    return _HINTS.get(key, "Go through self.__dict__, object.__...__ or super().")
+
+
 def check_data_model(modules: Sequence[ModuleFacts], skip: Set[FunctionFacts]) -> List[Finding]:
     findings = []
     for function in (f for module in modules for f in module.functions):
@@ -377,6 +436,8 @@ def check_data_model(modules: Sequence[ModuleFacts], skip: Set[FunctionFacts]) -
         if found is not None and not _switches_class(function):
             what, predicate = found
             if _every_path(function.cfg, predicate):
+                if isinstance(what, _Described):
+                    what = what.of(function)
                 findings.append(_report(function, what))
                 continue
         if function.name == "__getattr__" and function.owner is not None and not _switches_class(function):
@@ -418,9 +479,5 @@ def _every_path(cfg: ControlFlowGraph, predicate: SitePredicate) -> bool:
 
 
 def _report(function: FunctionFacts, what: str) -> Finding:
-    message = (
-        f"implicit self-recursion: '{function.qualname}' {what} on every path. "
-        "Go through the instance dictionary, object.__...__ / super(), or a differently "
-        "named attribute."
-    )
+    message = f"implicit self-recursion: '{function.qualname}' {what} on every path. {_hint(function)}"
     return at_def(function, "BPL104", message)

@@ -94,7 +94,7 @@ def _report(facts: ModuleFacts, function: FunctionFacts, cycle: List[str], reads
     chain = ", whose lookup reads ".join(f"self.{b}" for _, b in steps)
     message = (
         f"__getattr__ can re-enter itself: '{function.qualname}' reads {chain} (l.{line}), "
-        "an instance attribute the class does not define; while it is missing (unpickling, "
+        "an instance attribute the class does not define. While it is missing (unpickling, "
         f"copy.copy, before __init__ sets it) that read calls __getattr__('{steps[-1][1]}') "
         "again, forever. Read it through self.__dict__, object.__getattribute__ or "
         "super().__getattr__."

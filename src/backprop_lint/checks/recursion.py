@@ -65,7 +65,7 @@ def _report_infinite(function: FunctionFacts, sites: List[CallSite]) -> Finding:
     kind = "coroutine " if function.is_async else "generator " if function.is_generator else ""
     message = (
         f"infinite recursion: {kind}'{function.qualname}' calls itself on every path "
-        f"({where}); no path reaches a return, a raise or the end without recursing. "
+        f"({where}). No path reaches a return, a raise or the end without recursing. "
         "Add a base case that returns before the self-call."
     )
     return at_def(function, "BPL101", message, [function, function])
@@ -412,14 +412,14 @@ def _report_no_progress(function: FunctionFacts, site: CallSite, unchanged: Set[
     passed = ", ".join(f"'{n}'" for n in sorted(unchanged)) or "no argument"
     if guards:
         guard = guards[-1]
-        reason = (f"the guard '{source_of(guard)}' (l.{function.module.line_of(guard, function)}) reads only "
+        reason = (f"The guard '{source_of(guard)}' (l.{function.module.line_of(guard, function)}) reads only "
                   f"state that the call at l.{call_line} passes on unchanged ({passed})")
     else:
-        reason = (f"the call at l.{call_line} passes on {passed} unchanged and nothing "
+        reason = (f"The call at l.{call_line} passes on {passed} unchanged and nothing "
                   "before it changes state")
     message = (
         f"recursion without progress: '{function.qualname}' can reach its base case, "
-        f"but not by recursing: {reason}, so once it recurses it recurses forever. "
+        f"but not by recursing. {reason}, so once it recurses it recurses forever. "
         "Pass a smaller or different argument, or change what the guard reads first."
     )
     return at_def(function, "BPL102", message, [function, function])
@@ -566,10 +566,10 @@ def _report_cycle(graph: CallGraph, cycle: Set[FunctionFacts], why: str,
     first = min(cycle, key=lambda f: f.order)
     steps = steps or graph.witness_cycle(cycle, first)
     names = [label(s.caller, first) for s in steps] + [first.qualname]
-    calls = line_list([s.caller.module.line_of(s.call, s.caller) for s in steps])
+    lines = [s.caller.module.line_of(s.call, s.caller) for s in steps]
     message = (
-        f"infinite mutual recursion: {chain_text(names)}; each call on this cycle "
-        f"({calls}) {why}, so none of them reaches a base case. "
+        f"infinite mutual recursion: {chain_text(names)}. Each call on this cycle "
+        f"({line_list(lines)}) {why}, so none of them reaches a base case. "
         "Give one of them a base case that returns without calling the next."
     )
-    return at_def(first, "BPL103", message, [s.caller for s in steps] + [first])
+    return at_def(first, "BPL103", message, [s.caller for s in steps] + [first], lines)

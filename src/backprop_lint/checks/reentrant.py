@@ -107,11 +107,14 @@ def _calls_in(root: cst.CSTNode) -> List[cst.Call]:
 
 def _add(findings, facts: ModuleFacts, call: cst.Call, name: str, where: str,
          within: Optional[FunctionFacts]) -> None:
+    if name == "torch.autograd.grad":  # returns the gradients: nothing is accumulated
+        effect = "each level nests another pass, as deep as the graph"
+    else:
+        effect = "each level nests another pass, and gradients accumulate into .grad again"
     message = (
         f"re-entrant backward: {where} starts another backward pass with {name} "
-        f"('{source_of(call)}'); the engine re-enters itself, so each level nests another "
-        "pass (deep recursion, gradients accumulated twice). Compute the gradient directly, "
-        "or call it outside the backward pass."
+        f"('{source_of(call)}'). The engine re-enters itself: {effect}. Compute the "
+        "gradient directly, or call it outside the backward pass."
     )
     finding = at_node(facts, call, "BPL301", message, within)
     findings.setdefault((finding.path, finding.line, finding.column), (finding, None))

@@ -10,14 +10,18 @@ from ..facts import FunctionFacts, ModuleFacts
 from ..findings import ChainStep, Finding
 
 
-def step(function: FunctionFacts) -> ChainStep:
-    return ChainStep(function.line, function.qualname, function.path)
+def step(function: FunctionFacts, call: int = 0) -> ChainStep:
+    return ChainStep(function.line, function.qualname, function.path, call)
 
 
 def at_def(function: FunctionFacts, code: str, message: str,
-           chain: Optional[Sequence[FunctionFacts]] = None) -> Finding:
-    """A finding on the ``def`` line of ``function``; its chain defaults to itself."""
-    steps = tuple(step(f) for f in (chain if chain is not None else [function]))
+           chain: Optional[Sequence[FunctionFacts]] = None,
+           calls: Sequence[int] = ()) -> Finding:
+    """A finding on the ``def`` line of ``function``; its chain defaults to itself.
+    ``calls``: the line of each step's call to the next, where the message names them."""
+    chain = chain if chain is not None else [function]
+    lines = list(calls) + [0] * (len(chain) - len(calls))
+    steps = tuple(step(f, line) for f, line in zip(chain, lines))
     return Finding(function.line, function.column, code, message, steps, function.path)
 
 

@@ -214,7 +214,7 @@ def _report_unvisited(facts: ModuleFacts, function: FunctionFacts, loop: cst.Whi
     message = (
         f"worklist graph walk without a visited set: the loop over '{worklist}' in "
         f"'{function.qualname}' pushes each node's neighbours without checking whether they "
-        "were seen, so a cyclic graph never empties it and a shared node (a diamond) is "
+        "were seen. A cyclic graph never empties it, and a shared node (a diamond) is "
         "processed once per path - exponential work, gradients accumulated more than once. "
         "Skip seen nodes (if n in seen: continue; seen.add(n)) or count unprocessed users "
         "(Kahn's algorithm)."
