@@ -164,7 +164,8 @@ CODES = (
         "`super()`.\n"
         "\n"
         "What the class defines includes its bases from other modules, read where they are defined\n"
-        "(see \"Imported code\" in [docs/how-it-works.md](docs/how-it-works.md)): a class attribute `x = None` on a base means the read never misses,\n"
+        "(see \"Imported code\" in [docs/how-it-works.md](docs/how-it-works.md)): a class\n"
+        "attribute `x = None` on a base means the read never misses,\n"
         "an attribute a base's `__init__` sets on `self` can. The method is followed with its name\n"
         "parameter set to the attribute's name: a guard that no path reading `self.x` lets `\"x\"`\n"
         "through (`re.match` with a literal pattern, `str` methods, `in` a literal or a collection\n"
@@ -252,7 +253,8 @@ CODES = (
         "`torch.autograd.backward` / `torch.autograd.grad` in the functions those call (code the\n"
         "engine runs). The engine is recognised under the names it is imported by (`from\n"
         "torch.autograd import grad as autograd_grad`, `import torch.autograd as ag`, `from torch\n"
-        "import autograd`, also inside a function). A function merely *named* like backward-pass code that calls the engine\n"
+        "import autograd`, also inside a function). A function merely *named* like backward-pass\n"
+        "code that calls the engine\n"
         "(`Tensor.backward`, a training step, a gradient penalty computed before `loss.backward()`)\n"
         "is where a pass starts, not a pass inside a pass: it is not reported.",
     ),
