@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Callable, Counter, Dict, List, Mapping, Sequence, Tuple
+import re
+from typing import Callable, Counter, Dict, List, Mapping, Sequence, Set, Tuple
 
 from .findings import Finding
 from .reporters import FixInfo
@@ -49,6 +50,15 @@ class FixRun:
     findings: Dict[str, List[Finding]]  # what is left
     changed: Dict[str, str]  # path -> its text before the fixes, for the files changed
     fixed: Counter[str] = dataclasses.field(default_factory=collections.Counter)
+    # the findings whose fix was applied once: a finding a fix did not remove is not fixed
+    # again (a second seen set would not help either), it is reported as left
+    tried: Set[Tuple[str, str, str]] = dataclasses.field(default_factory=set)
+
+
+def _identity(path: str, finding: Finding) -> Tuple[str, str, str]:
+    """The same finding in the file before and after a fix moved its lines."""
+    where = finding.chain[0].function if finding.chain else re.sub(r"\d+", "", finding.message)
+    return path, finding.code, where
 
 
 def fix_files(texts: Mapping[str, str], findings: Mapping[str, List[Finding]],
@@ -67,7 +77,7 @@ def fix_files(texts: Mapping[str, str], findings: Mapping[str, List[Finding]],
 def _one_pass(run: FixRun, unsafe: bool, selected: Callable[[str, str], bool]) -> int:
     applied = 0
     for path, found in sorted(run.findings.items()):
-        wanted = [f for f in found if selected(path, f.code)]
+        wanted = [f for f in found if selected(path, f.code) and _identity(path, f) not in run.tried]
         if path not in run.texts or not any(f.code in FIXERS for f in wanted):
             continue
         plan = plan_file(run.texts[path], wanted)
@@ -77,6 +87,7 @@ def _one_pass(run: FixRun, unsafe: bool, selected: Callable[[str, str], bool]) -
         run.changed.setdefault(path, run.texts[path])
         run.texts[path] = fixed_text
         run.fixed.update(r.finding.code for r in count)
+        run.tried.update(_identity(path, r.finding) for r in count)
         applied += len(count)
     return applied
 

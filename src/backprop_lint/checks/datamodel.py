@@ -321,7 +321,7 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
         "__getattribute__": ("reads an attribute of self, which calls __getattribute__ again",
                              _any(sites.attribute_of_me(EVAL, None),
                                   sites.attribute_builtin({"getattr", "hasattr"}, None))),
-        "__repr__": _repr_entry(sites, str_forms if str_is_repr else None),
+        "__repr__": _repr_entry(sites, _only_if(str_is_repr, str_forms)),
         "__str__": ("formats self as a string, which calls __str__ again", str_forms),
         "__format__": ("formats self, which calls __format__ again",
                        _any(sites.builtin_on_me({"format"}), sites.formats_me({None}),
@@ -362,13 +362,12 @@ def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tup
     return table.get(name)
 
 
-def _repr_entry(sites: "_Sites", str_forms: Optional[SitePredicate]) -> tuple:
+def _repr_entry(sites: "_Sites", str_forms: SitePredicate) -> tuple:
     """``__repr__``: repr(self) re-enters it; so does formatting self as a string when the
-    class has no __str__ (str falls back to __repr__) - said as what the code does."""
+    class has no __str__ (``str_forms`` holds only then: str falls back to __repr__) - said
+    as what the code does."""
     as_repr = _any(sites.builtin_on_me({"repr"}), sites.formats_me({"r"}),
                    sites.percent_formats_me("%r"), sites.str_format_of_me({"r"}))
-    if str_forms is None:
-        return ("formats repr(self), which calls __repr__ again", as_repr)
     return (_Described((("formats repr(self), which calls __repr__ again", as_repr),
                         ("formats self as a string, which falls back to __repr__ (the class "
                          "has no __str__) and calls it again", str_forms))),

@@ -45,8 +45,8 @@ def check_worklists(candidates: Iterable[FunctionFacts]) -> List[Scoped]:
             findings += [(f, requires) for f in _report_pop0(facts, function, pops, worklist)]
             popped = _popped_names(loop.body, pops)
             derivation = Derivation(function, roots=popped)
-            walking = [(call, item, owner) for call, item, owner in pushes
-                       if _pushes_neighbours(derivation, call, item) or owner is not function]
+            walking = [push for push in pushes
+                       if _pushes_neighbours(derivation, push[0], push[1]) or push[2] is not function]
             if walking and not all(_guarded(facts, function, loop, popped, p, derivation) for p in walking):
                 findings.append((_report_unvisited(facts, function, loop, worklist), requires))
     return findings
@@ -86,12 +86,13 @@ def _push_item(call: cst.Call, worklist: str) -> Optional[cst.BaseExpression]:
 
 
 def _pushes(facts: ModuleFacts, function: FunctionFacts, calls: List[cst.Call], worklist: str):
-    """(call, pushed item, function holding the push) - direct pushes, and calls to a
-    helper of the module that pushes its argument onto the same worklist."""
+    """(call, pushed item, function holding the push, the call in ``function`` that runs
+    it) - direct pushes, and calls to a helper of the module that pushes its argument onto
+    the same worklist."""
     for call in calls:
         item = _push_item(call, worklist)
         if item is not None:
-            yield call, item, function
+            yield call, item, function, call
             continue
         helper = facts.called_function(call, "eval", function)
         if helper is not None and helper is not function:
@@ -102,7 +103,7 @@ def _pushes(facts: ModuleFacts, function: FunctionFacts, calls: List[cst.Call], 
                 if pushed is not None:
                     argument = _argument_pushed(binding, pushed)
                     if argument is not None:
-                        yield inner, argument, helper
+                        yield inner, argument, helper, call
                     break
 
 
@@ -154,28 +155,35 @@ def _popped_names(body: cst.CSTNode, pops: List[cst.Call]) -> Set[str]:
 
 
 def _guarded(facts: ModuleFacts, function: FunctionFacts, loop: cst.While, popped: Set[str],
-             push: Tuple[cst.Call, cst.BaseExpression, FunctionFacts], derivation: Derivation) -> bool:
-    call, item, owner = push
+             push: Tuple[cst.Call, cst.BaseExpression, FunctionFacts, cst.Call],
+             derivation: Derivation) -> bool:
+    """Whether a visited test guards the push: in the loop, on every way to the call that
+    runs it (``if id(n) in seen: continue`` after the pop also guards a helper's push), or
+    else inside the helper that pushes."""
+    call, item, owner, site = push
+    names = set(popped) | {n.value for n in target_names(item) if isinstance(n, cst.Name)}
+    nodes = nodes_of(function, names | _loop_targets_of(derivation, item))
+    records = visited_records(function.cfg, nodes | set(popped))
+    if _guarded_in(function.cfg, site, nodes, records, function.cfg.loop_heads[id(loop)]):
+        return True
     if owner is function:
-        names = set(popped) | {n.value for n in target_names(item) if isinstance(n, cst.Name)}
-        nodes = nodes_of(function, names | _loop_targets_of(derivation, item))
-        start = function.cfg.loop_heads[id(loop)]
-    else:
-        nodes = nodes_of(owner, owner.param_names())
-        start = None
-    cfg = owner.cfg
+        return False
+    nodes = nodes_of(owner, owner.param_names())
+    records = visited_records(owner.cfg, nodes) | visited_records(function.cfg, nodes | set(popped))
+    return _guarded_in(owner.cfg, call, nodes, records, None)
+
+
+def _guarded_in(cfg, call: cst.Call, nodes, records, start) -> bool:
+    """No way from ``start`` (the entry if None) to ``call`` in ``cfg`` avoids a test of
+    ``nodes`` against what the walk records."""
     block = cfg.block_of(call)
     if block is None:
         return True  # not where we can follow it: say nothing
-    records = visited_records(cfg, nodes) | visited_records(function.cfg, nodes | set(popped))
-    tests = []
 
     def guard(candidate: Block) -> Optional[int]:
         test = block_test(candidate, nodes)
         if test is not None and (test.container, test.key) not in records:
             test = None  # a test of something the walk never records is no visited test
-        if test is not None:
-            tests.append(test)
         return guard_successor(candidate, test)
 
     return not unguarded_path(cfg, block, guard, start)
