@@ -18,7 +18,8 @@ from test_fixtures import FIXTURE_FILES, read_source
 
 # codes whose wording this file holds to the rule (BPL2xx come with their backward-pass
 # root, "reached from ...", and are checked where that is made)
-CHECKED = ("BPL101", "BPL102", "BPL103", "BPL104", "BPL105", "BPL301", "BPL401", "BPL402")
+CHECKED = ("BPL101", "BPL102", "BPL103", "BPL104", "BPL105", "BPL201", "BPL202", "BPL301", "BPL401",
+           "BPL402")
 
 
 def messages(source: str, code: str) -> List[str]:
@@ -149,3 +150,23 @@ def test_sarif_related_locations_include_the_calls(tmp_path, project) -> None:
     assert expected <= places, places
     flow = result["codeFlows"][0]["threadFlows"][0]["locations"]
     assert len(flow) == 3  # the two functions' defs, then the first again
+
+
+def test_bpl202_names_a_nested_walk_by_its_qualified_name() -> None:
+    found = messages("""\
+        class Value:
+            def backward(self):
+                topo, visited = [], set()
+
+                def build_topo(v):
+                    if v not in visited:
+                        visited.add(v)
+                        for child in v._prev:
+                            build_topo(child)
+                        topo.append(v)
+                build_topo(self)
+        """, "BPL202")
+    assert len(found) == 1
+    assert found[0].startswith(
+        "recursion depth grows with graph depth: Value.backward.<locals>.build_topo -> "
+        "Value.backward.<locals>.build_topo takes one Python frame per node."), found

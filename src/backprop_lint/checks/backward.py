@@ -518,13 +518,17 @@ def _cycle_names(walks: WalkGraph, members: Set[FunctionFacts], first: FunctionF
 def _report_broken(walks, first, members, problem) -> Finding:
     chain = chain_text(_cycle_names(walks, members, first))
     message = (
-        f"recursive graph walk without a working visited set: {chain}; {problem}. A "
-        "cyclic graph recurses forever, and a node shared by several paths (a diamond) is "
+        f"recursive graph walk without a working visited set: {chain}. {_sentence(problem)}: "
+        "a cyclic graph recurses forever, and a node shared by several paths (a diamond) is "
         "walked once per path - exponential time, gradients accumulated more than once. "
         "Test and record the same key (if id(n) in seen: return; seen.add(id(n))) in a set "
         "that outlives the call."
     )
     return at_def(first, "BPL201", message, _cycle(walks, members, first))
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _report_deep(walks, scope, first, members) -> Finding:
@@ -533,13 +537,11 @@ def _report_deep(walks, scope, first, members) -> Finding:
     while current is not None and current not in root_chain:
         root_chain.append(current)
         current = scope.get(current)
-    names = [f.name for f in reversed(root_chain)] + [
-        n.rsplit(".", 1)[-1] for n in _cycle_names(walks, members, first)
-    ]
+    names = [f.qualname for f in reversed(root_chain)] + _cycle_names(walks, members, first)
     message = (
-        f"recursion depth grows with graph depth: {chain_text(names)} needs one Python "
-        "frame per node, so a graph deeper than the recursion limit (about 1000 nodes: "
-        "a long scalar chain, an unrolled RNN) raises RecursionError. Walk it with an "
-        "explicit stack: stack = [(root, False)]; while stack: n, done = stack.pop(); ..."
+        f"recursion depth grows with graph depth: {chain_text(names)} takes one Python frame "
+        "per node. A graph deeper than the recursion limit (about 1000 nodes: a long scalar "
+        "chain, an unrolled RNN) raises RecursionError. Walk it with an explicit stack: "
+        "stack = [(root, False)]; while stack: n, done = stack.pop(); ..."
     )
     return at_def(first, "BPL202", message, _cycle(walks, members, first))
