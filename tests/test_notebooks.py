@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -165,8 +166,9 @@ def text_run(project: Path):
 
 def test_notebook_findings_in_text_on_their_cell_and_line(text_run) -> None:
     assert text_run.returncode == 2, describe(text_run)  # the two broken notebooks
-    problems = text_run.stderr.splitlines()
+    problems = [line for line in text_run.stderr.splitlines() if not line.startswith("[*]")]
     assert len(problems) == 2, describe(text_run)
+    assert "micrograd.ipynb:33" not in text_run.stdout  # a call's line is given in its cell
     assert problems[0].startswith("backprop-lint: notebooks/bad.ipynb: not a notebook: "
                                   "invalid JSON (")
     assert problems[1] == "backprop-lint: notebooks/empty.ipynb: notebook has no cells"
@@ -174,7 +176,7 @@ def test_notebook_findings_in_text_on_their_cell_and_line(text_run) -> None:
     assert found[0].startswith("notebooks/helpers.py:4:1: BPL103 infinite mutual recursion "
                                "across modules: pong (notebooks/helpers.py:4) -> ping "
                                "(notebooks/micrograd.ipynb:cell 6:3) -> pong")
-    assert found[1].startswith("notebooks/micrograd.ipynb:cell 3:2:1: BPL202 recursion depth")
+    assert found[1].startswith("notebooks/micrograd.ipynb:cell 3:2:1: BPL202 [*] recursion depth")
     assert found[2] == ("notebooks/micrograd.ipynb:cell 4:1:1: BPL900 cell not analysed: "
                         "CPython cannot parse it: invalid syntax (line 1 of the cell)")
     assert len(found) == 3, describe(text_run)  # the noqa in cell 5 holds
@@ -364,3 +366,46 @@ def test_a_cell_that_does_not_parse_is_reported_once_on_its_first_line() -> None
     assert problem.message == ("cell not analysed: CPython cannot parse it: expected an "
                                "indented block after 'if' statement on line 2 (line 3 of the cell)")
     assert "def spin(n):" in opened.text  # the next cell is analysed
+
+
+# -- --fix on a notebook --------------------------------------------------------------------
+def codes_in(result) -> set:
+    return {m.group(0) for line in lines_of(result) for m in [re.search(r"BPL\d{3}", line)] if m}
+
+
+def test_fix_rewrites_only_the_changed_cell_of_a_notebook(tmp_path) -> None:
+    raw = micrograd_notebook("def backward_bfs(root):\n    queue, seen = [root], {root}\n"
+                             "    while queue:\n        node = queue.pop(0)\n"
+                             "        for parent in node.parents:\n            if parent not in seen:\n"
+                             "                seen.add(parent)\n                queue.append(parent)\n")
+    path = save(tmp_path, "nb/micrograd.ipynb", raw)
+    before = run_cli("--no-cache", "--isolated", "--format", "concise", "nb", cwd=tmp_path)
+    assert {"BPL202", "BPL402"} <= codes_in(before), before.stdout
+
+    diff = run_cli("--no-cache", "--isolated", "--diff", "nb", cwd=tmp_path)
+    assert diff.returncode == 1 and path.read_text(encoding="utf-8") == raw, diff.stderr
+    assert "micrograd.ipynb" in diff.stdout
+
+    fixed = run_cli("--no-cache", "--isolated", "--fix", "nb", cwd=tmp_path)
+    assert fixed.returncode in (0, 1), fixed.stderr
+    written = path.read_text(encoding="utf-8")
+    old, new = json.loads(raw), json.loads(written)
+    changed = [i for i, (a, b) in enumerate(zip(old["cells"], new["cells"])) if a != b]
+    # the build_topo cell and the queue cell change, and the first code cell takes the
+    # import the deque needs; outputs, metadata and the rest do not
+    assert changed == [1, 3, 4], changed
+    first = "".join(new["cells"][1]["source"])
+    assert first == "import collections\n\n" + "".join(old["cells"][1]["source"]), first
+    assert "Fixed 2 findings, 0 left." in fixed.stderr, fixed.stderr
+    assert old["metadata"] == new["metadata"]
+    assert [c.get("outputs") for c in old["cells"]] == [c.get("outputs") for c in new["cells"]]
+    fixed_source = "".join(new["cells"][3]["source"])
+    assert fixed_source.startswith("!pip install micrograd\n"), fixed_source  # the shell line is back
+    assert "collections.deque" in "".join(new["cells"][4]["source"])
+    # the fixed notebook still parses cell by cell, and reports neither finding again
+    notebook = parse_notebook(str(path), written)
+    assert not join_cells(notebook).skipped
+    after = run_cli("--no-cache", "--isolated", "--format", "concise", "nb", cwd=tmp_path)
+    assert not {"BPL202", "BPL402"} & codes_in(after), after.stdout
+    again = run_cli("--no-cache", "--isolated", "--fix", "nb", cwd=tmp_path)
+    assert path.read_text(encoding="utf-8") == written, again.stderr  # idempotent

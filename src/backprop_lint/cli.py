@@ -426,19 +426,32 @@ def run_fixes(args: argparse.Namespace, fixable: Mapping[str, str], texts: Mappi
     return run
 
 
-def write_fixed(changed: Mapping[str, str], texts: Mapping[str, str], stdin_path: Optional[str]) -> None:
-    """--fix: every changed file but standard input's is written back."""
+def file_text(path: str, text: str, notebooks: Notebooks) -> str:
+    """What the file holds for ``text``: a notebook's JSON with the changed cells' sources
+    rewritten (outputs, metadata and formatting kept), any other file's text as it is."""
+    opened = notebooks.get(path)
+    return opened.rewritten(text) if opened is not None else text
+
+
+def write_fixed(changed: Mapping[str, str], texts: Mapping[str, str], stdin_path: Optional[str],
+                notebooks: Notebooks) -> None:
+    """--fix: every changed file but standard input's is written back; a notebook is read
+    again, so that its cells map the fixed lines."""
     for path in changed:
+        written = file_text(path, texts[path], notebooks)
+        if path in notebooks:
+            notebooks[path] = open_notebook(path, written)
         if path == stdin_path:
             continue
         with open(path, "w", encoding="utf-8", newline="") as handle:
-            handle.write(texts[path])
+            handle.write(written)
 
 
-def show_diff(changed: Mapping[str, str], texts: Mapping[str, str]) -> str:
+def show_diff(changed: Mapping[str, str], texts: Mapping[str, str], notebooks: Notebooks) -> str:
     from .fixes.apply import unified_diff
 
-    return "".join(unified_diff(path, before, texts[path]) for path, before in sorted(changed.items()))
+    return "".join(unified_diff(path, file_text(path, before, notebooks), file_text(path, texts[path], notebooks))
+                   for path, before in sorted(changed.items()))
 
 
 # -- output ---------------------------------------------------------------------------------
@@ -528,22 +541,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_ERROR
     stdin_path = args.stdin_filename if STDIN in (args.paths or ()) else None
     fixed = 0
-    fixable = {p: t for p, t in texts.items() if p not in notebooks}  # a notebook: no fixes
     try:
         if args.fix or args.diff:
-            run = run_fixes(args, fixable, texts, findings, settings, args.jobs or default_jobs(),
+            run = run_fixes(args, texts, texts, findings, settings, args.jobs or default_jobs(),
                             cache)
             fixed = sum(run.fixed.values())
             if args.diff:
-                diff = show_diff(run.changed, run.texts)
+                diff = show_diff(run.changed, run.texts, notebooks)
                 write_text(diff, args.output_file)
                 error(f"would fix {fixed} finding{'s' if fixed != 1 else ''}")
                 return EXIT_ERROR if errors else (EXIT_FINDINGS if diff else EXIT_CLEAN)
-            write_fixed(run.changed, run.texts, stdin_path)
-            texts, findings = run.texts, run.findings
-            fixable = {p: t for p, t in texts.items() if p not in notebooks}
+            write_fixed(run.changed, run.texts, stdin_path, notebooks)
+            texts = {**run.texts, **{p: notebooks[p].text for p in run.changed if p in notebooks}}
+            findings = run.findings
+            if any(p in notebooks for p in run.changed):  # lines may have moved into a cell
+                findings = analyse(texts, settings, args.jobs or default_jobs(), cache)
         results = report(texts, with_cell_problems(findings, notebooks), settings.selection_for,
-                         notebooks, fixes_of(args, fixable, findings, settings.selection_for, cache))
+                         notebooks, fixes_of(args, texts, findings, settings.selection_for, cache))
         if args.add_noqa:
             return add_noqa_and_tell(results, texts, notebooks, errors)
     except OSError as exc:
@@ -554,7 +568,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_ERROR
     try:
         if args.fix and stdin_path is not None and stdin_path in texts:
-            write_text(texts[stdin_path], None)  # like `ruff --fix -`: the fixed text
+            write_text(file_text(stdin_path, texts[stdin_path], notebooks), None)  # like `ruff --fix -`
             sys.stderr.write(render_report(args, results, errors))
         else:
             write_text(render_report(args, results, errors), args.output_file)

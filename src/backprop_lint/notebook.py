@@ -30,7 +30,7 @@ import bisect
 import dataclasses
 import json
 import re
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .findings import Finding
 
@@ -377,6 +377,22 @@ def _dump_list(raw: str, stored: LocatedList, lines: Sequence[str]) -> str:
     return f"[\n{indent}{items}\n{closing_indent}]"
 
 
+def _into_a_cell(edited: str, skipped: Set[int]) -> str:
+    """``edited`` with the lines above its first marker moved to just below the marker of
+    the first cell not in ``skipped`` (a cell that does not parse is never rewritten)."""
+    lines = edited.splitlines(keepends=True)
+    markers = [(i, int(m.group(1))) for i, m in
+               ((i, _MARKER.match(line.rstrip("\r\n"))) for i, line in enumerate(lines)) if m]
+    if not markers or markers[0][0] == 0:
+        return edited
+    above = [line for line in lines[:markers[0][0]] if line.strip()]  # not the blank after it
+    rest = lines[markers[0][0]:]
+    target = next((i - len(above) for i, number in markers if number not in skipped), None)
+    if target is None:
+        return edited
+    return "".join(rest[:target + 1] + above + rest[target + 1:])
+
+
 # -- a notebook as an input of the command --------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class OpenNotebook:
@@ -400,9 +416,10 @@ class OpenNotebook:
 
     def rewritten(self, edited: str) -> str:
         """The file's new text for an edit of the joined module (what a fix writes back):
-        only the changed cells' source strings differ. The module's lines the edit changed
-        must stay between their cell's markers."""
-        return write_cells(self.notebook, changed_cells(self.notebook, edited))
+        only the changed cells' source strings differ. Lines the edit put above the first
+        cell (an import a fix added) go to the top of the first cell that parses."""
+        skipped = {p.cell for p in self.joined.skipped}
+        return write_cells(self.notebook, changed_cells(self.notebook, _into_a_cell(edited, skipped)))
 
     def cell_problems(self) -> List[Finding]:
         """One BPL900 per cell left out because it does not parse: on the cell's first
@@ -420,11 +437,11 @@ def open_notebook(path: str, raw: str) -> OpenNotebook:
 
 
 _LINE_IN_MESSAGE = re.compile(r"\bl\.(\d+)")
-_PLACE_IN_MESSAGE = re.compile(r"\(([^()\s]+\.ipynb):(\d+)\)")
+_PLACE_IN_MESSAGE = re.compile(r"([^()\s,]+\.ipynb):(\d+)(?![\d:])")
 
 
 def relabel(message: str, path: str, notebooks: Mapping[str, OpenNotebook]) -> str:
-    """A message's line numbers (``l.12``, ``(nb.ipynb:12)``) as cells' lines."""
+    """A message's line numbers (``l.12``, ``nb.ipynb:12``) as cells' lines."""
     def place(notebook_path: str, line: int) -> Optional[Tuple[int, int]]:
         opened = notebooks.get(notebook_path)
         found = opened.place(line) if opened is not None else (0, line)
@@ -436,7 +453,7 @@ def relabel(message: str, path: str, notebooks: Mapping[str, OpenNotebook]) -> s
 
     def anywhere(match: "re.Match[str]") -> str:
         found = place(match.group(1), int(match.group(2)))
-        return f"({match.group(1)}:cell {found[0]}:{found[1]})" if found else match.group(0)
+        return f"{match.group(1)}:cell {found[0]}:{found[1]}" if found else match.group(0)
 
     if path in notebooks:
         message = _LINE_IN_MESSAGE.sub(in_this, message)
