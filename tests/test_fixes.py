@@ -20,6 +20,7 @@ from backprop_lint.analysis import analyse_source
 from backprop_lint.fixes.apply import apply, line_edits
 from backprop_lint.fixes.plan import plan_file
 from backprop_lint.fixing import fix_files
+from conftest import FIXTURES_TOO_NEW
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -314,7 +315,7 @@ def test_a_fix_changes_only_its_function_and_removes_its_finding(path, finding) 
 
 def test_fix_on_the_fixtures_is_idempotent_and_leaves_no_fixable_finding(tmp_path) -> None:
     copy = tmp_path / "fixtures"
-    shutil.copytree(FIXTURES, copy, ignore=shutil.ignore_patterns("regressions"))
+    shutil.copytree(FIXTURES, copy, ignore=shutil.ignore_patterns("regressions", *FIXTURES_TOO_NEW))
     plain = run_cli("--no-cache", ".", cwd=copy)
     safe = int(re.search(r"\[\*\] (\d+) fixable with --fix", plain.stderr)[1])
     assert safe >= 17  # BPL105 x4, BPL202 x9, BPL402 x4 at least
@@ -623,7 +624,7 @@ def test_unsafe_fixes_end_on_a_cycle(naive) -> None:
 
 def test_unsafe_fix_on_the_fixtures_leaves_them_parsing_and_is_idempotent(tmp_path) -> None:
     copy = tmp_path / "fixtures"
-    shutil.copytree(FIXTURES, copy, ignore=shutil.ignore_patterns("regressions"))
+    shutil.copytree(FIXTURES, copy, ignore=shutil.ignore_patterns("regressions", *FIXTURES_TOO_NEW))
     first = run_cli("--fix", "--unsafe-fixes", "--no-cache", ".", cwd=copy)
     assert "[*]" not in first.stdout, first.stdout
     for path in copy.glob("*.py"):

@@ -27,6 +27,12 @@ def test_standard_library_classes_are_found_with_their_bases() -> None:
     assert _names(abc_class) == ["abc.ABC", "builtins.object"]
     assert not imported.lineage(abc_class)[0].defines("__str__")
     mapping = imported.find_class("collections.abc.Mapping", STDLIB)  # a star re-export
+    if sys.version_info >= (3, 13):
+        # collections/abc.py now starts with sys.modules[__name__] = _collections_abc: a
+        # module that replaces itself is not followed (unknown, so silent), or is followed
+        # to the right class
+        assert mapping is None or "_collections_abc.Sized" in _names(mapping)
+        mapping = imported.find_class("_collections_abc.Mapping", STDLIB)
     assert "_collections_abc.Sized" in _names(mapping)
     assert any(c.defines("__getitem__") for c in imported.lineage(mapping))
     thread = imported.find_class("threading.Thread", STDLIB)

@@ -34,11 +34,12 @@ def with_root(finding: Finding, root: str, path: str, line: int) -> Finding:
 
 def add_root(finding: Finding, requires, scope: Mapping[T, Optional[T]],
              node_of: Callable[[str], T], describe: Callable[[T], tuple]) -> Finding:
-    """The finding with the clause for the first of the functions it requires that is in
-    scope and not itself a root; ``describe(root)`` gives (name, path, line)."""
-    for key in sorted(requires or ()):
-        node = node_of(key)
-        if node in scope:
-            root = root_of(scope, node)
-            return finding if root is None else with_root(finding, *describe(root))
-    return finding
+    """The finding with the clause for the first (by key) of the functions it requires
+    that is in scope; none when one of them is a root itself (the message's chain names
+    it already) - whatever the functions are called. ``describe(root)`` gives (name, path,
+    line)."""
+    members = [node for node in map(node_of, sorted(requires or ())) if node in scope]
+    if not members or any(scope[node] is None for node in members):
+        return finding
+    root = root_of(scope, members[0])
+    return finding if root is None else with_root(finding, *describe(root))
