@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     chosen.add_argument("--extend-per-file-ignores", metavar="MAPPING",
                         help="add to --per-file-ignores")
     chosen.add_argument("--backward-functions", metavar="GLOBS",
-                        help="globs (case-insensitive) naming backward-pass functions "
+                        help="globs (case-insensitive; a leading * matches at the start of a "
+                        "word of the name) naming backward-pass functions "
                         "(default: *backward*,*backprop*,*topo*,*deepwalk*)")
     where = parser.add_argument_group("which files")
     where.add_argument("--exclude", metavar="PATTERNS",
