@@ -40,7 +40,8 @@ class BackpropLintPlugin:
             default=",".join(DEFAULT_BACKWARD_GLOBS),
             parse_from_config=True,
             comma_separated_list=True,
-            help="Globs (case-insensitive) naming backward-pass functions for BPL2xx-4xx "
+            help="Globs (case-insensitive; a leading * matches at the start of a word of the "
+            "name) naming backward-pass functions for BPL2xx-4xx "
             "(default: %(default)s).",
         )
 
