@@ -6,6 +6,7 @@ Plain libcst (parser and PositionProvider): no codemod machinery here.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from typing import Iterator, List, Optional, Set, Tuple, Union
 
@@ -63,45 +64,102 @@ class NoFix(Exception):
 
 
 class ModuleIndex:
-    """The functions of one parsed module with their ``def`` lines and parents."""
+    """The functions of one parsed module with their ``def`` lines and parents.
+
+    Lines come from CPython's parse of the same text (the functions in source order are
+    the same in both trees); libcst's positions of the whole module, which cost several
+    times its parse, are worked out only if a fix asks for a node's line."""
 
     def __init__(self, text: str) -> None:
         self.module = cst.parse_module(text)
-        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-        self.positions = wrapper.resolve(PositionProvider)
         self.functions: List[Tuple[Function, Tuple[cst.CSTNode, ...]]] = []
         self._collect(self.module, (self.module,))
+        self._lines = _function_lines(text, len(self.functions))
+        self._positions: Optional[object] = None
+
+    @property
+    def positions(self):
+        """libcst's positions of every node (resolved on first use)."""
+        if self._positions is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)
+        return self._positions
 
     def _collect(self, node: cst.CSTNode, parents: Tuple[cst.CSTNode, ...]) -> None:
-        stack = [(node, parents)]
+        """Every function with its parents, in source order (pre-order, as CPython's)."""
+        stack = [(child, parents) for child in reversed(_statement_children(node))]
         while stack:  # iterative: deeply nested code must not exhaust the stack here
             current, above = stack.pop()
-            for child in reversed(current.children):
-                if isinstance(child, cst.FunctionDef):
-                    self.functions.append((child, above))
-                inner = above + (child,) if isinstance(child, (cst.FunctionDef, cst.ClassDef)) else above
-                stack.append((child, inner))
+            if isinstance(current, cst.FunctionDef):
+                self.functions.append((current, above))
+            inner = above + (current,) if isinstance(current, (cst.FunctionDef, cst.ClassDef)) else above
+            stack.extend((child, inner) for child in reversed(_statement_children(current)))
+
+    def _span(self, index: int) -> Tuple[int, int]:
+        if self._lines is not None:
+            return self._lines[index]
+        function = self.functions[index][0]
+        return self.positions[function.name].start.line, self.positions[function].end.line
 
     def def_line(self, function: Function) -> int:
-        return self.positions[function.name].start.line
+        return self._span(self._index(function))[0]
 
     def end_line(self, function: Function) -> int:
-        return self.positions[function].end.line
+        return self._span(self._index(function))[1]
+
+    def _index(self, function: Function) -> int:
+        return next(i for i, (f, _) in enumerate(self.functions) if f is function)
 
     def target(self, finding: Finding, at_def: bool) -> Optional[Target]:
         """The function whose ``def`` is on the finding's line (``at_def``), or the
         innermost function whose body holds the finding's line."""
         best = None
-        for function, parents in self.functions:
-            start, end = self.def_line(function), self.end_line(function)
+        for index, (function, parents) in enumerate(self.functions):
+            start, end = self._span(index)
             if at_def and start == finding.line:
-                return Target(finding, self.module, function, parents, self.positions)
+                return self._target(finding, function, parents)
             if not at_def and start < finding.line <= end:
-                if best is None or start > self.def_line(best[0]):
-                    best = (function, parents)
-        if best is None:
-            return None
-        return Target(finding, self.module, best[0], best[1], self.positions)
+                if best is None or start > best[0]:
+                    best = (start, function, parents)
+        return None if best is None else self._target(finding, best[1], best[2])
+
+    def _target(self, finding: Finding, function: Function, parents) -> Target:
+        return Target(finding, self.module, function, parents, _LazyPositions(self))
+
+
+class _LazyPositions:
+    """``positions[node]`` for a fix that asks: the module's positions resolved then."""
+
+    def __init__(self, index: ModuleIndex) -> None:
+        self._index = index
+
+    def __getitem__(self, node: cst.CSTNode):
+        return self._index.positions[node]  # type: ignore[index]
+
+
+def _statement_children(node: cst.CSTNode) -> List[cst.CSTNode]:
+    """The children of ``node`` that may hold a ``def``: a def is a statement, so it sits
+    only in statement lists - not inside expressions, which are most of a tree."""
+    if isinstance(node, (cst.SimpleStatementLine, cst.BaseSmallStatement)):
+        return []
+    return [child for child in node.children
+            if not isinstance(child, (cst.BaseExpression, cst.SimpleStatementLine))
+            or isinstance(child, cst.FunctionDef)]
+
+
+def _function_lines(text: str, count: int) -> Optional[List[Tuple[int, int]]]:
+    """The (``def`` line, last line) of every function in source order, from CPython's
+    parse; None when it cannot say (then libcst's positions answer)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    functions = sorted((node for node in ast.walk(tree)
+                        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))),
+                       key=lambda node: (node.lineno, node.col_offset))
+    if len(functions) != count:
+        return None
+    return [(node.lineno, node.end_lineno or node.lineno) for node in functions]
 
 
 def own_scope(node: cst.CSTNode) -> Iterator[Tuple[cst.CSTNode, Tuple[cst.CSTNode, ...]]]:
