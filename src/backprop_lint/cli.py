@@ -411,17 +411,17 @@ def fixable_summary(fixable: Mapping[str, int]) -> str:
     return f"[*] {', '.join(parts)}"
 
 
-def run_fixes(args: argparse.Namespace, fixable: Mapping[str, str], texts: Mapping[str, str],
+def run_fixes(args: argparse.Namespace, texts: Mapping[str, str],
               findings: Dict[str, List[Finding]], settings: Settings, jobs: int,
               cache: "Optional[Cache]"):
-    """--fix / --diff: the fixed texts and what is left in them (only the ``fixable``
-    files are rewritten; every file is analysed again)."""
+    """--fix / --diff: the fixed texts and what is left in them (every file, notebooks
+    included, may be rewritten; every file is analysed again)."""
     from .fixing import fix_files
 
     def again(fixed: Mapping[str, str]) -> Dict[str, List[Finding]]:
         return analyse({**texts, **fixed}, settings, jobs, cache)
 
-    run = fix_files(fixable, findings, again, args.unsafe_fixes,
+    run = fix_files(texts, findings, again, args.unsafe_fixes,
                     lambda path, code: settings.selection_for(path)(code))
     run.texts = {**texts, **run.texts}
     return run
@@ -544,7 +544,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     fixed = 0
     try:
         if args.fix or args.diff:
-            run = run_fixes(args, texts, texts, findings, settings, args.jobs or default_jobs(),
+            run = run_fixes(args, texts, findings, settings, args.jobs or default_jobs(),
                             cache)
             fixed = sum(run.fixed.values())
             if args.diff:
