@@ -32,7 +32,7 @@ so the full analysis's cycles are among those judged here. Anything unsure is no
 from __future__ import annotations
 
 import ast
-from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+from typing import Callable, Container, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 from .astwalk import inner_children
 from .cfg import PURE_BUILTINS
@@ -88,7 +88,7 @@ class _Proof:
         self._first_blocks: Dict[Tuple[int, FrozenSet[str], bool], int] = {}
         self.parameters = _parameters(function)
         self._open_tests: Dict[int, int] = {}
-        self.tested = _tested_attributes(function)
+        self.tested = _TestedAttributes(function)
         # the code that runs with the function: nested bodies excluded, their decorators
         # and defaults included (lambdas and class bodies are kept: only more to guard)
         stack: List[ast.AST] = [function]
@@ -294,7 +294,7 @@ def _header(definition: ast.AST) -> List[ast.AST]:
     return definition.decorator_list + [d for d in args.defaults + args.kw_defaults if d]  # type: ignore
 
 
-def _surely_blocks(statement: ast.stmt, moving: Set[str], tested: Set[str], calls_block: bool = True) -> bool:
+def _surely_blocks(statement: ast.stmt, moving: Set[str], tested: Container[str], calls_block: bool = True) -> bool:
     """Every way through ``statement`` crosses an unstable test or runs what the path
     search cannot see through (``tested``: the attributes the function's tests read;
     ``calls_block``: a call of unknown code counts)."""
@@ -316,7 +316,7 @@ def _surely_blocks(statement: ast.stmt, moving: Set[str], tested: Set[str], call
     return False
 
 
-def _stores_into_an_object(target: ast.expr, tested: Set[str]) -> bool:
+def _stores_into_an_object(target: ast.expr, tested: Container[str]) -> bool:
     """``a[i] = ...``, or ``a.b = ...`` where a test reads some ``.b`` (a store into an
     attribute no test reads changes nothing they read - checks/progress.py), also inside
     a tuple of targets."""
@@ -361,6 +361,20 @@ def _binds_a_name(target: ast.expr) -> bool:
     if kind is ast.Starred:
         return _binds_a_name(target.value)  # type: ignore[attr-defined]
     return kind is ast.Name
+
+
+class _TestedAttributes:
+    """:func:`_tested_attributes`, worked out on the first question: most proofs never
+    meet a store into an attribute, and the walk reads the whole body."""
+
+    def __init__(self, function: ast.AST) -> None:
+        self._function = function
+        self._names: Optional[Set[str]] = None
+
+    def __contains__(self, name: object) -> bool:
+        if self._names is None:
+            self._names = _tested_attributes(self._function)
+        return name in self._names
 
 
 def _tested_attributes(function: ast.AST) -> Set[str]:

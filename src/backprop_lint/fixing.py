@@ -30,7 +30,7 @@ def fix_infos(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]
     for path, found in findings.items():
         if path not in texts or not any(f.code in FIXERS for f in found):
             continue
-        plan = plan_file(texts[path], found)
+        plan = plan_file(texts[path], found, deciding=not with_edits)
         for finding, rewrite in plan.rewrites.items():
             edits: Tuple[Tuple[int, int, str], ...] = ()
             if with_edits and plan.index is not None:
@@ -120,5 +120,5 @@ def refusals(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]]
     reasons: Dict[Tuple[str, Finding], str] = {}
     for path, found in findings.items():
         if path in texts:
-            reasons.update(((path, f), why) for f, why in plan_file(texts[path], found).refused.items())
+            reasons.update(((path, f), why) for f, why in plan_file(texts[path], found, deciding=True).refused.items())
     return reasons

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import functools
 import re
 from typing import Iterable, Tuple
 
@@ -30,15 +31,28 @@ def names_backward_code(name: str, globs: Iterable[str]) -> bool:
     and ``TopoSort``, not ``_autopopulate``."""
     lowered = name.lower()
     starts = None
-    for glob in globs:
-        glob = glob.lower()
-        if not glob.startswith("*"):
-            if fnmatch.fnmatchcase(lowered, glob):
+    for starred, rest, literal in _prepared(tuple(globs)):
+        if literal not in lowered:
+            continue  # (every function name is asked about: most fail here, cheaply)
+        if not starred:
+            if fnmatch.fnmatchcase(lowered, rest):
                 return True
             continue
         if starts is None:
             starts = [0] + [m.start() for m in _WORD_START.finditer(name)]
-        rest = glob.lstrip("*")
         if any(fnmatch.fnmatchcase(lowered[i:], rest) for i in starts):
             return True
     return False
+
+
+@functools.lru_cache(maxsize=16)
+def _prepared(globs: Tuple[str, ...]) -> Tuple[Tuple[bool, str, str], ...]:
+    """Each glob as (leading ``*``, the pattern after it, lowered; the text before its
+    first wildcard, which any name it matches contains)."""
+    prepared = []
+    for glob in globs:
+        glob = glob.lower()
+        rest = glob.lstrip("*")
+        literal = re.split(r"[*?\[]", rest, maxsplit=1)[0]
+        prepared.append((glob.startswith("*"), rest if glob.startswith("*") else glob, literal))
+    return tuple(prepared)

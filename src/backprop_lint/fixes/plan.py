@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Sequence
 
 from ..findings import Finding
 from . import FIXERS, fixer
+from .skeleton import Skeleton
 from .target import ModuleIndex, NoFix, Rewrite
 
 # codes reported on a line inside the function rather than on its `def`
@@ -34,13 +35,20 @@ def fixable(findings: Sequence[Finding]) -> bool:
     return any(f.code in FIXERS for f in findings)
 
 
-def plan_file(text: str, findings: Sequence[Finding]) -> FilePlan:
+def plan_file(text: str, findings: Sequence[Finding], deciding: bool = False) -> FilePlan:
+    """The fixes of ``findings``. ``deciding``: only which findings have one and of what
+    kind, worked out on the file's skeleton (:mod:`.skeleton`): the rewrites cannot be
+    applied to the file."""
     wanted = [f for f in findings if f.code in FIXERS]
     plan = FilePlan(text, None, {}, {})
     if not wanted:
         return plan
     try:
-        plan.index = ModuleIndex(text)
+        if deciding:
+            skeleton = Skeleton(text, {f.line for f in wanted})
+            plan.index = ModuleIndex(skeleton.text, skeleton.function_lines)
+        else:
+            plan.index = ModuleIndex(text)
     except Exception as exc:  # libcst cannot parse it: no fix (the finding says BPL900)
         plan.refused.update((f, f"cannot parse: {type(exc).__name__}") for f in wanted)
         return plan

@@ -70,11 +70,14 @@ class ModuleIndex:
     the same in both trees); libcst's positions of the whole module, which cost several
     times its parse, are worked out only if a fix asks for a node's line."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, function_lines: Optional[List[Tuple[int, int]]] = None) -> None:
         self.module = cst.parse_module(text)
         self.functions: List[Tuple[Function, Tuple[cst.CSTNode, ...]]] = []
         self._collect(self.module, (self.module,))
-        self._lines = _function_lines(text, len(self.functions))
+        if function_lines is None:
+            function_lines = _function_lines(text)
+        self._lines = function_lines if function_lines is not None and len(
+            function_lines) == len(self.functions) else None
         self._positions: Optional[object] = None
 
     @property
@@ -139,15 +142,25 @@ class _LazyPositions:
 
 def _statement_children(node: cst.CSTNode) -> List[cst.CSTNode]:
     """The children of ``node`` that may hold a ``def``: a def is a statement, so it sits
-    only in statement lists - not inside expressions, which are most of a tree."""
-    if isinstance(node, (cst.SimpleStatementLine, cst.BaseSmallStatement)):
-        return []
-    return [child for child in node.children
-            if not isinstance(child, (cst.BaseExpression, cst.SimpleStatementLine))
-            or isinstance(child, cst.FunctionDef)]
+    only in the bodies of compound statements - not inside expressions, which are most of
+    a tree. (Read from the fields: libcst's ``children`` visits every child to list them.)"""
+    found: List[cst.CSTNode] = []
+    for field in _BODY_FIELDS:
+        value = getattr(node, field, None)
+        for child in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(child, _HOLDING_STATEMENTS):
+                found.append(child)
+    return found
 
 
-def _function_lines(text: str, count: int) -> Optional[List[Tuple[int, int]]]:
+# the fields of a node that hold statements or blocks of them, and what can hold a def
+_BODY_FIELDS = ("body", "orelse", "handlers", "finalbody", "cases")
+_HOLDING_STATEMENTS = tuple(getattr(cst, name) for name in (
+    "BaseCompoundStatement", "IndentedBlock", "Else", "Finally", "ExceptHandler",
+    "ExceptStarHandler", "MatchCase") if hasattr(cst, name))
+
+
+def _function_lines(text: str) -> Optional[List[Tuple[int, int]]]:
     """The (``def`` line, last line) of every function in source order, from CPython's
     parse; None when it cannot say (then libcst's positions answer)."""
     try:
@@ -157,8 +170,6 @@ def _function_lines(text: str, count: int) -> Optional[List[Tuple[int, int]]]:
     functions = sorted((node for node in ast.walk(tree)
                         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))),
                        key=lambda node: (node.lineno, node.col_offset))
-    if len(functions) != count:
-        return None
     return [(node.lineno, node.end_lineno or node.lineno) for node in functions]
 
 
