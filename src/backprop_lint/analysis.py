@@ -270,11 +270,16 @@ class _ProjectRun:
         if self.cache is not None:
             self.cache.put(kind, path, self._key(self.cache, kind, path, verdict), value)
 
+    def _largest_first(self, paths: List[str]) -> List[str]:
+        """The work in the order the processes should take it: the largest files first, so
+        that the last tasks are small and no process waits long for the other to end."""
+        return sorted(paths, key=lambda path: -len(self.sources[path]))
+
     def screen(self, paths: Sequence[str], progress=None
                ) -> Dict[str, Optional["screen.ScreenResult"]]:
         """Each file's screen (None: CPython cannot parse it)."""
         screens = {p: self._cached("screen", p, None) for p in paths}
-        missing = [p for p in paths if screens[p] is None]
+        missing = self._largest_first([p for p in paths if screens[p] is None])
         if progress is not None:
             progress(len(paths) - len(missing))
         tasks = [(self.sources[p], self.options) for p in missing]
@@ -295,6 +300,7 @@ class _ProjectRun:
                 results[path] = hit
         if progress is not None and results:
             progress(len(results))
+        missing = self._largest_first(missing)
         tasks = [(self.sources[p], self.options, p, verdicts[p]) for p in missing]
         for path, analysed in zip(missing, self.processes.map(_analyse_task, tasks, progress)):
             results[path] = pickle.loads(analysed)

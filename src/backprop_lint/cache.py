@@ -28,7 +28,7 @@ from .modules import ModuleNames
 # Bump when the layout of packs or of cached results changes.
 # 5: a file result names the other files it read (FileResult.consulted); 6: summaries flag tests;
 # 7: a chain step carries the line of its call (ChainStep.call)
-_FORMAT = 7
+_FORMAT = 8
 # what else decides a result: which files the parser accepts depends on the Python (a
 # ``match`` statement), and pickles of one Python may not load in another
 _EDITION = f"{__version__}\0{_FORMAT}\0{sys.implementation.name}\0{sys.version_info[0]}.{sys.version_info[1]}"

@@ -16,7 +16,7 @@ import networkx as nx
 
 from .callgraph import shortest_cycle
 from .cfg import AWAITED, ITERATED, every_path_hits
-from .facts import ModuleFacts
+from .facts import FunctionFacts, ModuleFacts
 from .parsing import AnalysisError, StandIn, def_starts, parse_planned, planned_text, run_with_deep_stack
 from .checks.reached import add_root
 from .findings import ChainStep, Finding
@@ -231,6 +231,11 @@ class Project:
     def _flow_read_again(self, node: Node) -> Optional[Flow]:
         """For a function the screens did not see on a cycle across files (its summary
         carries no flow): from its file parsed again."""
+        function = self._read_again(node)
+        return None if function is None else run_with_deep_stack(lambda: Flow.of(function))
+
+    def _read_again(self, node: Node) -> Optional[FunctionFacts]:
+        """The facts of a function, from its file parsed again (once per file)."""
         path = node[0]
         if path not in self._parsed:
             self._parsed[path] = _parse_quietly(*self._source_and_plan(path), path)
@@ -238,16 +243,18 @@ class Project:
         index = self.functions[node].index
         if module is None or index >= len(module.functions):
             return None
-        function = module.functions[index]
-        return run_with_deep_stack(lambda: Flow.of(function))
+        return module.functions[index]
 
     def _call_line(self, caller: Node, callee: Node) -> int:
-        """The line of the first call from ``caller`` to ``callee`` (0: not known)."""
+        """The line of the first call from ``caller`` to ``callee`` (0: not known). Only
+        a reported cycle asks: its files are parsed again here rather than every call's
+        line worked out in every summary (libcst's positions cost more than the parse)."""
         numbers = self.graph.edges[caller, callee].get("calls") or set()
-        flow = self._flow(caller) if numbers else None
-        if flow is None or min(numbers) >= len(flow.call_lines):
+        function = self._read_again(caller) if numbers else None
+        if function is None or min(numbers) >= len(function.calls):
             return 0
-        return flow.call_lines[min(numbers)]
+        call = function.calls[min(numbers)][0]
+        return run_with_deep_stack(lambda: function.module.line_of(call, function))
 
     def _source_and_plan(self, path: str) -> Tuple[str, Tuple[StandIn, ...]]:
         """The file's text and the bodies its analysis left out: the functions are numbered

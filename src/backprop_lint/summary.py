@@ -41,15 +41,13 @@ class Flow:
     exit: int
     blocks: Tuple[Tuple[Tuple[int, ...], bool, Optional[bool]], ...]
     call_blocks: Tuple[Optional[int], ...]
-    call_lines: Tuple[int, ...] = ()
 
     @classmethod
     def of(cls, function: FunctionFacts) -> "Flow":
         cfg = function.cfg
         blocks = tuple((tuple(b.successors), b.shielded, b.loop_stoppable) for b in cfg.blocks)
         calls = tuple(getattr(cfg.block_of(call), "index", None) for call, _ in function.calls)
-        lines = tuple(function.module.line_of(call, function) for call, _ in function.calls)
-        return cls(cfg.entry, cfg.exit, blocks, calls, lines)
+        return cls(cfg.entry, cfg.exit, blocks, calls)
 
     def graph(self) -> ControlFlowGraph:
         return ControlFlowGraph([Block(index, successors=list(successors), shielded=shielded,

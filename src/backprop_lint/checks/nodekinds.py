@@ -57,9 +57,17 @@ class NodeKinds:
                                                        FunctionFacts]]] = {}
         self._holdings: Dict[Tuple[int, str], Holding] = {}
         self._constructions: Optional[Dict[int, List[Tuple[cst.Call, Optional[FunctionFacts]]]]] = None
+        # the methods of each class whose stores are not read yet: a class's are read
+        # when a question is asked about it (most modules ask about one family, if any)
+        self._unread: Dict[int, List[FunctionFacts]] = {}
         for function in module.functions:
             if function.owner is not None and function.receiver is not None:
-                self._note_stores(function)
+                self._unread.setdefault(id(function.owner), []).append(function)
+
+    def _stores_into(self, cls: ClassFacts, attribute: str):
+        for function in self._unread.pop(id(cls), ()):
+            self._note_stores(function)
+        return self._stores.get((id(cls), attribute), [])
 
     def _note_stores(self, function: FunctionFacts) -> None:
         for node in own_nodes(function.node.body):
@@ -100,7 +108,7 @@ class NodeKinds:
             kinds: Set[ClassFacts] = set()
             collaborator = False
             for member in self.family(cls):
-                for value, annotation, function in self._stores.get((id(member), attribute), []):
+                for value, annotation, function in self._stores_into(member, attribute):
                     kinds |= self._kinds_of(value, function, 0)
                     declared = annotation if annotation is not None else self._parameter_annotation(value, function)
                     named = self._classes_named(declared, function)
