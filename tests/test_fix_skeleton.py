@@ -9,10 +9,11 @@ import ast
 import libcst as cst
 import pytest
 
-from backprop_lint.analysis import analyse_source
+from backprop_lint.analysis import Options, analyse_project, analyse_source
 from backprop_lint.fixes import FIXERS
 from backprop_lint.fixes.plan import plan_file
 from backprop_lint.fixes.skeleton import Skeleton
+from backprop_lint.fixing import fix_infos
 from conftest import FIXTURES, FIXTURES_TOO_NEW
 
 # the layouts a skeleton must get right: functions in an except handler, a decorated
@@ -132,3 +133,20 @@ def test_a_file_cpython_cannot_parse_is_its_own_skeleton() -> None:
     text = "def f(:\n    pass\n"
     skeleton = Skeleton(text, {1})
     assert skeleton.text == text and skeleton.function_lines is None
+
+
+def test_the_processes_decide_as_the_command_does() -> None:
+    """Project mode's processes decide which findings have a fix where each file is at
+    hand; the command, given the same findings, decides the same."""
+    texts = {str(p): p.read_text(encoding="utf-8") for p in sorted(FIXTURES.glob("*.py"))
+             if p.name not in FIXTURES_TOO_NEW}
+    decided = {}
+    found = analyse_project(texts, Options(), jobs=2, noqa=True, decided=decided)
+    expected = fix_infos(texts, found, with_edits=False)
+    told = {(path, f): decided[path][(f.line, f.column, f.code)]
+            for path, findings in found.items() for f in findings
+            if f.code in FIXERS and path in decided}
+    assert {k: v for k, v in told.items() if v is not None} == expected
+    assert {f.code for _, f in expected} >= {"BPL104", "BPL105", "BPL202", "BPL402"}
+    # every finding of a fixable code that a file shows alone was decided (the links add none here)
+    assert len(told) == sum(f.code in FIXERS for findings in found.values() for f in findings)

@@ -43,6 +43,9 @@ class FileResult:
     # the other files whose text the analysis read (imported.py), as (path, mtime, size):
     # a cached result is stale when one of them changed
     consulted: Tuple[Tuple[str, int, int], ...] = ()
+    # project mode: which of its findings have a fix ((line, column, code) -> the fix's
+    # reporters.FixInfo, or None), decided here where the file is at hand (fixing.py)
+    fixes: Optional[Dict[Tuple[int, int, str], object]] = None
 
 
 def analyse_source(source: str, options: Options = Options(),
@@ -194,7 +197,8 @@ def _one_per_hundred(findings: Sequence[Finding]) -> List[Finding]:
 def analyse_project(sources: Mapping[str, str], options: Options = Options(),
                     jobs: int = 1, cache: Optional[Cache] = None,
                     progress: Optional[Callable[[str, int], None]] = None,
-                    noqa: bool = False) -> Dict[str, List[Finding]]:
+                    noqa: bool = False, decided: Optional[Dict[str, Dict]] = None
+                    ) -> Dict[str, List[Finding]]:
     """Findings per path for files analysed together (the command's project mode).
 
     Each file is analysed alone (in ``jobs`` processes, or taken from ``cache``) and leaves
@@ -204,13 +208,14 @@ def analyse_project(sources: Mapping[str, str], options: Options = Options(),
     that backward-pass code in another module calls. ``progress(stage, n)`` is told each
     time n more files have gone through ``stage`` ("screening", then "analysing" - a file the
     screen leaves out is through it at once - then "linking"). With ``noqa``, findings that a ``# noqa`` comment silences (as
-    flake8 reads them) are left out.
+    flake8 reads them) are left out. ``decided`` is given the processes' decisions of
+    which findings of each file analysed have a fix (:attr:`FileResult.fixes`).
     """
     with _collector_paused():  # it would scan every screen and summary again and again
-        return _analyse_project(sources, options, jobs, cache, progress, noqa)
+        return _analyse_project(sources, options, jobs, cache, progress, noqa, decided)
 
 
-def _analyse_project(sources, options, jobs, cache, progress, noqa) -> Dict[str, List[Finding]]:
+def _analyse_project(sources, options, jobs, cache, progress, noqa, decided) -> Dict[str, List[Finding]]:
     paths = sorted(sources)
     with _Processes(jobs) as processes:
         run = _ProjectRun(sources, options, processes, cache)
@@ -232,6 +237,8 @@ def _analyse_project(sources, options, jobs, cache, progress, noqa) -> Dict[str,
         linking(len(paths))
     if cache is not None:
         cache.flush()
+    if decided is not None:
+        decided.update((p, r.fixes) for p, r in results.items() if r.fixes is not None)
     found = {p: sorted(_one_per_hundred(by_path.get(p, []))) for p in paths}
     if noqa:
         for path, findings in found.items():
@@ -331,7 +338,20 @@ def _analyse_task(task) -> bytes:
     result.consulted = imported.stamps(consulted)
     if result.findings:
         result.noqa = NoqaComments.of(source)
+        result.fixes = _decided_fixes(source, result.findings)
     return pickled(result)
+
+
+def _decided_fixes(source: str, findings: Sequence[Finding]):
+    """Which findings have a fix: decided by the process, in parallel, not one file after
+    another in the command (which asks only about findings the links add)."""
+    from .fixes import FIXERS  # a dict of names: imports nothing
+
+    if not any(f.code in FIXERS for f in findings):
+        return None
+    from .fixing import decided_fixes
+
+    return decided_fixes(source, findings)
 
 
 class _Processes:

@@ -242,10 +242,12 @@ def usable_cache(directory: Optional[str]) -> Optional[Cache]:
 
 
 def analyse(texts: Mapping[str, str], settings: Settings, jobs: int,
-            cache: "Optional[Cache]" = None) -> Dict[str, List[Finding]]:
+            cache: "Optional[Cache]" = None, decided: Optional[Dict[str, Dict]] = None
+            ) -> Dict[str, List[Finding]]:
     """One call over all the files: the analysis reads them in ``jobs`` processes, and
     takes what ``cache`` holds for files seen before. A run on the same files as one
-    before, none changed, takes that run's findings and imports no analysis at all."""
+    before, none changed, takes that run's findings and imports no analysis at all.
+    ``decided`` gets which findings the processes found a fix for (analysis.py)."""
     options = Options()
     if settings.backward_functions:
         options = Options(backward_functions=settings.backward_functions)
@@ -261,7 +263,7 @@ def analyse(texts: Mapping[str, str], settings: Settings, jobs: int,
     try:
         with progress.waiting(f"screening {len(texts)} files"):  # the first stage
             found = analyse_project(texts, options, jobs=jobs, cache=cache,
-                                    progress=progress.advance, noqa=True)
+                                    progress=progress.advance, noqa=True, decided=decided)
     finally:
         progress.close()
     if cache is not None and entry is not None:
@@ -356,10 +358,12 @@ def has_fix_module(findings: Mapping[str, Sequence[Finding]],
 def fixes_of(args: argparse.Namespace, texts: Mapping[str, str],
              findings: Mapping[str, Sequence[Finding]],
              selection: Callable[[str], CodeSelection],
-             cache: "Optional[Cache]") -> Dict[Tuple[str, Finding], FixInfo]:
-    """(path, finding) -> its fix, for the reported findings that have one. libcst is
-    imported only when a finding's code has a fix module and ``cache`` does not know the
-    file's fixes (a warm run parses nothing)."""
+             cache: "Optional[Cache]", decided: Optional[Mapping[str, Dict]] = None
+             ) -> Dict[Tuple[str, Finding], FixInfo]:
+    """(path, finding) -> its fix, for the reported findings that have one: as the
+    processes ``decided`` it, as ``cache`` knows it, or worked out here. libcst is
+    imported only when a finding's code has a fix module and neither knows the file's
+    fixes (a warm run parses nothing)."""
     if not has_fix_module(findings, selection):
         return {}
     with_edits = args.format in {"json", "sarif"}
@@ -369,15 +373,19 @@ def fixes_of(args: argparse.Namespace, texts: Mapping[str, str],
     for path, found in findings.items():
         if path not in texts or not has_fix_module({path: found}, selection):
             continue
+        where = [(f.line, f.column, f.code) for f in found]
+        known = None
         if cache is not None:
-            where = sorted((f.line, f.column, f.code) for f in found)
-            keys[path] = cache.key_of("fixes", path, texts[path], (with_edits, where))
+            keys[path] = cache.key_of("fixes", path, texts[path], (with_edits, sorted(where)))
             known = cache.get("fixes", path, keys[path])
-            if isinstance(known, dict):
-                infos.update(((path, f), known[(f.line, f.column, f.code)])
-                             for f in found if (f.line, f.column, f.code) in known)
-                continue
-        missing[path] = found
+        if not isinstance(known, dict):
+            known = _decided(decided or {}, path, where, with_edits)
+            if known is not None and cache is not None:
+                cache.put("fixes", path, keys[path], pickled(known))
+        if known is None:
+            missing[path] = found
+            continue
+        infos.update(((path, f), known[key]) for f, key in zip(found, where) if known.get(key) is not None)
     if missing and has_fix_module(missing, selection):
         from .fixing import fix_infos
 
@@ -387,8 +395,21 @@ def fixes_of(args: argparse.Namespace, texts: Mapping[str, str],
             known = {(f.line, f.column, f.code): infos[(path, f)]
                      for f in found if (path, f) in infos}
             cache.put("fixes", path, keys[path], pickled(known))
+    if cache is not None:
         cache.flush()
     return infos
+
+
+def _decided(decided: Mapping[str, Dict], path: str, where: Sequence[Tuple[int, int, str]],
+             with_edits: bool) -> Optional[Dict]:
+    """The fixes the processes decided for a file's findings, if they decided for every one
+    (not for a finding the links add) and no edits are asked for (they work none out)."""
+    from .fixes import FIXERS  # a dict of names: imports nothing
+
+    told = decided.get(path)
+    if with_edits or told is None or any(w not in told for w in where if w[2] in FIXERS):
+        return None
+    return told
 
 
 def fix_summary(results: Sequence[Result], fixed: int, fixing: bool) -> Optional[str]:
@@ -536,7 +557,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         error(problem.text())
     try:
         cache = None if args.no_cache else usable_cache(args.cache_dir)
-        findings = analyse(texts, settings, args.jobs or default_jobs(), cache)
+        decided: Dict[str, Dict] = {}  # which findings have a fix, as the processes found
+        findings = analyse(texts, settings, args.jobs or default_jobs(), cache, decided)
     except Exception as exc:  # the analysis promises not to raise; say so if it does
         error(f"internal error {type(exc).__name__}: {exc} (please report it)")
         return EXIT_ERROR
@@ -553,12 +575,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 error(f"would fix {fixed} finding{'s' if fixed != 1 else ''}")
                 return EXIT_ERROR if errors else (EXIT_FINDINGS if diff else EXIT_CLEAN)
             write_fixed(run.changed, run.texts, stdin_path, notebooks)
+            decided.clear()  # of the texts before the fixes
             texts = {**run.texts, **{p: notebooks[p].text for p in run.changed if p in notebooks}}
             findings = run.findings
             if any(p in notebooks for p in run.changed):  # lines may have moved into a cell
                 findings = analyse(texts, settings, args.jobs or default_jobs(), cache)
         results = report(texts, with_cell_problems(findings, notebooks), settings.selection_for,
-                         notebooks, fixes_of(args, texts, findings, settings.selection_for, cache))
+                         notebooks, fixes_of(args, texts, findings, settings.selection_for, cache,
+                                             decided))
         if args.add_noqa:
             return add_noqa_and_tell(results, texts, notebooks, errors)
     except OSError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import re
-from typing import Callable, Counter, Dict, List, Mapping, Sequence, Set, Tuple
+from typing import Callable, Counter, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .findings import Finding
 from .reporters import FixInfo
@@ -28,19 +28,32 @@ def fix_infos(texts: Mapping[str, str], findings: Mapping[str, Sequence[Finding]
     out the text each fix writes (the JSON and SARIF reports)."""
     infos: Dict[Tuple[str, Finding], FixInfo] = {}
     for path, found in findings.items():
-        if path not in texts or not any(f.code in FIXERS for f in found):
-            continue
-        plan = plan_file(texts[path], found, deciding=not with_edits)
-        for finding, rewrite in plan.rewrites.items():
-            edits: Tuple[Tuple[int, int, str], ...] = ()
-            if with_edits and plan.index is not None:
-                try:
-                    fixed = apply(plan.index.module, [rewrite])
-                except Exception:  # a fix never stops the report: that finding has none
-                    continue
-                edits = tuple(line_edits(texts[path], fixed))
-            infos[(path, finding)] = FixInfo(rewrite.applicability,
-                                             fixer(finding.code).TITLE, edits)
+        if path in texts:
+            infos.update(((path, f), info) for f, info in _file_fix_infos(texts[path], found, with_edits).items())
+    return infos
+
+
+def decided_fixes(text: str, findings: Sequence[Finding]) -> Dict[Tuple[int, int, str], Optional[FixInfo]]:
+    """(line, column, code) -> the fix (without its edits), or None, for each finding of a
+    code that has fixes (the processes of project mode decide this)."""
+    infos = _file_fix_infos(text, findings, with_edits=False)
+    return {(f.line, f.column, f.code): infos.get(f) for f in findings if f.code in FIXERS}
+
+
+def _file_fix_infos(text: str, found: Sequence[Finding], with_edits: bool) -> Dict[Finding, FixInfo]:
+    if not any(f.code in FIXERS for f in found):
+        return {}
+    infos: Dict[Finding, FixInfo] = {}
+    plan = plan_file(text, found, deciding=not with_edits)
+    for finding, rewrite in plan.rewrites.items():
+        edits: Tuple[Tuple[int, int, str], ...] = ()
+        if with_edits and plan.index is not None:
+            try:
+                fixed = apply(plan.index.module, [rewrite])
+            except Exception:  # a fix never stops the report: that finding has none
+                continue
+            edits = tuple(line_edits(text, fixed))
+        infos[finding] = FixInfo(rewrite.applicability, fixer(finding.code).TITLE, edits)
     return infos
 
 
