@@ -360,6 +360,10 @@ def _receiver_attributes(function: _Function, receivers: List[ast.expr]) -> Set[
             bindings.append((node.target, node.value))
         elif kind is ast.withitem and node.optional_vars is not None:
             bindings.append((node.optional_vars, node.context_expr))
+    values_of: Dict[str, List[ast.expr]] = {}  # a name -> the values of the bindings naming it
+    for target, value in bindings:
+        for name in {n.id for n in ast.walk(target) if type(n) is ast.Name}:
+            values_of.setdefault(name, []).append(value)
     attributes: Set[str] = set()
     names: Set[str] = set()
     pending = list(receivers)
@@ -369,8 +373,7 @@ def _receiver_attributes(function: _Function, receivers: List[ast.expr]) -> Set[
                 attributes.add(node.attr)
             elif type(node) is ast.Name and node.id != me and node.id not in names:
                 names.add(node.id)
-                pending += [value for target, value in bindings
-                            if any(type(n) is ast.Name and n.id == node.id for n in ast.walk(target))]
+                pending += values_of.get(node.id, [])
     return attributes
 
 
