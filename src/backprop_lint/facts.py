@@ -10,7 +10,9 @@ found through the bases defined in the module.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import textwrap
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
@@ -189,8 +191,12 @@ class FunctionFacts:
     def _calls_through(self, name: str, decorator: cst.Decorator) -> bool:
         if name.rsplit(".", 1)[-1] in _TRANSPARENT_DECORATORS:
             return True
+        called = isinstance(decorator.decorator, cst.Call)
+        local = self.module.lookup(name, self.parent) if "." not in name else None
+        if isinstance(local, FunctionFacts):
+            return _local_calls_through(local, called)
         found = imported_target(self.module, name, self.parent, want_bodies=True)
-        return isinstance(found, FunctionInfo) and calls_through(found, isinstance(decorator.decorator, cst.Call))
+        return isinstance(found, FunctionInfo) and calls_through(found.node, called)
 
     @property
     def dispatches(self) -> bool:
@@ -201,6 +207,22 @@ class FunctionFacts:
 
 
 Target = Union[FunctionFacts, ClassFacts]
+
+
+def _local_calls_through(decorator: FunctionFacts, called: bool) -> bool:
+    """A decorator defined in the file, judged by its body as an imported one is
+    (imported.calls_through reads CPython's tree: its text is parsed again, alone). Not
+    when it is decorated itself, or its body was left out by the screen's plan (a
+    stand-in never calls through)."""
+    if decorator.decorators or decorator.parent is not None or decorator.owner is not None:
+        return False
+    code = decorator.module.parsed.module.code_for_node(decorator.node)
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    functions = [s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return len(functions) == 1 and calls_through(functions[0], called)
 
 
 class ModuleFacts:

@@ -139,8 +139,8 @@ CODES = (
         "bases define, bases from other modules included (read, not imported); `Unit(...)` in\n"
         "`__init__` counts only when every metaclass on the way is known to construct when called\n"
         "(one whose `__call__` may hand back an existing instance may never run `__init__`); a\n"
-        "decorator imported from elsewhere counts as transparent when its wrapper calls the\n"
-        "function on every path.",
+        "decorator defined in the file or imported from elsewhere counts as transparent when\n"
+        "its wrapper calls the function on every path.",
         fix="unsafe: repr(self) in __repr__ becomes object.__repr__(self); str(self) / format(self) "
         "in __str__ / __format__ format type(self).__name__",
     ),

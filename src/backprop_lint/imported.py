@@ -591,13 +591,12 @@ def absolute_import(dotted: str, importer_path: str) -> Optional[str]:
 CallTest = Callable[[ast.Call], bool]
 
 
-def calls_through(decorator: FunctionInfo, called: bool) -> bool:
+def calls_through(function: Union[ast.FunctionDef, ast.AsyncFunctionDef], called: bool) -> bool:
     """A decorator (``called``: a decorator factory, ``@deco(...)``) whose result calls the
     decorated function on every path before it can return or raise, or hands the function
     back itself: a self-call through it still runs the body. A wrapper that may return
     without calling (a re-entry guard such as ``reprlib.recursive_repr``, a cache lookup)
     or whose result is not a ``def`` seen here does not."""
-    function = decorator.node
     if called:
         inner = _returned_function(function)
         if inner is None:

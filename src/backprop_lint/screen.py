@@ -305,6 +305,7 @@ def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
     if needed:  # how a class of the file is constructed and stores attributes decides too
         needed |= {f.index for f in functions if f.owner is not None and f.name in _READ_FOR_CLASSES}
     needed |= strict_cycles
+    needed |= _local_decorators(functions, strict_cycles)
     needed |= {f.index for f in functions if f.anchored}
     # a root's nested functions are in scope with it: nesting counts as a call here
     calls = {i: set(callees) for i, callees in loose.items()}
@@ -319,6 +320,18 @@ def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
             callers.setdefault(callee, set()).add(caller)
     walking = frozenset(reachable(judged, callers))
     return frozenset(needed | walking), walking
+
+
+def _local_decorators(functions: List[_Function], of: Set[int]) -> Set[int]:
+    """The module-level functions that decorate the functions ``of`` (with the functions
+    nested in them): whether a self-call through one still runs the body is read from its
+    body (facts.py)."""
+    names = {name for index in of for name in functions[index].decorators}
+    found = {f.index for f in functions if f.parent < 0 and f.owner is None and f.name in names}
+    for function in functions:  # (a parent comes before what it holds)
+        if function.parent in found:
+            found.add(function.index)
+    return found
 
 
 def _node_kind_bodies(functions: List[_Function], loose_cycles: Set[int],
