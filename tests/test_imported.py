@@ -122,7 +122,7 @@ def test_nothing_is_imported_or_run(tmp_path) -> None:
 # -- decorators --------------------------------------------------------------------------------
 def _decorator(source: str, called: bool) -> bool:
     node = ast.parse(textwrap.dedent(source)).body[0]
-    return imported.calls_through(imported.FunctionInfo(node, None), called)
+    return imported.calls_through(node, called)
 
 
 def test_a_wrapper_that_calls_through_on_every_path_keeps_the_call() -> None:
