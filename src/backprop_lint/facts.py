@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import textwrap
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
@@ -198,6 +197,14 @@ class FunctionFacts:
         found = imported_target(self.module, name, self.parent, want_bodies=True)
         return isinstance(found, FunctionInfo) and calls_through(found.node, called)
 
+    def as_ast(self) -> ast.AST:
+        """Its ``def`` as a CPython ``ast`` node (what imported.py judges); ``ast.Pass()``
+        when CPython refuses the text."""
+        try:
+            return ast.parse(cst.Module([]).code_for_node(self.node)).body[0]
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return ast.Pass()
+
     @property
     def dispatches(self) -> bool:
         return any(d.rsplit(".", 1)[-1] in _DISPATCHING_DECORATORS for d in self.decorators)
@@ -210,19 +217,13 @@ Target = Union[FunctionFacts, ClassFacts]
 
 
 def _local_calls_through(decorator: FunctionFacts, called: bool) -> bool:
-    """A decorator defined in the file, judged by its body as an imported one is
-    (imported.calls_through reads CPython's tree: its text is parsed again, alone). Not
+    """A decorator defined in the file, judged by its body as an imported one is. Not
     when it is decorated itself, or its body was left out by the screen's plan (a
     stand-in never calls through)."""
     if decorator.decorators or decorator.parent is not None or decorator.owner is not None:
         return False
-    code = decorator.module.parsed.module.code_for_node(decorator.node)
-    try:
-        tree = ast.parse(textwrap.dedent(code))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    functions = [s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    return len(functions) == 1 and calls_through(functions[0], called)
+    function = decorator.as_ast()
+    return isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and calls_through(function, called)
 
 
 class ModuleFacts:

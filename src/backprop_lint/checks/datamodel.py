@@ -20,7 +20,7 @@ from ..facts import ClassFacts, FunctionFacts, ModuleFacts
 from ..findings import Finding
 from ..imported import (ClassInfo, constructs_on_call, constructs_when_called, imported_target, inherited,
                         metaclass_constructs)
-from .getattr_reentry import getattr_reentry, as_ast
+from .getattr_reentry import getattr_reentry
 from .report import at_def
 from ..names import dotted_name, is_name, string_value
 
@@ -277,7 +277,7 @@ def _local_metaclass_constructs(facts: ModuleFacts, cls: ClassFacts, expr: cst.B
     if not defines_call:
         return True
     call = facts.method(meta, "__call__")
-    return call is not None and constructs_on_call(as_ast(call))
+    return call is not None and constructs_on_call(call.as_ast())
 
 
 def _site_predicate(facts: ModuleFacts, function: FunctionFacts) -> Optional[tuple]:

@@ -17,7 +17,6 @@ over attribute names; a cycle in it is an endless re-entry.
 
 from __future__ import annotations
 
-import ast
 import re
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -72,20 +71,12 @@ def _setattr_stores_elsewhere(facts: ModuleFacts, cls) -> bool:
     ``self.x = v`` leaves no instance attribute ``x`` that a read could miss."""
     if facts.class_defines(cls, "__setattr__"):
         setter = facts.method(cls, "__setattr__")
-        return setter is not None and not stores_on_instance(as_ast(setter))
+        return setter is not None and not stores_on_instance(setter.as_ast())
     for base in inherited(facts, cls).classes:
         if base.runtime is None and "__setattr__" in base.names:
             setter = base.methods.get("__setattr__")
             return setter is not None and not stores_on_instance(setter)
     return False
-
-
-def as_ast(function: FunctionFacts) -> ast.AST:
-    """The function's ``def`` as a CPython ``ast`` node (what imported.py judges)."""
-    try:
-        return ast.parse(cst.Module([]).code_for_node(function.node)).body[0]
-    except (SyntaxError, ValueError, RecursionError):
-        return ast.Pass()
 
 
 def _report(facts: ModuleFacts, function: FunctionFacts, cycle: List[str], reads) -> Finding:

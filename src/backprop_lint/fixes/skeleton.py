@@ -7,7 +7,7 @@ What a fix reads is the function itself (with everything nested in it), the func
 and classes around it, and the module's own statements (imports, rebindings of the
 function's name); never the body of an unrelated function. So the decision is made on a
 skeleton: the text with the body of every function that holds no finding line replaced
-by ``pass`` and blank lines (line numbers unchanged). ``tests/test_fixes.py`` checks that
+by ``pass`` and blank lines (line numbers unchanged). ``tests/test_fix_skeleton.py`` checks that
 it decides as the whole text does.
 
 A body that declares ``global`` / ``nonlocal`` names stays: it may rebind the name a fix
