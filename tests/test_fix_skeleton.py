@@ -82,6 +82,57 @@ class Proxy:
 '''
 
 
+# findings whose fixes read only their class (BPL104, BPL105): decided on the module's
+# statements that hold them - a class at the top, one inside an ``if``, a decorated one,
+# a class in a class, a class made by a function - and nothing else of the module
+CLASSES = '''\
+import functools
+
+TABLE = {
+    "a": 1,
+}
+
+
+class Proxy:
+    default = None
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+if TABLE:
+    class Guarded:
+        def __getattr__(self, name):
+            return getattr(self.fallback, name)
+else:
+    Guarded = None
+
+
+def unrelated():
+    return TABLE
+
+
+@functools.total_ordering
+class Outer:
+    class Inner:
+        def __repr__(self):
+            return "Inner(" + repr(self) + ")"
+
+    def __lt__(self, other):
+        return False
+
+
+def make():
+    class Made:
+        def __str__(self):
+            return "Made " + str(self)
+    return Made
+'''
+
+
 def decisions(text: str, deciding: bool):
     plan = plan_file(text, analyse_source(text), deciding=deciding)
     return ({(f.line, f.code): r.applicability for f, r in plan.rewrites.items()},
@@ -90,6 +141,7 @@ def decisions(text: str, deciding: bool):
 
 def fixable_texts():
     yield pytest.param(TRICKY, id="tricky")
+    yield pytest.param(CLASSES, id="classes")
     for path in sorted(FIXTURES.glob("*.py")):
         if path.name in FIXTURES_TOO_NEW:
             continue
@@ -127,6 +179,21 @@ def test_the_skeleton_keeps_lines_and_leaves_out_only_unrelated_bodies() -> None
     assert sorted(skeleton.function_lines) == sorted(lines)
     for line in finding_lines:
         assert after[line - 1] == before[line - 1]
+
+
+def test_fixes_that_read_their_class_are_decided_on_the_statements_holding_them() -> None:
+    found = analyse_source(CLASSES)
+    assert {f.code for f in found} == {"BPL104", "BPL105"}
+    fixed, _ = decisions(CLASSES, deciding=True)
+    assert {line for line, _ in fixed} == {f.line for f in found}
+    skeleton = Skeleton(CLASSES, {f.line for f in found}, whole_module=False)
+    assert "TABLE = {" not in skeleton.text and "def unrelated" not in skeleton.text
+    assert "        return getattr(self._inner, name)" in skeleton.text
+    assert "    Guarded = None" in skeleton.text  # (the rest of a statement holding one)
+    cst.parse_module(skeleton.text)
+    # the functions of those statements, in the source's lines (a body left out ends on
+    # its stand-in: __init__, __lt__)
+    assert skeleton.function_lines == [(11, 12), (14, 15), (20, 21), (33, 34), (36, 37), (40, 44), (42, 43)]
 
 
 def test_a_file_cpython_cannot_parse_is_its_own_skeleton() -> None:

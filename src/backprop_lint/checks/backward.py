@@ -143,7 +143,10 @@ class WalkGraph:
         # ``child.backward()`` / ``self._ctx.backward()`` on a node reached through the
         # current node's attributes: the method of that name (of another class first); any
         # other object's methods are not followed
-        if (isinstance(func, cst.Attribute) and not self._receiver_known(func.value, caller)
+        # (a method of that name first: _methods_named finds none otherwise, and the
+        # derivation walks the caller's whole body)
+        if (isinstance(func, cst.Attribute) and func.attr.value in self.methods_by_name
+                and not self._receiver_known(func.value, caller)
                 and self.derivation(caller).collection(func.value)):
             for method in self._methods_named(func.attr.value, func.value, caller):
                 if facts.runs_now(role, method):

@@ -3,7 +3,9 @@
 One module per fix (``bpl202_frames``, ``bpl402_deque``), each with ``CODE``,
 ``APPLICABILITY`` (``safe``: only the bug goes away; ``unsafe``: behaviour a program may
 rely on changes too), ``EXAMPLES`` (before / after pairs, as Fixit keeps a rule's
-examples) and ``rewrite(target)``: the new function, or the reason there is none.
+examples) and ``rewrite(target)``: the new function, or the reason there is none; and
+``READS_MODULE = False`` where the rewrite reads nothing of the module beyond the class
+around the function (which findings have a fix is then decided on that class alone).
 
 Finding which finding has a fix (:mod:`.plan`) needs libcst only; applying the fixes to a
 file (:mod:`.apply`) uses libcst's codemod machinery for the imports and is imported only

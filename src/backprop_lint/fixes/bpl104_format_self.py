@@ -21,6 +21,7 @@ from .target import SCOPES, NoFix, Rewrite, Target, param_names
 CODE = "BPL104"
 APPLICABILITY = "unsafe"
 TITLE = "format the object's type instead of the object itself"
+READS_MODULE = False  # the method and its class are all it reads
 
 EXAMPLES = [
     (

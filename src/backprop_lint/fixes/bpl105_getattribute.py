@@ -31,6 +31,7 @@ from .target import (SCOPES, NoFix, Rewrite, Target, bound_by, every_node, mangl
 CODE = "BPL105"
 APPLICABILITY = "safe"
 TITLE = "read the attribute with object.__getattribute__"
+READS_MODULE = False  # the method and its class are all it reads
 
 EXAMPLES = [
     (

@@ -30,7 +30,7 @@ from typing import List, Set, Tuple, Union
 
 import libcst as cst
 
-from .target import (SCOPES, Function, NoFix, Rewrite, Target, assigned_names, bound_by,
+from .target import (SCOPES, Function, NoFix, Rewrite, Target, bound_by,
                      every_node, fresh_name, is_call_to, mangled, names_used, own_scope,
                      param_names)
 
@@ -339,25 +339,25 @@ def _callee(target: Target) -> Callee:
 
 
 def _check_not_rebound(scope: cst.CSTNode, function: Function) -> None:
+    """Its ``def`` is the only binding of its name in the scope that holds it (one walk
+    of that scope: for a module function, the whole module)."""
     name = function.name.value
-    bound = [node for node, _ in own_scope(scope)
-             if isinstance(node, cst.FunctionDef) and node.name.value == name]
-    if len(bound) != 1 or name in assigned_names(scope) - {name} or _rebinds(scope, function):
-        raise NoFix(f"`{name}` is bound to something else too")
-
-
-def _rebinds(scope: cst.CSTNode, function: Function) -> bool:
-    """Another binding of the name than its ``def`` (assignment, import, loop target)."""
-    name = function.name.value
+    definitions = 0
     for node, _ in own_scope(scope):
-        if isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For,
-                             cst.AsName, cst.NamedExpr, cst.Del)):
-            target = node.name if isinstance(node, cst.AsName) else node.target
-            if name in bound_by(target):
-                return True
-        if isinstance(node, cst.ImportAlias) and node.asname is None:
-            if cst.helpers.get_full_name_for_node(node.name).split(".")[0] == name:
-                return True
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node.name.value == name:
+            definitions += 1
+        if definitions > 1 or _binds_otherwise(node, name):
+            raise NoFix(f"`{name}` is bound to something else too")
+
+
+def _binds_otherwise(node: cst.CSTNode, name: str) -> bool:
+    """``node`` binds ``name`` other than by a ``def`` (assignment, import, loop target)."""
+    if isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For,
+                         cst.AsName, cst.NamedExpr, cst.Del)):
+        target = node.name if isinstance(node, cst.AsName) else node.target
+        return name in bound_by(target)
+    if isinstance(node, cst.ImportAlias) and node.asname is None:
+        return cst.helpers.get_full_name_for_node(node.name).split(".")[0] == name
     return False
 
 

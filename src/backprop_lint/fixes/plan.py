@@ -45,7 +45,8 @@ def plan_file(text: str, findings: Sequence[Finding], deciding: bool = False) ->
         return plan
     try:
         if deciding:
-            skeleton = Skeleton(text, {f.line for f in wanted})
+            whole_module = any(getattr(fixer(f.code), "READS_MODULE", True) for f in wanted)
+            skeleton = Skeleton(text, {f.line for f in wanted}, whole_module)
             plan.index = ModuleIndex(skeleton.text, skeleton.function_lines)
         else:
             plan.index = ModuleIndex(text)

@@ -18,32 +18,63 @@ reports) works on the whole text, never on a skeleton.
 from __future__ import annotations
 
 import ast
+import re
 from typing import Collection, Dict, List, Optional, Set, Tuple
 
-from ..parsing import StandIn, stood_in
+from ..parsing import StandIn, python_lines, stood_in
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 class Skeleton:
-    """``text``: the skeleton; ``function_lines``: (``def`` line, last line) of every
-    function left in it, in source order (None: CPython cannot parse the file)."""
+    """``text``: the skeleton; ``function_lines``: (``def`` line, last line in the
+    source) of every function left in it, in source order (None: CPython cannot parse
+    the file).
 
-    def __init__(self, source: str, finding_lines: Collection[int]) -> None:
+    ``whole_module`` False: the fixes asked read nothing of the module beyond the class
+    around the finding's function (``READS_MODULE`` of their fix modules), and the
+    skeleton is only the module's statements that hold a finding line, one after the
+    other (its lines then are not the source's: ``function_lines`` are)."""
+
+    def __init__(self, source: str, finding_lines: Collection[int], whole_module: bool = True) -> None:
         self.text = source
         self.function_lines: Optional[List[Tuple[int, int]]] = None
         try:
             tree = ast.parse(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return  # libcst will refuse it too, or answer from its own positions
-        declares = "global" in source or "nonlocal" in source  # (the walk for them is costly)
-        kept, blanked = _functions(tree, set(finding_lines), declares)
+        kept, blanked = _functions(tree, set(finding_lines),
+                                   _declaring_lines(source) if whole_module else set())
         lines, left_out = stood_in(source, list(blanked.values()))
-        self.text = "".join("\n" if i in left_out else line for i, line in enumerate(lines))
-        self.function_lines = [(f.lineno, _last_line(f, blanked.get(f), left_out)) for f in kept]
+        spans = [(0, len(lines))] if whole_module else _statements_holding(tree, finding_lines)
+        self.text = "".join("\n" if i in left_out else lines[i]
+                            for start, end in spans for i in range(start, end))
+        self.function_lines = [(f.lineno, _last_line(f, blanked.get(f), left_out)) for f in kept
+                               if any(start < f.lineno <= end for start, end in spans)]
 
 
-def _functions(tree: ast.AST, finding_lines: Collection[int], declares: bool
+def _statements_holding(tree: ast.AST, finding_lines: Collection[int]) -> List[Tuple[int, int]]:
+    """The (0-based, end excluded) lines of the module's statements that hold a finding
+    line - compound statements (a finding is in a ``def``), which start a line of their
+    own and end one."""
+    return [(_first_line(statement) - 1, statement.end_lineno or statement.lineno)
+            for statement in getattr(tree, "body", [])
+            if _holds(statement, finding_lines)]
+
+
+def _declaring_lines(source: str) -> Set[int]:
+    """The lines that may hold a ``global`` / ``nonlocal`` declaration: every line with
+    the word (in a comment or a string too - a body kept for nothing costs only time; a
+    walk of every body for the statements cost more than all the rest)."""
+    if "global" not in source and "nonlocal" not in source:
+        return set()
+    return {number for number, line in enumerate(python_lines(source), 1) if _DECLARING.search(line)}
+
+
+_DECLARING = re.compile(r"\b(?:global|nonlocal)\b")
+
+
+def _functions(tree: ast.AST, finding_lines: Collection[int], declaring_lines: Set[int]
                ) -> Tuple[List[ast.AST], Dict[ast.AST, StandIn]]:
     """The functions left in the skeleton, in source order, and the stand-ins of the
     bodies left out."""
@@ -57,7 +88,7 @@ def _functions(tree: ast.AST, finding_lines: Collection[int], declares: bool
                 continue  # a def is a statement: never inside an expression
             if isinstance(child, _FUNCTIONS):
                 kept.append(child)
-                if _holds(child, finding_lines) or declares and _declares_outer_names(child):
+                if _holds(child, finding_lines) or _holds(child, declaring_lines):
                     kept.extend(_nested_functions(child))
                 else:
                     first = child.body[0]
@@ -91,7 +122,3 @@ def _holds(function: ast.AST, finding_lines: Collection[int]) -> bool:
 
 def _nested_functions(function: ast.AST) -> List[ast.AST]:
     return [node for node in ast.walk(function) if node is not function and isinstance(node, _FUNCTIONS)]
-
-
-def _declares_outer_names(function: ast.AST) -> bool:
-    return any(isinstance(node, (ast.Global, ast.Nonlocal)) for node in ast.walk(function))
