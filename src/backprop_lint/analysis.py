@@ -146,6 +146,14 @@ def _analyse(source: str, options: Options, path: str, summarise: bool,
              plan: "screen.Plan") -> FileResult:
     blank = plan.stand_ins(source)
     module = ModuleFacts(parse_planned(source, blank), path)
+    try:
+        return _analyse_module(module, options, summarise, plan, blank)
+    finally:
+        module.release()
+
+
+def _analyse_module(module: ModuleFacts, options: Options, summarise: bool,
+                    plan: "screen.Plan", blank) -> FileResult:
     graph = CallGraph([module])
     findings = check_recursion(graph)
     never_ending = _functions_reported(graph.functions, findings)
