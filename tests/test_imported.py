@@ -57,6 +57,24 @@ def test_a_name_bound_twice_or_behind_a_c_module_is_unknown() -> None:
     assert imported.find_class("enum.Enum", STDLIB) is not None
 
 
+def test_a_module_that_replaces_itself_in_sys_modules_is_what_it_puts_there(tmp_path) -> None:
+    """Python 3.13's collections/abc.py: ``import _collections_abc``, then
+    ``sys.modules[__name__] = _collections_abc``; importing it gives the other module."""
+    write(tmp_path, {
+        "_impl.py": "class Mapping:\n    def __getitem__(self, key):\n        pass\n",
+        "swapped.py": "import _impl\nimport sys\nclass Mapping:\n    pass\nsys.modules[__name__] = _impl\n",
+        "lazy.py": "import sys\nclass Known:\n    pass\nclass _Lazy:\n    pass\n"
+                   "sys.modules[__name__] = _Lazy()\n",
+        "maybe.py": "import _impl\nimport sys\nclass Known:\n    pass\nif _impl:\n"
+                    "    sys.modules[__name__] = _impl\n",
+    })
+    roots = (str(tmp_path),)
+    mapping = imported.find_class("swapped.Mapping", roots)
+    assert mapping is not None and mapping.defines("__getitem__")  # _impl's, not its own
+    assert imported.find("lazy.Known", roots) is None  # an object whose members are unknown
+    assert imported.find("maybe.Known", roots) is None  # the swap may run, or not
+
+
 # -- packages: stubs, namespace packages, relative imports ------------------------------------
 def test_a_stub_beside_an_extension_module_answers_for_its_classes(tmp_path) -> None:
     stub = "class Vec:\n    size: int\n    def norm(self) -> float: ...\n"

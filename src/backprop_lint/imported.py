@@ -160,6 +160,10 @@ class ModuleInfo:
     tree: ast.Module
     bindings: Dict[str, List[ast.AST]]
     star_imports: List[ast.ImportFrom]
+    # ``sys.modules[__name__] = other``: importing it gives ``other`` (the dotted name of
+    # an imported module), or something not known ("": another object, or a swap that
+    # may not run)
+    replaced_by: Optional[str] = None
 
     def absolute(self, module: Optional[str], level: int) -> Optional[str]:
         """The dotted name that ``from <level dots><module> import`` means here."""
@@ -236,10 +240,14 @@ def _read(located: Located, path: str, roots: Tuple[str, ...]) -> Optional[Modul
     bindings: Dict[str, List[ast.AST]] = {}
     stars: List[ast.ImportFrom] = []
     conditional: set = set()
+    replaced_by: Optional[str] = None
     for statement in _runtime_statements(tree.body, conditional):
         if isinstance(statement, ast.ImportFrom) and statement.names[0].name == "*":
             stars.append(statement)
             continue
+        if _replaces_itself(statement):  # (where it may not run, what holds is not known)
+            replaced_by = "" if statement in conditional else _imported_module(
+                statement.value, bindings)  # type: ignore[attr-defined]
         for name, node in _bound_by(statement):
             if statement in conditional:
                 bindings.setdefault(name, []).append(node)
@@ -247,7 +255,30 @@ def _read(located: Located, path: str, roots: Tuple[str, ...]) -> Optional[Modul
                 bindings[name] = [node]
     stem = os.path.splitext(os.path.basename(path))[0]
     return ModuleInfo(located.name, path, path.endswith(".pyi"), stem == "__init__", roots, tree,
-                      bindings, stars)
+                      bindings, stars, replaced_by)
+
+
+def _replaces_itself(statement: ast.stmt) -> bool:
+    """``sys.modules[__name__] = ...`` (Python 3.13's ``collections/abc.py``, lazy modules)."""
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+        return False
+    target = statement.targets[0]
+    return (isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Name)
+            and target.slice.id == "__name__" and isinstance(target.value, ast.Attribute)
+            and target.value.attr == "modules" and isinstance(target.value.value, ast.Name)
+            and target.value.value.id == "sys")
+
+
+def _imported_module(value: ast.expr, bindings: Dict[str, List[ast.AST]]) -> str:
+    """The dotted name of the module a plain ``import`` bound to the name ``value``; ""
+    for anything else (an instance of a lazy-module class: its members are not known)."""
+    nodes = bindings.get(value.id, []) if isinstance(value, ast.Name) else []
+    if len(nodes) == 1 and isinstance(nodes[0], ast.Import):
+        name = value.id  # type: ignore[attr-defined]
+        for alias in nodes[0].names:
+            if alias.asname == name or alias.asname is None and alias.name == name:
+                return alias.name
+    return ""
 
 
 def _runtime_statements(body: Sequence[ast.stmt], conditions: Optional[set] = None):
@@ -453,7 +484,7 @@ def _find(dotted: str, roots: Tuple[str, ...], want_bodies: bool, hops: int) -> 
         located = locate(".".join(parts[:cut]), roots)
         if located is None:
             continue
-        found: Optional[Found] = _module_or_namespace(located, roots, want_bodies)
+        found: Optional[Found] = _module_or_namespace(located, roots, want_bodies, hops)
         for attribute in parts[cut:]:
             if found is None:
                 return None
@@ -462,17 +493,20 @@ def _find(dotted: str, roots: Tuple[str, ...], want_bodies: bool, hops: int) -> 
     return None
 
 
-def _module_or_namespace(located: Located, roots, want_bodies) -> Optional[Found]:
+def _module_or_namespace(located: Located, roots, want_bodies, hops: int = 0) -> Optional[Found]:
     if located.source is None and located.stub is None:
         return located if located.folders else None
-    return _parse(located, roots, want_bodies)
+    module = _parse(located, roots, want_bodies)
+    if module is not None and module.replaced_by is not None:  # what importing it gives
+        return _find(module.replaced_by, roots, want_bodies, hops + 1) if module.replaced_by else None
+    return module
 
 
 def _member(found: Found, name: str, roots, want_bodies: bool, hops: int) -> Optional[Found]:
     """``found.name``: a binding of a module (or a submodule), a class's nested class."""
     if isinstance(found, Located):  # a namespace package: only submodules
         sub = locate(f"{found.name}.{name}", roots)
-        return None if sub is None else _module_or_namespace(sub, roots, want_bodies)
+        return None if sub is None else _module_or_namespace(sub, roots, want_bodies, hops)
     if isinstance(found, ModuleInfo):
         return _module_member(found, name, want_bodies, hops)
     return None
@@ -489,7 +523,7 @@ def _module_member(module: ModuleInfo, name: str, want_bodies: bool, hops: int) 
     if module.is_package:  # a submodule reached as an attribute of its package
         sub = locate(f"{module.name}.{name}", module.roots)
         if sub is not None:
-            return _module_or_namespace(sub, module.roots, want_bodies)
+            return _module_or_namespace(sub, module.roots, want_bodies, hops)
     for star in module.star_imports:
         origin = module.absolute(star.module, star.level)
         source = _find(origin, module.roots, want_bodies, hops + 1) if origin else None
