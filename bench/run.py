@@ -344,9 +344,10 @@ class TreeSampler(threading.Thread):
 
 class Measure:
     def __init__(self, seconds: Optional[float], max_rss: Optional[int], tree_pss: Optional[int],
-                 output: str = "", note: str = ""):
+                 output: str = "", note: str = "", cpu: Optional[float] = None):
         self.seconds, self.max_rss, self.tree_pss = seconds, max_rss, tree_pss
         self.output, self.note = output, note
+        self.cpu = cpu  # user + system time of the child and the descendants it waited for
 
 
 def measure(command: Sequence[str], cwd: str, env: Optional[Dict[str, str]] = None,
@@ -375,16 +376,17 @@ def measure(command: Sequence[str], cwd: str, env: Optional[Dict[str, str]] = No
                        f"exit {child.returncode}: {tail.splitlines()[-1] if tail else ''}")
     said = stderr.strip().splitlines()
     note = f"{len(said)} lines on stderr, the first: {said[0][:160]}" if said else ""
-    return Measure(seconds, max_rss, sampler.peak, stdout, note)
+    return Measure(seconds, max_rss, sampler.peak, stdout, note, usage.ru_utime + usage.ru_stime)
 
 
 def median_of(measures: Sequence[Measure]) -> Measure:
     ok = [m for m in measures if m.seconds is not None]
     if not ok:
         return Measure(None, None, None, "", measures[0].note if measures else "")
+    cpu = [m.cpu for m in ok if m.cpu is not None]
     return Measure(statistics.median(m.seconds for m in ok),
                    max(m.max_rss or 0 for m in measures), max(m.tree_pss or 0 for m in measures),
-                   ok[-1].output, ok[-1].note)
+                   ok[-1].output, ok[-1].note, statistics.median(cpu) if cpu else None)
 
 
 # -- the benchmark ---------------------------------------------------------------------------
@@ -561,8 +563,8 @@ def table(results: Dict[str, dict], jobs: int, runs: int, quick: bool) -> List[s
                         fmt_rate(results[n]["lines"], m.seconds) if with_rate else ""))
         return out
 
-    def ratio_cells(a: str, b: str) -> Tuple[List[Tuple[str, str, str]], Dict[str, float]]:
-        values = {n: ratio(results[n]["m"][a].seconds, results[n]["m"][b].seconds) for n in names}
+    def ratio_cells(a: str, b: str, of: str = "seconds") -> Tuple[List[Tuple[str, str, str]], Dict[str, float]]:
+        values = {n: ratio(getattr(results[n]["m"][a], of), getattr(results[n]["m"][b], of)) for n in names}
         return [(fmt_ratio(values[n]), "", "") for n in names], values
 
     row("files / lines", [(f"{results[n]['files']:,} files", f"{results[n]['lines']:,} lines", "")
@@ -573,6 +575,9 @@ def table(results: Dict[str, dict], jobs: int, runs: int, quick: bool) -> List[s
     cells, values = ratio_cells("plugin", "bare")
     row("ratio flake8 with / without", cells, f"<= {TARGETS['plugin']:.2f}x",
         verdict(values.get("torch"), TARGETS["plugin"]))
+    # CPU time moves less than the wall clock where other machines share the cores
+    cells, _ = ratio_cells("plugin", "bare", of="cpu")
+    row("(the same, in CPU time: user + system of all processes)", cells, "", "")
     row(f"backprop-lint -j{jobs} cold (empty cache)", timed("cold"))
     cells, values = ratio_cells("cold", "floor")
     row("ratio cold / floor", cells, f"<= {TARGETS['cold']:.0f}x",
@@ -649,6 +654,9 @@ def notes(results: Dict[str, dict], runs: int) -> List[str]:
                 for k in ("floor", "bare", "plugin", "cold", "warm", "touched", "s10", "s50",
                           "startup"))
             out.append(f"- {name}: every run: {spread}")
+            cpu = "; ".join(f"{k} " + ", ".join(fmt_time(x.cpu) for x in r["all"][k])
+                            for k in ("floor", "bare", "plugin", "cold"))
+            out.append(f"- {name}: CPU time (user + system) of every run: {cpu}")
     return out
 
 
