@@ -14,6 +14,7 @@ from typing import Iterator, Sequence, Tuple, Type
 
 from . import __version__
 from .analysis import DEFAULT_BACKWARD_GLOBS, Options, analyse_source
+from .imported import forget_parsed
 
 # flake8 imports its plugins in its main process, then forks the workers. This import
 # (libcst, networkx) leaves some 35,000 objects that live as long as the process; every
@@ -52,7 +53,9 @@ class BackpropLintPlugin:
 
     def run(self) -> Iterator[Tuple[int, int, str, Type["BackpropLintPlugin"]]]:
         source = "".join(self.lines)
-        for finding in analyse_source(source, self.options, self.tree, self.filename):
+        findings = analyse_source(source, self.options, self.tree, self.filename)
+        forget_parsed()  # (imported code is cached per file here: see forget_parsed)
+        for finding in findings:
             yield finding.line, _char_column(self.lines, finding), finding.text(), type(self)
 
 

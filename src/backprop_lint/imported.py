@@ -182,6 +182,16 @@ def _relative(package: List[str], module: Optional[str], level: int) -> Optional
 
 
 _PARSED: Dict[str, Optional[ModuleInfo]] = {}
+
+
+def forget_parsed() -> None:
+    """Drop the modules read so far. The flake8 plugin does after each file: kept for the
+    life of a flake8 process, their trees (200,000 objects on PyTorch) are scanned by every
+    full collection of the garbage collector in flake8's own work - 16 CPU-s over PyTorch,
+    where reading them again for the next file that asks costs too little to measure."""
+    _PARSED.clear()
+
+
 # the files read for the analysis under way (see consulted_files): what its result depends on
 _CONSULTED: List[set] = []
 
