@@ -575,7 +575,8 @@ def table(results: Dict[str, dict], jobs: int, runs: int, quick: bool) -> List[s
     cells, values = ratio_cells("plugin", "bare")
     row("ratio flake8 with / without", cells, f"<= {TARGETS['plugin']:.2f}x",
         verdict(values.get("torch"), TARGETS["plugin"]))
-    # CPU time moves less than the wall clock where other machines share the cores
+    # beside the wall clock: waiting for a core does not count in CPU time (on a shared
+    # machine it still moves from run to run)
     cells, _ = ratio_cells("plugin", "bare", of="cpu")
     row("(the same, in CPU time: user + system of all processes)", cells, "", "")
     row(f"backprop-lint -j{jobs} cold (empty cache)", timed("cold"))
@@ -649,13 +650,14 @@ def notes(results: Dict[str, dict], runs: int) -> List[str]:
             if m[key].note:
                 out.append(f"- {name}: {label}: {m[key].note}")
         if runs > 1:
-            spread = "; ".join(
-                f"{k} " + ", ".join(fmt_time(x.seconds) for x in r["all"][k])
-                for k in ("floor", "bare", "plugin", "cold", "warm", "touched", "s10", "s50",
-                          "startup"))
+            def every_run(keys: Sequence[str], of: str) -> str:
+                return "; ".join(f"{k} " + ", ".join(fmt_time(getattr(x, of)) for x in r["all"][k])
+                                 for k in keys)
+
+            spread = every_run(("floor", "bare", "plugin", "cold", "warm", "touched", "s10", "s50",
+                                "startup"), "seconds")
             out.append(f"- {name}: every run: {spread}")
-            cpu = "; ".join(f"{k} " + ", ".join(fmt_time(x.cpu) for x in r["all"][k])
-                            for k in ("floor", "bare", "plugin", "cold"))
+            cpu = every_run(("floor", "bare", "plugin", "cold"), "cpu")
             out.append(f"- {name}: CPU time (user + system) of every run: {cpu}")
     return out
 
