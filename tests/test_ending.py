@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import random
+import sys
 import textwrap
 from typing import Any, Callable, List, Sequence
 
@@ -192,6 +193,105 @@ def test_a_recursion_reported_is_never_cleared(code: str, source: str) -> None:
     assert _codes(source, screen=True) == found
 
 
+# -- cycles judged as a whole --------------------------------------------------------------
+# A cycle ends when its functions without a way out form no cycle among themselves and its
+# calls without a block form none; its calls resolved as the analysis resolves them.
+CYCLES_ENDING = {
+    "a dispatcher without a way out, its callee with one": """
+        def parse(tokens):
+            return parse_list(tokens)
+
+        def parse_list(tokens):
+            if not tokens:
+                return []
+            return [parse(tokens[1:])]
+    """,
+    "the override calls the base class's method": """
+        class Base:
+            def setup(self):
+                return 1
+
+        class Child(Base):
+            def setup(self):
+                log(self)
+                return Base.setup(self) + 1
+    """,
+    "a name the function imports itself": """
+        def cache_dir():
+            from helpers import cache_dir
+            return cache_dir()
+    """,
+}
+
+CYCLES_REPORTED = {
+    "the callee passes on what its guard reads": ("BPL103", """
+        def parse(tokens):
+            return parse_list(tokens)
+
+        def parse_list(tokens):
+            if not tokens:
+                return []
+            return [parse(tokens)]
+    """),
+    "the override calls its own class's method": ("BPL101", """
+        class Base:
+            def setup(self):
+                return 1
+
+        class Child(Base):
+            def setup(self):
+                log(self)
+                return Child.setup(self) + 1
+    """),
+    "a template method the subclass completes": ("BPL103", """
+        class Base:
+            def run(self):
+                return self.step()
+
+        class Child(Base):
+            def step(self):
+                return self.run()
+    """),
+    "the function imports something else": ("BPL101", """
+        def cache_dir():
+            import helpers
+            return cache_dir()
+    """),
+}
+
+
+@pytest.mark.parametrize("source", CYCLES_ENDING.values(), ids=list(CYCLES_ENDING))
+def test_a_cycle_that_ends_as_a_whole_is_cleared(source: str) -> None:
+    source = textwrap.dedent(source)
+    assert not screen_file(ast.parse(source), linking=False).local
+    assert _codes(source, screen=False) == []
+
+
+@pytest.mark.parametrize("code, source", CYCLES_REPORTED.values(), ids=list(CYCLES_REPORTED))
+def test_a_cycle_reported_as_a_whole_is_kept(code: str, source: str) -> None:
+    source = textwrap.dedent(source)
+    found = _codes(source, screen=False)
+    assert [c for _, c, _ in found] == [code]
+    assert screen_file(ast.parse(source), linking=False).local
+    assert _codes(source, screen=True) == found
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="match statements need Python 3.10")
+def test_a_mapping_pattern_binds_its_rest_in_the_function() -> None:
+    """``case {**settings}`` makes ``settings`` a name of the function: no self-call."""
+    source = ("def settings(d):\n    match d:\n        case {**settings}:\n            pass\n"
+              "    return settings(d)\n")
+    assert _codes(source, screen=False) == []
+    assert not screen_file(ast.parse(source), linking=False).local
+
+
+def test_a_member_without_a_way_out_is_no_proof_by_itself() -> None:
+    """The dispatcher alone is no proof: the cycle is cleared by its callee's."""
+    tree = ast.parse(textwrap.dedent(CYCLES_ENDING["a dispatcher without a way out, its callee with one"]))
+    dispatcher = tree.body[0]
+    assert not recursion_ends(dispatcher, None, lambda call: True)
+
+
 def _calling_out_first(source: str) -> str:
     """``log(n)`` first in ``f``: every call on the cycle is then blocked for the path
     search, so only the proof's exit rules keep the function from being cleared."""
@@ -223,15 +323,21 @@ Choose = Callable[[Sequence[Any]], Any]
 
 
 def _random_module(choose: Choose) -> str:
-    """One or two functions (or methods) calling themselves and each other, every shape
-    drawn by ``choose`` (hypothesis in the property, a seeded ``random`` in its check)."""
-    names = choose([["f"], ["f", "g"]])
+    """One to three functions (or methods) calling themselves and each other, every shape
+    drawn by ``choose`` (hypothesis in the property, a seeded ``random`` in its check):
+    methods also by their class's name, and overridden in a subclass calling ``super()``."""
+    names = choose([["f"], ["f", "g"], ["f", "g", "h"]])
     methods = choose([False, True])
-    targets = [f"self.{name}" for name in names] if methods else names
+    targets = [f"self.{name}" for name in names] + [f"C.{name}" for name in names] if methods else names
     lines: List[str] = ["def __init__(self):", "    self._lock = threading.RLock()"] if methods else []
     for name in names:
         lines += [f"def {name}({'self, ' if methods else ''}n, m, *a):"] + _indent(_block(choose, 3, False, targets))
-    return "\n".join(_PRELUDE + (["class C:"] + _indent(lines) if methods else lines)) + "\n"
+    if not methods:
+        return "\n".join(_PRELUDE + lines) + "\n"
+    overridden = choose(names)
+    subclass = choose([[], ["class D(C):", f"    def {overridden}(self, n, m, *a):"]
+                       + _indent(_indent(_block(choose, 2, False, targets + [f"super().{overridden}"])))])
+    return "\n".join(_PRELUDE + ["class C:"] + _indent(lines) + subclass) + "\n"
 
 
 # what the drawn statements store into and enter (checks/progress.py): a lock made here,
@@ -252,6 +358,8 @@ def _statement(choose: Choose, depth: int, in_loop: bool, targets: List[str]) ->
               f"return 1 if {choose(_TESTS)} else {call}", f"{choose(targets)}(g(n), m)",
               f"lock = [{call}]", "self.seen = True", "self.ready = False", "STATE.count += 1",
               "STATE.total = n", "del self.seen"] + (["break", "continue"] if in_loop else [])
+    # a name of the cycle bound in the function itself is not the cycle's function there
+    simple += [f"from helpers import {t}" for t in targets if "." not in t]
     kind = "simple" if depth == 0 else choose(["simple", "if", "if-else", "while", "for",
                                                "try-finally", "try-except", "with"])
     if kind == "simple":

@@ -2,20 +2,24 @@
 
 Half of what libcst parses in a file that can hold a finding is functions on cycles of
 calls - and most real recursions end: a base case returns, and every recursive call sits
-behind a test that reads what the call changes. BPL101-103 (checks/recursion.py) report a
-cycle of functions only when, for one of them,
+behind a test that reads what the call changes. BPL101-103 (checks/recursion.py) report
+a function only on a cycle of calls (a self-call is one) that is
 
-* every path of its control-flow graph runs a call on the cycle (BPL101, BPL103), or
-* a path reaches such a call along which every test reads only *stable* values: the
-  parameters the call passes on unchanged, pure builtins of them, globals (BPL102, and
-  BPL103 "without progress").
+* *doomed*: each of its functions runs a call on the cycle on every path of its
+  control-flow graph (BPL101, BPL103 "on every path"), or
+* *without progress*: each of its calls is reached by a path along which every test reads
+  only *stable* values - the parameters the calls pass on unchanged, pure builtins of
+  them, globals (BPL102, and BPL103 "without progress").
 
-So a cycle needs no body parsed when each of its functions has both:
+So a cycle needs no body parsed when the functions without an *exit* form no cycle among
+themselves, and the calls without a *block* form none: every cycle then runs through a
+function with a way out and through a call the path search cannot reach. The halves of
+the proof are each function's own (:class:`CycleMember`):
 
 * an *exit*: a way from entry to a ``return``, a ``raise`` or the end that runs no call on
   the cycle (checked statement by statement, claiming a way only where the control-flow
   graph surely has one: a ``for`` may run zero times, both arms of an ``if`` are open);
-* a *block* before every call on the cycle, where checks/recursion.py's path search
+* a *block* before a call on the cycle, where checks/recursion.py's path search
   stops: a test every way to the call crosses (an enclosing ``if`` / ``while`` / ``for`` /
   comprehension / conditional expression / ``and``-``or`` operand, or one of those
   statements earlier in the same list) that is surely unstable - it calls something
@@ -25,8 +29,9 @@ So a cycle needs no body parsed when each of its functions has both:
   a call of something other than a pure builtin (also in the call's own arguments), a
   store into an attribute or an item, the entering of a ``with``.
 
-Which calls are on the cycle is the screen's own resolution (by names, over-approximated),
-so the full analysis's cycles are among those judged here. Anything unsure is no proof.
+Which calls are on the cycle is the screen's own resolution (over-approximating the
+analysis's: see screen.py's ``_Resolver.narrow``), so the full analysis's cycles are among
+those judged here. Anything unsure is no proof.
 """
 
 from __future__ import annotations
@@ -62,14 +67,32 @@ def recursion_ends(function: ast.AST, receiver: Optional[str],
                    on_cycle: Callable[[ast.Call], bool]) -> bool:
     """True when neither BPL101 nor BPL102 nor BPL103 can be reported for ``function``
     as a member of the cycle whose calls ``on_cycle`` recognises."""
-    proof = _Proof(function, on_cycle)
-    if not proof.exits():
-        return False
-    moving = frozenset(_parameters(function) - proof.passed_on(receiver))
-    return all(proof.blocked(call, moving) for call in proof.cycle_calls)
+    member = CycleMember(function, receiver, on_cycle)
+    return member.exits() and not member.open_calls()
 
 
-def _parameters(function: ast.AST) -> Set[str]:
+class CycleMember:
+    """The two halves of the proof for one function of a cycle, asked separately: a cycle
+    of several functions needs them of some members only (screen.py)."""
+
+    def __init__(self, function: ast.AST, receiver: Optional[str],
+                 on_cycle: Callable[[ast.Call], bool]):
+        self.function = function
+        self.receiver = receiver
+        self.proof = _Proof(function, on_cycle)
+
+    def exits(self) -> bool:
+        """A way from entry out of the function that runs no call on the cycle."""
+        return self.proof.exits()
+
+    def open_calls(self) -> List[ast.Call]:
+        """The calls on the cycle that no block stands before (see the module's text)."""
+        moving = frozenset(parameter_names(self.function) - self.proof.passed_on(self.receiver))
+        return [call for call in self.proof.cycle_calls if not self.proof.blocked(call, moving)]
+
+
+def parameter_names(function: ast.AST) -> Set[str]:
+    """Every name the function's parameters bind."""
     args = function.args  # type: ignore[attr-defined]
     named = args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a]
     return {a.arg for a in named}
@@ -86,7 +109,7 @@ class _Proof:
         # per list (and moving parameters): the index of its first statement that blocks
         # every way past it
         self._first_blocks: Dict[Tuple[int, FrozenSet[str], bool], int] = {}
-        self.parameters = _parameters(function)
+        self.parameters = parameter_names(function)
         self._open_tests: Dict[int, int] = {}
         self.tested = _TestedAttributes(function)
         # the code that runs with the function: nested bodies excluded, their decorators

@@ -641,7 +641,7 @@ _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 _BINDING_TYPES = frozenset({
     cst.Assign, cst.AugAssign, cst.AnnAssign, cst.For, cst.CompFor, cst.NamedExpr, cst.AsName,
     cst.Import, cst.ImportFrom, cst.Del, cst.Global, cst.Nonlocal, cst.MatchAs, cst.MatchStar,
-    cst.Yield, cst.Await, cst.While,
+    cst.MatchMapping, cst.Yield, cst.Await, cst.While,
 })
 
 
@@ -806,6 +806,8 @@ class _Collector:
             scope.nonlocal_names.update(n.name.value for n in node.names)
         elif isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
             scope.bind(node.name.value, node.name)
+        elif isinstance(node, cst.MatchMapping) and node.rest is not None:
+            scope.bind(node.rest.value, node.rest)  # ``case {"k": v, **rest}``
         elif isinstance(node, (cst.Yield, cst.Await)) and function is not None:
             if isinstance(node, cst.Yield):
                 function.is_generator = True

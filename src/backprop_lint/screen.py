@@ -28,7 +28,7 @@ from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequen
 import networkx as nx
 
 from .astwalk import FIELDS, WALKED, decorator_name, fields_of
-from .ending import recursion_ends
+from .ending import CycleMember, parameter_names
 from .options import names_backward_code
 from .parsing import StandIn, applicable, lines_left_out, python_lines, starts_its_line
 
@@ -238,8 +238,7 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     # and count only in backward-pass code
     strict_graph, loose_graph = resolver.graph(loose=False), resolver.graph(loose=True)
     # the recursions that surely end need no body for BPL1xx (ending.py)
-    strict_cycles = set().union(*(c for c in _cycles(strict_graph)
-                                  if not _ends(scan.functions, c, resolver)))
+    strict_cycles = _unending_cycles(scan.functions, strict_graph, resolver)
     loose_cycles = _on_cycles(loose_graph)
     cycle = bool(strict_cycles)
     walk = bool(roots) and bool(loose_cycles)
@@ -390,16 +389,41 @@ def _receiver_attributes(function: _Function, receivers: List[ast.expr]) -> Set[
     return attributes
 
 
-def _ends(functions: List[_Function], cycle: Set[int], resolver: "_Resolver") -> bool:
-    """:func:`ending.recursion_ends` clears every member of the cycle."""
-    return all(_ends_on(functions[i], cycle, resolver) for i in sorted(cycle))
+def _unending_cycles(functions: List[_Function], graph: Dict[int, Set[int]],
+                     resolver: "_Resolver") -> Set[int]:
+    """The functions on cycles that BPL1xx may report. The cycles of the graph by names
+    are few; their calls are resolved again, as narrowly as the analysis can resolve them
+    (:meth:`_Resolver.narrow`), and each cycle left is judged by ending.py."""
+    on_cycles = _on_cycles(graph)
+    if not on_cycles:
+        return set()
+    narrow = {i: {j for target in functions[i].targets
+                  for j in resolver.narrow(functions[i], target) if j in on_cycles}
+              for i in on_cycles}
+    return set().union(*(c for c in _cycles(narrow) if not _ends(functions, c, narrow, resolver)))
 
 
-def _ends_on(function: _Function, cycle: Set[int], resolver: "_Resolver") -> bool:
-    def on_cycle(call: ast.Call) -> bool:
-        return any(not cycle.isdisjoint(resolver.resolve(function, target, loose=False))
-                   for target in _call_targets(call, function))
-    return recursion_ends(function.node, function.receiver, on_cycle)
+def _ends(functions: List[_Function], cycle: Set[int], graph: Dict[int, Set[int]],
+          resolver: "_Resolver") -> bool:
+    """No cycle inside ``cycle`` is doomed or without progress (ending.py): its functions
+    without a way out form no cycle among themselves, nor do its calls without a block."""
+    members = {i: _member(functions[i], cycle, resolver) for i in cycle}
+    exitless = {i for i, member in members.items() if not member.exits()}
+    if _cycles({i: graph[i] & exitless for i in exitless}):
+        return False
+    unblocked = {i: {j for call in member.open_calls() for j in _callees_in(call, functions[i], cycle, resolver)}
+                 for i, member in members.items()}
+    return not _cycles(unblocked)
+
+
+def _member(function: _Function, cycle: Set[int], resolver: "_Resolver") -> CycleMember:
+    return CycleMember(function.node, function.receiver,
+                       lambda call: bool(_callees_in(call, function, cycle, resolver)))
+
+
+def _callees_in(call: ast.Call, caller: _Function, cycle: Set[int], resolver: "_Resolver") -> Set[int]:
+    """The functions of ``cycle`` that ``call`` may run."""
+    return {j for target in _call_targets(call, caller) for j in resolver.narrow(caller, target) if j in cycle}
 
 
 def _cycles(graph: Dict[int, Set[int]]) -> List[Set[int]]:
@@ -456,28 +480,19 @@ class _Resolver:
         self.methods: Dict[str, List[int]] = {}  # name -> methods
         for index, function in enumerate(self.functions):
             (self.methods if function.owner else self.plain).setdefault(function.name, []).append(index)
-        self.family: Dict[str, Set[str]] = {}
-        for name in scan.class_names:
-            self.family[name] = self.ancestors(name) | self.descendants(name)
+        self.repeated = scan.repeated_classes
+        self._bound: Dict[int, Set[str]] = {}  # function index -> names it binds (narrow)
+        subclasses: Dict[str, Set[str]] = {}
+        for cls, bases in self.bases.items():
+            for base in bases:
+                subclasses.setdefault(base, set()).add(cls)
+        self.up = {name: reachable({name}, self.bases) for name in scan.class_names}
+        self.down = {name: reachable({name}, subclasses) for name in scan.class_names}
+        self.family = {name: self.up[name] | self.down[name] for name in scan.class_names}
 
     def ancestors(self, name: str) -> Set[str]:
-        found, stack = {name}, [name]
-        while stack:
-            for base in self.bases.get(stack.pop(), ()):
-                if base not in found:
-                    found.add(base)
-                    stack.append(base)
-        return found
-
-    def descendants(self, name: str) -> Set[str]:
-        found, changed = {name}, True
-        while changed:
-            changed = False
-            for cls, bases in self.bases.items():
-                if cls not in found and found & set(bases):
-                    found.add(cls)
-                    changed = True
-        return found
+        found = self.up.get(name)
+        return found if found is not None else reachable({name}, self.bases)
 
     def in_classes(self, method: str, classes: Set[str]) -> List[int]:
         return [i for i in self.methods.get(method, []) if self.functions[i].owner in classes]
@@ -489,6 +504,47 @@ class _Resolver:
             for target in function.targets:
                 edges.update(self.resolve(function, target, loose))
         return graph
+
+    def narrow(self, caller: _Function, target: Tuple[str, ...]) -> List[int]:
+        """:meth:`resolve` (strict) brought closer to what the analysis resolves a call to
+        (facts.py), still never missing any: a name the caller binds itself is its own - a
+        ``def`` nested in it, or no function of the module (an import, a variable); a
+        method that the class or one of its bases defines hides the subclasses' (the
+        analysis follows a subclass's method only where no class on the way defines it).
+        It costs a walk of the caller's body: asked only about calls on cycles."""
+        kind, name = target[0], target[-1]
+        if kind == "name":
+            found = self.plain.get(name, [])
+            if found and name in self._bound_by(caller):
+                found = [i for i in found if self.functions[i].parent == caller.index]
+            if name in self.family:  # a class: its constructor, wherever it is defined
+                found = found + self.in_classes("__init__", self.ancestors(name))
+            return list(found)
+        if kind == "self" and caller.owner is not None:
+            return self._in_mro_first(name, caller.owner)
+        if kind == "class":  # ``C.m()``, or ``v.m()`` after ``v = C(...)``
+            classes = [target[1]] if target[1] in self.family else []
+            classes += caller.instances.get(target[1], ())
+            return [i for cls in classes for i in self._in_mro_first(name, cls)]
+        return self.resolve(caller, target, loose=False)
+
+    def _bound_by(self, function: _Function) -> Set[str]:
+        """The names the function's own scope binds, less those it declares ``global``
+        or ``nonlocal`` (the analysis looks those up outside)."""
+        bound = self._bound.get(function.index)
+        if bound is None:
+            bound = _bound_in_scope(function.node)[0] | parameter_names(function.node)
+            bound = self._bound[function.index] = bound - _declared(function)
+        return bound
+
+    def _in_mro_first(self, method: str, cls: str) -> List[int]:
+        """The methods ``cls.method`` may run: those of its ancestors, or, where none
+        defines it, those of its descendants. A class name bound twice on the way may
+        stand for either class: its whole family then."""
+        ancestors = self.ancestors(cls)
+        if ancestors & self.repeated:
+            return self.in_classes(method, self.family.get(cls, {cls}))
+        return self.in_classes(method, ancestors) or self.in_classes(method, self.down.get(cls, {cls}))
 
     def resolve(self, caller: _Function, target: Tuple[str, ...], loose: bool) -> List[int]:
         kind, name = target[0], target[-1]
@@ -517,6 +573,7 @@ class _Scan:
         self.imports = imports
         self.functions: List[_Function] = []
         self.class_names: Set[str] = set()
+        self.repeated_classes: Set[str] = set()  # names more than one class statement binds
         self.bases: Dict[str, List[str]] = {}
         # the identifiers in the arguments of hook registrations, and whether one holds a lambda
         self.hook_names: Set[str] = set()
@@ -543,6 +600,8 @@ class _Scan:
                 stack.extend((c, node, inner, None, False) for c in node.body)
                 continue
             if kind is ast.ClassDef:
+                if node.name in self.class_names:
+                    self.repeated_classes.add(node.name)
                 self.class_names.add(node.name)
                 self.bases.setdefault(node.name, []).extend(
                     b for b in (_reference_name(base) for base in node.bases) if b)
@@ -949,15 +1008,21 @@ def _bound_in_scope(function: ast.AST) -> Tuple[Set[str], Set[str]]:
         if kind is ast.comprehension:
             stack.extend([node.iter] + node.ifs)  # its target binds in the comprehension
             continue
-        if kind is ast.Name and type(node.ctx) is not ast.Load:
-            bound.add(node.id)
-        elif kind is ast.Import or kind is ast.ImportFrom:
+        if kind is ast.Import or kind is ast.ImportFrom:
             bound.update(_imported_names(node))
         elif kind is ast.ExceptHandler or kind.__name__ in ("MatchAs", "MatchStar"):
             bound.update([node.name] if node.name else [])
         elif kind.__name__ == "MatchMapping" and node.rest:
             bound.add(node.rest)
-        stack.extend(ast.iter_child_nodes(node))
+        fields = FIELDS.get(kind)
+        for field in fields_of(kind) if fields is None else fields:
+            value = getattr(node, field)
+            for child in value if type(value) is list else (value,):
+                if type(child) is ast.Name:  # (names are leaves: decided here)
+                    if type(child.ctx) is not ast.Load:
+                        bound.add(child.id)
+                elif type(child) in WALKED:
+                    stack.append(child)
     return bound | defined, defined
 
 
