@@ -263,7 +263,7 @@ CYCLES_REPORTED = {
 @pytest.mark.parametrize("source", CYCLES_ENDING.values(), ids=list(CYCLES_ENDING))
 def test_a_cycle_that_ends_as_a_whole_is_cleared(source: str) -> None:
     source = textwrap.dedent(source)
-    assert not screen_file(ast.parse(source), linking=False).local
+    assert not screen_file(ast.parse(source), Options().backward_functions, linking=False).local
     assert _codes(source, screen=False) == []
 
 
@@ -272,7 +272,7 @@ def test_a_cycle_reported_as_a_whole_is_kept(code: str, source: str) -> None:
     source = textwrap.dedent(source)
     found = _codes(source, screen=False)
     assert [c for _, c, _ in found] == [code]
-    assert screen_file(ast.parse(source), linking=False).local
+    assert screen_file(ast.parse(source), Options().backward_functions, linking=False).local
     assert _codes(source, screen=True) == found
 
 
@@ -282,7 +282,7 @@ def test_a_mapping_pattern_binds_its_rest_in_the_function() -> None:
     source = ("def settings(d):\n    match d:\n        case {**settings}:\n            pass\n"
               "    return settings(d)\n")
     assert _codes(source, screen=False) == []
-    assert not screen_file(ast.parse(source), linking=False).local
+    assert not screen_file(ast.parse(source), Options().backward_functions, linking=False).local
 
 
 def test_a_member_without_a_way_out_is_no_proof_by_itself() -> None:

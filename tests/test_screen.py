@@ -212,6 +212,65 @@ def test_nodes_on_cycles_are_those_networkx_finds() -> None:
     assert any(reference(g) for g in graphs) and any(not reference(g) for g in graphs)
 
 
+# Backward-pass code judged alone: what BPL2xx-4xx can report decides whether the file is
+# analysed. Each pair: the near miss the screen leaves out, and the case it must keep.
+BACKWARD_ALONE = {
+    "a training step's loss.backward()": (False, """
+        def step_backward(model, batch):
+            loss = model(batch)
+            loss.backward()
+    """),
+    "an autograd Function's backward that runs the engine again": (True, """
+        import torch
+
+        class Square(torch.autograd.Function):
+            @staticmethod
+            def backward(ctx, grad):
+                ctx.saved.backward()
+                return grad
+    """),
+    "an explicit engine call in what a hook runs": (True, """
+        import torch
+
+        def _regrad(grad):
+            return torch.autograd.grad(grad.sum(), [grad])
+
+        def hook(grad):
+            return _regrad(grad)
+
+        def install(t):
+            t.register_hook(hook)
+    """),
+    "a walk that no backward-pass code reaches": (False, """
+        class Node:
+            def visit(self):
+                for child in self.children:
+                    child.visit()
+
+            def backward(self):
+                return self.grad
+    """),
+    "a walk that backward-pass code reaches": (True, """
+        class Node:
+            def visit(self):
+                for child in self.children:
+                    child.visit()
+
+            def backward(self):
+                self.visit()
+    """),
+}
+
+
+@pytest.mark.parametrize("kept, source", BACKWARD_ALONE.values(), ids=list(BACKWARD_ALONE))
+def test_backward_pass_code_is_analysed_alone_only_where_it_can_be_reported(kept: bool, source: str) -> None:
+    source = textwrap.dedent(source)
+    found = analyse_source(source, Options(screen=False))
+    assert bool(found) == kept
+    assert screen_file(ast.parse(source), Options().backward_functions, linking=False).local == kept
+    assert _as_data(analyse_source(source, Options(screen=True))) == _as_data(found)
+
+
 def _bound_outside_functions(text: str) -> set:
     """The names bound by statements of the module and of its classes."""
     names, bodies = set(), [ast.parse(text).body]

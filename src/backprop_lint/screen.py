@@ -206,7 +206,14 @@ class _Function:
     rebinds_beyond: bool = False
     attributes: Set[str] = dataclasses.field(default_factory=set)  # ``self.x = ...`` sets
     instances: Dict[str, Set[str]] = dataclasses.field(default_factory=dict)  # v = C(...)
-    work: bool = False  # an engine call or a pop in a while loop
+    # what BPL301 / BPL401 judge in any backward-pass code: an explicit engine call
+    # (``torch.autograd.grad(...)``), or a pop in a while loop
+    work: bool = False
+    # any engine call, ``loss.backward()`` too: judged in what the engine runs (an autograd
+    # Function's backward, a hook); and the first part of each dotted one (settled as work
+    # where an import binds it)
+    restarts: bool = False
+    engine_heads: Set[str] = dataclasses.field(default_factory=set)
     filled: Set[str] = dataclasses.field(default_factory=set)  # ``self.x.append(...)`` fills x
     # its calls by method name (``child.m()``, ``self.x.m()``): how each names its target
     # (as ``targets``), and its receiver
@@ -240,21 +247,22 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     # the recursions that surely end need no body for BPL1xx (ending.py)
     strict_cycles = _unending_cycles(scan.functions, strict_graph, resolver)
     loose_cycles = _on_cycles(loose_graph)
-    cycle = bool(strict_cycles)
-    walk = bool(roots) and bool(loose_cycles)
+    # what BPL2xx-4xx judge alone: walks, engine calls and worklists in backward-pass code
+    # (a hook lambda outside any function runs its engine calls while the engine runs)
+    reach = _BackwardReach(scan.functions, loose_graph, roots)
+    judged_here = reach.judged(loose_cycles, {"backward"} | scan.hook_names)
     data_model = any(f.data_model for f in scan.functions)
-    work = scan.engine_calls or scan.worklist_loops
-    local = data_model or cycle or walk or bool(roots) and work
+    local = (data_model or bool(strict_cycles) or bool(judged_here)
+             or scan.hook_lambdas and scan.engine_calls)
     judged = {scan.functions[i].name for i in loose_cycles}
-    judged |= {f.name for f in scan.functions if f.work}
+    judged |= {f.name for f in scan.functions if f.work or f.restarts}
     if not local and not linking:
         return ScreenResult(local, calls, imported, roots, judged)
     bodies = tuple((f.name, f.parent, _body_of(f)) for f in scan.functions)
-    needed, walking = _needed_bodies(scan.functions, strict_graph, loose_graph, strict_cycles,
-                                     loose_cycles, roots)
+    needed, walking = _needed_bodies(scan.functions, strict_graph, strict_cycles, reach, judged_here)
     also = _node_kind_bodies(scan.functions, loose_cycles, resolver)
     for function in scan.functions:
-        if function.work:  # a worklist's helpers (``push_parents(queue, node)``): their pushes
+        if function.work or function.restarts:  # a worklist's helpers (``push_parents(queue, node)``): their pushes
             also.setdefault(function.index, set()).update(strict_graph.get(function.index, ()))
     # a function rebinding outer names stands in inside its enclosing body: that stays,
     # unless only that body's own names are rebound (left out, nothing reads them)
@@ -290,34 +298,51 @@ def _calls_before_rebinding(tree: ast.AST) -> Set[int]:
     return lines
 
 
-def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]],
-                   loose: Dict[int, Set[int]], strict_cycles: Set[int], loose_cycles: Set[int],
-                   roots: Set[str]) -> Tuple[FrozenSet[int], FrozenSet[int]]:
+class _BackwardReach:
+    """The functions that backward-pass code may reach (a root's nested functions are in
+    scope with it: nesting counts as a call here), over-approximating the analysis's
+    backward scope (checks/backward.py)."""
+
+    def __init__(self, functions: List[_Function], loose: Dict[int, Set[int]], roots: Set[str]):
+        self.functions = functions
+        self.calls = {i: set(callees) for i, callees in loose.items()}
+        for function in functions:
+            if function.parent >= 0:
+                self.calls.setdefault(function.parent, set()).add(function.index)
+        self.in_scope = reachable({f.index for f in functions if f.name in roots}, self.calls)
+
+    def judged(self, loose_cycles: Set[int], engine_runs: Set[str]) -> Set[int]:
+        """What BPL2xx-4xx judge there: a walk (a cycle of the loose graph), an
+        explicit engine call or a worklist; any engine call in the functions named
+        ``engine_runs`` (what the engine may run: autograd Functions' ``backward``, hooks)."""
+        judged = {f.index for f in self.functions if f.work or f.restarts and f.name in engine_runs}
+        return (loose_cycles | judged) & self.in_scope
+
+    def ways_to(self, judged: Set[int]) -> FrozenSet[int]:
+        """The backward-pass code on a way from a root to ``judged``."""
+        callers: Dict[int, Set[int]] = {}
+        for caller in self.in_scope:
+            for callee in self.calls.get(caller, ()):
+                callers.setdefault(callee, set()).add(caller)
+        return frozenset(reachable(judged, callers))
+
+
+def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]], strict_cycles: Set[int],
+                   reach: _BackwardReach, judged: Set[int]) -> Tuple[FrozenSet[int], FrozenSet[int]]:
     """The functions whose bodies the analysis reads (see :class:`Plan`), and those of
     them kept as backward-pass code: methods with a
     data-model site and all they call by resolved calls (BPL104/105 follow ``self.m()``
     looking for a ``self.__class__ = ...``), functions on a
     cycle of resolved calls (BPL1xx), the anchored ones, and the backward-pass code on a
-    way from a root to what BPL2xx-4xx judge there: a walk (a cycle of the loose graph),
-    an engine call or a worklist. Project mode adds what other files' roots reach."""
+    way from a root to what BPL2xx-4xx judge there (``judged``). Project mode adds what
+    other files' roots reach."""
     needed = reachable({f.index for f in functions if f.data_model}, strict)
     if needed:  # how a class of the file is constructed and stores attributes decides too
         needed |= {f.index for f in functions if f.owner is not None and f.name in _READ_FOR_CLASSES}
     needed |= strict_cycles
     needed |= _local_decorators(functions, strict_cycles)
     needed |= {f.index for f in functions if f.anchored}
-    # a root's nested functions are in scope with it: nesting counts as a call here
-    calls = {i: set(callees) for i, callees in loose.items()}
-    for function in functions:
-        if function.parent >= 0:
-            calls.setdefault(function.parent, set()).add(function.index)
-    in_scope = reachable({f.index for f in functions if f.name in roots}, calls)
-    judged = (loose_cycles | {f.index for f in functions if f.work}) & in_scope
-    callers: Dict[int, Set[int]] = {}
-    for caller in in_scope:
-        for callee in calls.get(caller, ()):
-            callers.setdefault(callee, set()).add(caller)
-    walking = frozenset(reachable(judged, callers))
+    walking = reach.ways_to(judged)
     return frozenset(needed | walking), walking
 
 
@@ -582,6 +607,7 @@ class _Scan:
         self.worklist_loops = False
         # ``from torch.autograd import grad as autograd_grad``: names that call the engine
         self.engine_aliases: Set[str] = set()
+        self.imported_names: Set[str] = set()  # every name an import binds, anywhere
         # lines outside functions that the skeleton keeps as they are
         self.lines_to_keep: Set[int] = set()
 
@@ -614,8 +640,10 @@ class _Scan:
                 self.note_call(node, function, in_while)
             elif kind is ast.While:
                 in_while = True
-            elif kind is ast.ImportFrom:
-                self.engine_aliases.update(_engine_aliases(node))
+            elif kind is ast.ImportFrom or kind is ast.Import:
+                self.imported_names.update(_imported_names(node))
+                if kind is ast.ImportFrom:
+                    self.engine_aliases.update(_engine_aliases(node))
             elif kind is ast.NamedExpr and function is None:
                 self.lines_to_keep.add(node.lineno)  # binds in the module or class scope
             elif function is not None and kind in _ASSIGNMENTS:
@@ -647,11 +675,17 @@ class _Scan:
                         stack.append((child, node, function, owner, in_while))  # ifs in a class body
 
     def settle_engine_aliases(self) -> None:
-        """Calls of the engine under an imported name count as engine calls (the
-        imports may come after the calls in the file: settled after the pass)."""
+        """Calls of the engine under an imported name count as engine calls, and a
+        dotted one counts as explicit where an import binds its first part (the imports
+        may come after the calls in the file: settled after the pass). The analysis
+        (checks/reentrant.py) takes only ``torch.autograd.backward`` / ``grad`` for
+        explicit, as the imports spell them; a name alone may be imported from there."""
+        explicit = self.imported_names | {"", "torch"}
         for function in self.functions:
             if function.calls & self.engine_aliases:
-                function.work = self.engine_calls = True
+                function.work = function.restarts = self.engine_calls = True
+            elif function.engine_heads & explicit:
+                function.work = True
 
     def settle_declarations(self) -> None:
         """A function declaring ``global`` / ``nonlocal`` names rebinds them outside: left
@@ -717,7 +751,12 @@ class _Scan:
             if registers:
                 self.lines_to_keep.add(node.lineno)
             return
-        function.work = function.work or engine or popped
+        function.work = function.work or popped
+        if engine:
+            function.restarts = True
+            head = _dotted_head(func)
+            if head is not None:
+                function.engine_heads.add(head)
         if name in _INSERTIONS and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute) and (
                 _is(func.value.value, function.receiver)):
             function.filled.add(func.value.attr)
@@ -1166,6 +1205,16 @@ def _engine_aliases(node: ast.ImportFrom) -> List[str]:
     if (node.module or "").split(".")[-1] != "autograd":
         return []
     return [a.asname for a in node.names if a.name in _ENGINE and a.asname]
+
+
+def _dotted_head(func: ast.AST) -> Optional[str]:
+    """The first part of a called dotted name (``torch`` of ``torch.autograd.grad``), ""
+    for a name alone, None for a call of anything else (``scale(loss).backward``)."""
+    if type(func) is ast.Name:
+        return ""
+    while type(func) is ast.Attribute:
+        func = func.value  # type: ignore[attr-defined]
+    return func.id if type(func) is ast.Name else None  # type: ignore[attr-defined]
 
 
 def _top_level_imports(tree: ast.AST) -> Dict[str, str]:
