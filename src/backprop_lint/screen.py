@@ -219,6 +219,12 @@ class _Function:
     # (as ``targets``), and its receiver
     by_name: List[Tuple[Tuple[str, ...], ast.expr]] = dataclasses.field(default_factory=list)
 
+    @property
+    def any_work(self) -> bool:
+        """Any engine call or a worklist: project mode judges it once in scope, and the
+        pushes of its helpers are read."""
+        return self.work or self.restarts
+
 
 def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool = True) -> ScreenResult:
     """What the file may hold, and its plan; with ``linking`` False (the file is analysed
@@ -255,14 +261,14 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     local = (data_model or bool(strict_cycles) or bool(judged_here)
              or scan.hook_lambdas and scan.engine_calls)
     judged = {scan.functions[i].name for i in loose_cycles}
-    judged |= {f.name for f in scan.functions if f.work or f.restarts}
+    judged |= {f.name for f in scan.functions if f.any_work}
     if not local and not linking:
         return ScreenResult(local, calls, imported, roots, judged)
     bodies = tuple((f.name, f.parent, _body_of(f)) for f in scan.functions)
     needed, walking = _needed_bodies(scan.functions, strict_graph, strict_cycles, reach, judged_here)
     also = _node_kind_bodies(scan.functions, loose_cycles, resolver)
     for function in scan.functions:
-        if function.work or function.restarts:  # a worklist's helpers (``push_parents(queue, node)``): their pushes
+        if function.any_work:  # a worklist's helpers (``push_parents(queue, node)``): their pushes
             also.setdefault(function.index, set()).update(strict_graph.get(function.index, ()))
     # a function rebinding outer names stands in inside its enclosing body: that stays,
     # unless only that body's own names are rebound (left out, nothing reads them)
@@ -1210,11 +1216,11 @@ def _engine_aliases(node: ast.ImportFrom) -> List[str]:
 def _dotted_head(func: ast.AST) -> Optional[str]:
     """The first part of a called dotted name (``torch`` of ``torch.autograd.grad``), ""
     for a name alone, None for a call of anything else (``scale(loss).backward``)."""
-    if type(func) is ast.Name:
-        return ""
-    while type(func) is ast.Attribute:
-        func = func.value  # type: ignore[attr-defined]
-    return func.id if type(func) is ast.Name else None  # type: ignore[attr-defined]
+    dotted = _dotted_name(func)
+    if dotted is None:
+        return None
+    head, dot, _ = dotted.partition(".")
+    return head if dot else ""
 
 
 def _top_level_imports(tree: ast.AST) -> Dict[str, str]:
