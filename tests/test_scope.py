@@ -3,7 +3,12 @@ pass through them; a root in another file brings a walk into scope."""
 
 from __future__ import annotations
 
-from backprop_lint.analysis import Options, analyse_project, analyse_source
+import ast
+import textwrap
+
+from backprop_lint.analysis import Options, analyse_project, analyse_source, project_verdicts
+from backprop_lint.parsing import planned_text
+from backprop_lint.screen import screen_file
 
 LIBRARY = """\
 def merge_tree(node, other):
@@ -114,3 +119,42 @@ def test_a_collaborator_is_not_walked_alone_or_in_a_project() -> None:
     strategy = "class Strategy:\n    def backward(self, loss):\n        loss.backward()\n"
     assert _codes({"engine.py": ENGINE, "strategy.py": strategy}) == {}
     assert analyse_source(ENGINE) == []
+
+
+def test_a_root_brings_a_walk_into_scope_through_a_packages_re_export() -> None:
+    """``from pkg import merge_tree`` where ``pkg/__init__.py`` re-exports it from
+    ``pkg.lib``: the screens follow the re-export as the project does, so the package's
+    ``__init__.py`` (whose imports the project reads) and the walk are analysed."""
+    sources = {"pkg/__init__.py": "from .lib import merge_tree\n", "pkg/lib.py": LIBRARY,
+               "train.py": A_BACKWARD_PASS.replace("from lib import", "from pkg import")}
+    expected = {"pkg/lib.py": [(1, "BPL201")]}
+    assert _codes(sources) == expected == _codes(sources, screen=False)
+    through_a_module = {**sources, "train.py": "import pkg\n\n\ndef run_backward():\n    pkg.merge_tree(None, None)\n"}
+    assert _codes(through_a_module) == expected == _codes(through_a_module, screen=False)
+
+
+def test_only_the_functions_on_the_way_of_a_linked_file_are_analysed() -> None:
+    """A file analysed for what another file's root reaches keeps the bodies on the way,
+    function by function: not another class's method of the same name, nor what the way
+    calls by a method's name alone (scope does not follow such calls)."""
+    library = LIBRARY + textwrap.dedent("""\
+
+
+        class Report:
+            def merge_tree(self, rows):
+                return sorted(rows, key=lambda row: row.merged)
+
+
+        class Tree:
+            def size(self):
+                return sum(child.size() for child in self.children)
+        """)
+    trainer = A_BACKWARD_PASS + "    tree.size()\n"
+    sources = {"lib.py": library, "train.py": trainer.replace("def run_backward():", "def run_backward(tree):")}
+    screens = {path: screen_file(ast.parse(text), Options().backward_functions) for path, text in sources.items()}
+    plan = project_verdicts(screens)["lib.py"]
+    planned = planned_text(library, plan.stand_ins(library)).text
+    assert "for child in node.children" in planned
+    assert "sorted(rows" not in planned and "child.size()" not in planned
+    expected = {"lib.py": [(1, "BPL201")]}
+    assert _codes(sources) == expected == _codes(sources, screen=False)

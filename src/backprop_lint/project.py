@@ -21,58 +21,103 @@ from .parsing import AnalysisError, StandIn, def_starts, parse_planned, planned_
 from .checks.reached import add_root
 from .findings import ChainStep, Finding
 from .modules import ModuleNames
-from .screen import ScreenResult, cycle_components, reachable
+from .screen import ScreenResult, cycle_components, reachable, with_nesting, without_ways_into
 from .summary import FileSummary, Flow, FunctionSummary
 
 
 _MAX_REEXPORTS = 8  # ``pkg/__init__.py`` re-exporting ``pkg.ops.f``, followed this deep
 
 Node = Tuple[str, str]  # (path, function key)
+Screened = Tuple[str, int]  # (path, a function's index in the file's screen)
 
 
 @dataclasses.dataclass
 class Links:
-    """What the screens of all files show together (by names only)."""
+    """What the screens of all files show together (functions by their index in the file,
+    as :attr:`ScreenResult.bodies` numbers them)."""
 
     # the files project mode must analyse although alone they may hold nothing, each with
-    # the functions (by name) that take part
-    linked: Dict[str, Set[str]]
+    # the functions that take part
+    linked: Dict[str, Set[int]]
     # of those, the functions on a cycle of calls across files: their control flow goes
     # into the file's summary, the project needs it to judge the cycle
-    cycling: Dict[str, Set[str]]
+    cycling: Dict[str, Set[int]]
 
 
 def linked_files(screened: Mapping[str, ScreenResult]) -> Links:
     """Files that project mode must analyse although alone they may hold nothing, each
-    with the functions (by name) that take part: those on a cycle of calls across files,
-    and those that backward-pass code reaches (by names only)."""
+    with the functions that take part: those on a cycle of calls across files, and those
+    on a way from backward-pass code to what BPL2xx-4xx judge (with the whole walk there).
+    Calls inside a file are those its screen resolved; a call into another file names a
+    function there (an import: each function of that name), maybe through a re-export."""
     names = ModuleNames(screened)
-    calls: Dict[Tuple[str, str], Set[Tuple[str, str]]] = {}  # plain sets: tens of thousands
+    calls: Dict[Screened, Set[Screened]] = {}
     for path, result in screened.items():
-        defined = result.calls.keys()
-        for function, called in result.calls.items():
-            edges = calls[(path, function)] = {(path, c) for c in called & defined}
-            for dotted in result.imported_calls.get(function, ()):
-                found = names.split(path, dotted)
-                if found is not None and found[1][-1] in screened[found[0]].calls:
-                    edges.add((found[0], found[1][-1]))
-    cycling: Dict[str, Set[str]] = {}
+        for index, callees in result.resolved.items():
+            calls[(path, index)] = {(path, callee) for callee in callees}
+    for path, result in screened.items():
+        for index, dotted_paths in result.imported_calls.items():
+            for dotted in dotted_paths:
+                calls[(path, index)] |= _imported_functions(screened, names, path, dotted, calls, 0)
+    linked: Dict[str, Set[int]] = {}
+    cycling: Dict[str, Set[int]] = {}
     for component in cycle_components(calls):
         if len({path for path, _ in component}) > 1:
-            for path, function in component:
-                cycling.setdefault(path, set()).add(function)
-    linked = {path: set(names) for path, names in cycling.items()}
-    # backward-pass code matters where it leads from a root to what is judged there
-    roots = {(path, r) for path, result in screened.items() for r in result.roots}
-    in_scope = reachable(roots & calls.keys(), calls)
-    judged = {(path, f) for path, f in in_scope if f in screened[path].judged}
-    callers: Dict[Tuple[str, str], Set[Tuple[str, str]]] = {}
-    for caller in in_scope:
-        for callee in calls[caller]:
-            callers.setdefault(callee, set()).add(caller)
-    for path, function in reachable(judged, callers):
-        linked.setdefault(path, set()).add(function)
+            for path, index in component:
+                linked.setdefault(path, set()).add(index)
+                if index >= 0:
+                    cycling.setdefault(path, set()).add(index)
+    for path, index in _backward_ways(screened, calls):
+        linked.setdefault(path, set()).add(index)
     return Links(linked, cycling)
+
+
+def _imported_functions(screened: Mapping[str, ScreenResult], names: ModuleNames, importer: str,
+                        dotted: str, calls: Dict[Screened, Set[Screened]], depth: int) -> Set[Screened]:
+    """The functions an import path may name, over-approximating :meth:`Project.resolve`:
+    each function of the file with the last name, a class's ``__init__``, and the file's
+    re-export there (``from .ops import apply_grad`` in a package's ``__init__.py``): a
+    node of its own, numbered below 0, that calls what it leads to. The project follows it
+    in that file's summary: the file is analysed, though it may need no body."""
+    found = names.split(importer, dotted) if depth <= _MAX_REEXPORTS else None
+    if found is None:
+        return set()
+    path, parts = found
+    result = screened[path]
+    indices = list(result.named(parts[-1])) + list(result.constructors.get(parts[-1], ()))
+    functions = {(path, index) for index in indices}
+    if parts[0] in result.imports:
+        rest = "".join("." + name for name in parts[1:])
+        onwards = _imported_functions(screened, names, path, result.imports[parts[0]] + rest, calls, depth + 1)
+        if onwards:
+            reexport = (path, -1 - result.import_number(parts[0]))
+            calls.setdefault(reexport, set()).update(onwards)
+            functions.add(reexport)
+    return functions
+
+
+def _backward_ways(screened: Mapping[str, ScreenResult],
+                   calls: Dict[Screened, Set[Screened]]) -> Set[Screened]:
+    """The functions on a way from a root to what BPL2xx-4xx judge in backward-pass scope,
+    and every function of a walk through one of those (as :class:`screen._BackwardReach`
+    finds them in one file)."""
+    nesting = [((path, parent), (path, nested))
+               for path, result in screened.items() for parent, nested in result.nesting]
+    reaches = with_nesting(calls, nesting)
+    roots = {(path, index) for path, result in screened.items() for index in result.roots}
+    tests = {(path, index) for path, result in screened.items() for index in result.tests}
+    in_scope = reachable(roots, without_ways_into(reaches, tests))
+    judged = {(path, index) for path, index in in_scope if index in screened[path].judged}
+    callers: Dict[Screened, Set[Screened]] = {}
+    for caller in in_scope:
+        for callee in reaches.get(caller, ()):
+            callers.setdefault(callee, set()).add(caller)
+    ways = reachable(judged, callers)
+    for path, index in judged:
+        for walk in screened[path].walks:
+            if index in walk:
+                ways.update((path, i) for i in walk)
+    return ways
 
 
 def def_positions(source: str, blank: Sequence[StandIn] = ()) -> List[Tuple[int, int]]:

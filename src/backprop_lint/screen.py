@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import re
 from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple, TypeVar
 
@@ -138,12 +139,24 @@ class ScreenResult:
     """What the screen learnt of one file; project mode links these across files."""
 
     local: bool  # the file alone may hold a finding
-    calls: Dict[str, Set[str]]  # function name -> names it calls
-    imported_calls: Dict[str, Set[str]]  # function name -> dotted import paths it calls
-    roots: Set[str]  # functions that are backward-pass roots (every one, with hooks)
+    # where backward-pass scope starts (functions the globs name, hooks), numbered in file
+    # order as ``bodies`` lists them
+    roots: FrozenSet[int]
+    tests: FrozenSet[int] = frozenset()  # functions the analysis surely takes for tests
+    # the rest is for project mode, which links the files:
+    # function -> the functions of the file it may call, as the analysis resolves calls
+    # (over-approximated): cycles across files and backward-pass scope go through these
+    resolved: Dict[int, Set[int]] = dataclasses.field(default_factory=dict)
+    # (function, a function nested in it) for the roots: in backward-pass scope with them
+    nesting: Tuple[Tuple[int, int], ...] = ()
+    # the cycles of calls that graph walks may make (by method names too: ``node.m()``)
+    walks: Tuple[FrozenSet[int], ...] = ()
+    imported_calls: Dict[int, Set[str]] = dataclasses.field(default_factory=dict)  # -> dotted import paths
+    imports: Dict[str, str] = dataclasses.field(default_factory=dict)  # what other files may import from it
+    constructors: Dict[str, List[int]] = dataclasses.field(default_factory=dict)  # class -> its __init__
     # functions that BPL2xx-4xx judge once in scope: on a cycle of the loose call graph (a
     # walk), or with an engine call or a worklist
-    judged: Set[str]
+    judged: FrozenSet[int] = frozenset()
     # every function in file order: (name, index of the enclosing function or -1, body)
     bodies: Tuple[Tuple[str, int, Body], ...] = ()
     keep: FrozenSet[int] = frozenset()  # the functions whose bodies the analysis needs
@@ -154,12 +167,30 @@ class ScreenResult:
     skeleton: Tuple[Body, ...] = ()  # stand-ins for long statements outside functions
     units: Tuple[Unit, ...] = ()  # the statements outside functions, as Plan reads them
 
-    def plan(self, also_needed: Iterable[str] = (), cycling: Iterable[str] = ()) -> Plan:
-        """The plan for analysing this file; ``also_needed`` names functions that other
+    def named(self, name: str) -> List[int]:
+        """The functions of the file with this name (what an import of it may call)."""
+        return self._by_name.get(name, [])
+
+    def import_number(self, name: str) -> int:
+        """The place of a name among those the file's imports bind."""
+        return self._imports_numbered[name]
+
+    @functools.cached_property
+    def _imports_numbered(self) -> Dict[str, int]:
+        return {name: number for number, name in enumerate(self.imports)}
+
+    @functools.cached_property
+    def _by_name(self) -> Dict[str, List[int]]:
+        found: Dict[str, List[int]] = {}
+        for index, (name, _, _) in enumerate(self.bodies):
+            found.setdefault(name, []).append(index)
+        return found
+
+    def plan(self, also_needed: Iterable[int] = (), cycling: Iterable[int] = ()) -> Plan:
+        """The plan for analysing this file; ``also_needed`` are functions that other
         files' code reaches, ``cycling`` those of them on a cycle across files (project
         mode)."""
-        needed = set(also_needed)
-        keep = set(self.keep) | {i for i, (name, _, _) in enumerate(self.bodies) if name in needed}
+        keep = set(self.keep) | {index for index in also_needed if index >= 0}
         # only backward-pass code reads them: BPL2xx-4xx judge nothing else
         walking = set(self.walking) | (keep - set(self.keep))
         keep |= {j for i, more in self.also_read if i in walking for j in more}
@@ -177,7 +208,8 @@ class ScreenResult:
                 blanked.add(index)
                 blank.append(body)
         units = tuple(u._replace(pinned=True) if u.function in holds_kept else u for u in self.units)
-        return Plan(tuple(blank) + self.skeleton, units, tuple(sorted(set(cycling))))
+        cycling_names = {self.bodies[index][0] for index in cycling}
+        return Plan(tuple(blank) + self.skeleton, units, tuple(sorted(cycling_names)))
 
 
 @dataclasses.dataclass
@@ -235,35 +267,33 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     scan.settle_declarations()
     scan.lines_to_keep |= _calls_before_rebinding(tree)
     scan.settle_engine_aliases()
-    roots = {f.name for f in scan.functions
-             if f.name == "backward" or names_backward_code(f.name, backward_globs)}
-    calls: Dict[str, Set[str]] = {}
-    imported: Dict[str, Set[str]] = {}
-    for function in scan.functions:
-        calls.setdefault(function.name, set()).update(function.calls)
-        imported.setdefault(function.name, set()).update(function.imported)
-    if scan.hook_lambdas:
-        roots = set(calls)  # a lambda's calls are its enclosing function's here: any of them
-    else:  # the analysis finds a hook by the name it is registered under
-        roots |= scan.hook_names & calls.keys()
+    # backward-pass code starts at the functions the globs name (not tests) and at hooks,
+    # which the analysis finds by the name a registration gives (a lambda is no root: the
+    # engine runs only its own calls, and a file with one is analysed - see ``local``);
+    # the engine also runs every function named backward (an autograd Function's)
+    tests = _surely_tests(scan)
+    hooks = {f.index for f in scan.functions if f.name in scan.hook_names}
+    scope_roots = hooks | {f.index for f in scan.functions if f.index not in tests
+                           and names_backward_code(f.name, backward_globs)}
+    engine_roots = hooks | {f.index for f in scan.functions if f.name == "backward"}
+    root_names = {scan.functions[index].name for index in scope_roots | engine_roots}
     resolver = _Resolver(scan)
     # recursion the analysis can see by itself; graph walks also follow ``node.m()`` by name,
     # and count only in backward-pass code
     strict_graph, loose_graph = resolver.graph(loose=False), resolver.graph(loose=True)
     # the recursions that surely end need no body for BPL1xx (ending.py)
     strict_cycles = _unending_cycles(scan.functions, strict_graph, resolver)
-    loose_cycles = _on_cycles(loose_graph)
-    # what BPL2xx-4xx judge alone: walks, engine calls and worklists in backward-pass code
-    # (a hook lambda outside any function runs its engine calls while the engine runs)
-    reach = _BackwardReach(scan.functions, loose_graph, roots)
-    judged_here = reach.judged(loose_cycles, {"backward"} | scan.hook_names)
+    # what BPL2xx-4xx judge alone: walks, engine calls and worklists in backward-pass code,
+    # and an engine call in a hook lambda (taken to be any call of the engine's names in
+    # a registration's arguments)
+    reach = _BackwardReach(scan.functions, strict_graph, loose_graph, scope_roots, engine_roots, tests)
+    loose_cycles = reach.on_walks
+    judged_here = reach.judged({"backward"} | scan.hook_names)
     data_model = any(f.data_model for f in scan.functions)
     local = (data_model or bool(strict_cycles) or bool(judged_here)
-             or scan.hook_lambdas and scan.engine_calls)
-    judged = {scan.functions[i].name for i in loose_cycles}
-    judged |= {f.name for f in scan.functions if f.any_work}
+             or bool(scan.called_in_hook_arguments & (_ENGINE | scan.engine_aliases)))
     if not local and not linking:
-        return ScreenResult(local, calls, imported, roots, judged)
+        return ScreenResult(local, frozenset(scope_roots))
     bodies = tuple((f.name, f.parent, _body_of(f)) for f in scan.functions)
     needed, walking = _needed_bodies(scan.functions, strict_graph, strict_cycles, reach, judged_here)
     also = _node_kind_bodies(scan.functions, loose_cycles, resolver)
@@ -273,7 +303,14 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     # a function rebinding outer names stands in inside its enclosing body: that stays,
     # unless only that body's own names are rebound (left out, nothing reads them)
     needed = needed | {f.parent for f in scan.functions if f.rebinds_beyond}
-    return ScreenResult(local, calls, imported, roots, judged, bodies, needed,
+    judged = frozenset(loose_cycles | {f.index for f in scan.functions if f.any_work})
+    imported = {f.index: f.imported for f in scan.functions if f.imported}
+    constructors: Dict[str, List[int]] = {}
+    for function in scan.functions:
+        if function.name == "__init__" and function.owner is not None:
+            constructors.setdefault(function.owner, []).append(function.index)
+    return ScreenResult(local, frozenset(scope_roots), frozenset(tests), strict_graph, reach.nesting,
+                        reach.walks, imported, scan.imports, constructors, judged, bodies, needed,
                         tuple(sorted((i, tuple(sorted(more))) for i, more in also.items() if more)),
                         walking,
                         _skeleton(tree, {f.name for f in scan.functions} | scan.class_names,
@@ -281,7 +318,7 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
                         # a file that is analysed only for what other files reach leaves
                         # its statements as they are (a few dozen files; the units of every
                         # file would cost more, shipped to the project's process and back)
-                        _units(tree, scan, roots) if local else ())
+                        _units(tree, scan, root_names) if local else ())
 
 
 def _calls_before_rebinding(tree: ast.AST) -> Set[int]:
@@ -305,32 +342,73 @@ def _calls_before_rebinding(tree: ast.AST) -> Set[int]:
 
 
 class _BackwardReach:
-    """The functions that backward-pass code may reach (a root's nested functions are in
-    scope with it: nesting counts as a call here), over-approximating the analysis's
-    backward scope (checks/backward.py)."""
+    """The functions that backward-pass code may reach, over-approximating the analysis's
+    backward scope (checks/backward.py) and what the engine runs (checks/reentrant.py):
+    calls as the analysis resolves them - not by a method's name alone; from the roots of
+    scope, a root's nested functions (at any depth) and no way into a test. And the walks
+    there: cycles of the loose graph, which does follow ``node.m()`` by name."""
 
-    def __init__(self, functions: List[_Function], loose: Dict[int, Set[int]], roots: Set[str]):
+    def __init__(self, functions: List[_Function], strict: Dict[int, Set[int]],
+                 loose: Dict[int, Set[int]], scope_roots: Set[int], engine_roots: Set[int],
+                 tests: Set[int]):
         self.functions = functions
-        self.calls = {i: set(callees) for i, callees in loose.items()}
-        for function in functions:
-            if function.parent >= 0:
-                self.calls.setdefault(function.parent, set()).add(function.index)
-        self.in_scope = reachable({f.index for f in functions if f.name in roots}, self.calls)
+        nested_in_root = set(scope_roots)
+        for function in functions:  # (a parent comes before what it holds)
+            if function.parent in nested_in_root and function.index not in tests:
+                nested_in_root.add(function.index)
+        self.nesting = tuple((f.parent, f.index) for f in functions
+                             if f.parent in nested_in_root and f.index in nested_in_root)
+        self.calls = with_nesting(strict, self.nesting)
+        in_scope = reachable(scope_roots, without_ways_into(self.calls, tests))
+        self.in_scope = in_scope | reachable(engine_roots, strict)
+        self.walks = tuple(frozenset(c) for c in _cycles(loose))
+        self.on_walks: Set[int] = set().union(*self.walks)
 
-    def judged(self, loose_cycles: Set[int], engine_runs: Set[str]) -> Set[int]:
-        """What BPL2xx-4xx judge there: a walk (a cycle of the loose graph), an
-        explicit engine call or a worklist; any engine call in the functions named
-        ``engine_runs`` (what the engine may run: autograd Functions' ``backward``, hooks)."""
+    def judged(self, engine_runs: Set[str]) -> Set[int]:
+        """What BPL2xx-4xx judge there: a walk through a function in scope, an explicit
+        engine call or a worklist; any engine call in the functions named ``engine_runs``
+        (what the engine may run: autograd Functions' ``backward``, hooks)."""
         judged = {f.index for f in self.functions if f.work or f.restarts and f.name in engine_runs}
-        return (loose_cycles | judged) & self.in_scope
+        return (self.on_walks | judged) & self.in_scope
 
     def ways_to(self, judged: Set[int]) -> FrozenSet[int]:
-        """The backward-pass code on a way from a root to ``judged``."""
+        """The backward-pass code on a way from a root to ``judged``, and the whole of
+        each walk through one of them (the analysis needs every step of it)."""
         callers: Dict[int, Set[int]] = {}
         for caller in self.in_scope:
             for callee in self.calls.get(caller, ()):
                 callers.setdefault(callee, set()).add(caller)
-        return frozenset(reachable(judged, callers))
+        ways = reachable(judged, callers)
+        return frozenset(ways.union(*(walk for walk in self.walks if walk & judged)))
+
+
+def without_ways_into(calls: Dict[T, Set[T]], closed: Set[T]) -> Dict[T, Set[T]]:
+    """``calls`` less the edges into ``closed``."""
+    if not closed:
+        return calls
+    return {node: callees - closed for node, callees in calls.items()}
+
+
+_TEST_NAME = re.compile(r"^test(_|[A-Z0-9]|$)")
+
+
+def _surely_tests(scan: "_Scan") -> Set[int]:
+    """The functions the analysis takes for tests whatever else it learns (checks/backward.py
+    ``is_test``): named ``test*``, or methods of a class named ``Test*`` or with a base of
+    its own named ``*TestCase`` (not where two classes share the name)."""
+    def test_class(name: str) -> bool:
+        return name.startswith("Test") or name not in scan.repeated_classes and any(
+            base.endswith("TestCase") for base in scan.bases.get(name, ()))
+    return {f.index for f in scan.functions
+            if _TEST_NAME.match(f.name) or f.owner is not None and test_class(f.owner)}
+
+
+def with_nesting(calls: Dict[T, Set[T]], nesting: Iterable[Tuple[T, T]]) -> Dict[T, Set[T]]:
+    """A copy of ``calls`` with an edge from each function to each nested in it."""
+    graph = {node: set(callees) for node, callees in calls.items()}
+    for parent, nested in nesting:
+        graph.setdefault(parent, set()).add(nested)
+    return graph
 
 
 def _needed_bodies(functions: List[_Function], strict: Dict[int, Set[int]], strict_cycles: Set[int],
@@ -513,6 +591,7 @@ class _Resolver:
             (self.methods if function.owner else self.plain).setdefault(function.name, []).append(index)
         self.repeated = scan.repeated_classes
         self._bound: Dict[int, Set[str]] = {}  # function index -> names it binds (narrow)
+        self._params: Dict[int, Set[str]] = {}  # function index -> its parameters' names
         subclasses: Dict[str, Set[str]] = {}
         for cls, bases in self.bases.items():
             for base in bases:
@@ -568,6 +647,12 @@ class _Resolver:
             bound = self._bound[function.index] = bound - _declared(function)
         return bound
 
+    def _parameters(self, function: _Function) -> Set[str]:
+        found = self._params.get(function.index)
+        if found is None:
+            found = self._params[function.index] = parameter_names(function.node)
+        return found
+
     def _in_mro_first(self, method: str, cls: str) -> List[int]:
         """The methods ``cls.method`` may run: those of its ancestors, or, where none
         defines it, those of its descendants. A class name bound twice on the way may
@@ -589,6 +674,10 @@ class _Resolver:
         if kind == "super" and caller.owner is not None:
             return self.in_classes(name, self.ancestors(caller.owner) - {caller.owner})
         by_name = list(self.methods.get(name, [])) if loose else []
+        if by_name and kind == "class" and target[1] in self._parameters(caller):
+            # a walk steps to a node reached through an attribute; a parameter is not one
+            # (checks/graphwalk.py, ``Derivation.collection``): ``node.m()`` is no step
+            by_name = []
         if kind == "class":  # ``C.m()``, or ``v.m()`` after ``v = C(...)``
             classes = set(self.family.get(target[1], ()))
             for cls in caller.instances.get(target[1], ()):
@@ -606,11 +695,10 @@ class _Scan:
         self.class_names: Set[str] = set()
         self.repeated_classes: Set[str] = set()  # names more than one class statement binds
         self.bases: Dict[str, List[str]] = {}
-        # the identifiers in the arguments of hook registrations, and whether one holds a lambda
+        # the identifiers in the arguments of hook registrations, and the names called
+        # there (a lambda's calls: the engine runs them, checks/reentrant.py)
         self.hook_names: Set[str] = set()
-        self.hook_lambdas = False
-        self.engine_calls = False
-        self.worklist_loops = False
+        self.called_in_hook_arguments: Set[str] = set()
         # ``from torch.autograd import grad as autograd_grad``: names that call the engine
         self.engine_aliases: Set[str] = set()
         self.imported_names: Set[str] = set()  # every name an import binds, anywhere
@@ -689,7 +777,7 @@ class _Scan:
         explicit = self.imported_names | {"", "torch"}
         for function in self.functions:
             if function.calls & self.engine_aliases:
-                function.work = function.restarts = self.engine_calls = True
+                function.work = function.restarts = True
             elif function.engine_heads & explicit:
                 function.work = True
 
@@ -737,8 +825,8 @@ class _Scan:
     def note_hook(self, registration: ast.Call) -> None:
         for argument in registration.args + registration.keywords:
             for node in ast.walk(argument):
-                if type(node) is ast.Lambda:
-                    self.hook_lambdas = True
+                if type(node) is ast.Call:
+                    self.called_in_hook_arguments.add(_call_name(node) or "")
                 name = _reference_name(node)
                 if name is not None:
                     self.hook_names.add(name)
@@ -749,8 +837,6 @@ class _Scan:
         engine = name in _ENGINE
         popped = in_while and name in _POPS
         registers = name in _HOOK_REGISTRATIONS
-        self.engine_calls = self.engine_calls or engine
-        self.worklist_loops = self.worklist_loops or popped
         if registers:
             self.note_hook(node)
         if function is None:
