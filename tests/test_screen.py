@@ -333,6 +333,62 @@ def test_backward_pass_code_is_analysed_alone_only_where_it_can_be_reported(kept
     assert _as_data(analyse_source(source, Options(screen=True))) == _as_data(found)
 
 
+# A data-model method meeting its receiver bare: each pair, the use that runs nothing of
+# the data model (returned, handed to a function of the program) and the form that re-enters.
+BARE_RECEIVER = """\
+def describe(box):
+    return 'a box'
+
+
+class Box:
+    def METHOD(self):
+        BODY
+"""
+BARE_RECEIVER_USES = [
+    ("__iter__", "return self", "for item in self:\n            yield item"),
+    ("__repr__", "return describe(self)", "return f'<{self!r}>'"),
+    ("__hash__", "return describe(self).__hash__()", "return hash(self)"),
+    ("__bool__", "return self.items is not describe(self)", "return not self"),
+    ("__len__", "return len(describe(self))", "return len(self)"),
+    ("__str__", "return describe(self)", "return '%s' % (self,)"),
+]
+
+
+@pytest.mark.parametrize("method, runs_nothing, re_enters", BARE_RECEIVER_USES,
+                         ids=[m for m, _, _ in BARE_RECEIVER_USES])
+def test_a_bare_receiver_is_a_data_model_site_only_where_the_data_model_runs(
+        method: str, runs_nothing: str, re_enters: str) -> None:
+    for body, reported in ((runs_nothing, False), (re_enters, True)):
+        source = BARE_RECEIVER.replace("METHOD", method).replace("BODY", body)
+        found = analyse_source(source, Options(screen=False))
+        assert [f.code for f in found] == (["BPL104"] if reported else [])
+        assert screen_file(ast.parse(source), linking=False).local == reported
+        assert _as_data(analyse_source(source, Options(screen=True))) == _as_data(found)
+
+
+@pytest.mark.parametrize("construction, reported", [
+    ("functools.lru_cache(size)(self._load)", False),  # a call of what a call returned
+    ("type(self)(size)", True),  # the instance's own class
+])
+def test_a_constructor_calling_what_a_call_returns_constructs_its_class_only_through_type(
+        construction: str, reported: bool) -> None:
+    source = ("import functools\n\n\nclass Cache:\n    def __init__(self, size):\n"
+              f"        self.get = {construction}\n")
+    found = analyse_source(source, Options(screen=False))
+    assert [f.code for f in found] == (["BPL104"] if reported else [])
+    assert screen_file(ast.parse(source), linking=False).local == reported
+    assert _as_data(analyse_source(source, Options(screen=True))) == _as_data(found)
+
+
+def test_the_screen_knows_every_builtin_that_iterates_its_argument() -> None:
+    """cfg.py's consuming builtins and lazy wrappers iterate a bare receiver (``list(self)``
+    in ``__iter__``): the screen must take each of them for a data-model site."""
+    from backprop_lint.cfg import CONSUMING_BUILTINS, LAZY_WRAPPERS
+    from backprop_lint.screen import ITERATING_BUILTINS
+
+    assert CONSUMING_BUILTINS | LAZY_WRAPPERS == ITERATING_BUILTINS
+
+
 def _bound_outside_functions(text: str) -> set:
     """The names bound by statements of the module and of its classes."""
     names, bodies = set(), [ast.parse(text).body]

@@ -39,18 +39,33 @@ _ACCESSOR_DECORATORS = frozenset(
 )
 _ATTRIBUTE_HOOKS = frozenset({"__getattr__", "__getattribute__", "__setattr__", "__delattr__"})
 _ATTRIBUTE_BUILTINS = frozenset({"getattr", "hasattr", "setattr", "delattr"})
-# methods re-entered by using self itself: len(self), repr(self), f"{self}", not self...
-_USES_RECEIVER_BARE = frozenset(
-    "__repr__ __str__ __format__ __len__ __hash__ __bool__ __iter__".split()
-)
-# builtins that take self without dispatching to its data-model methods
-_NEUTRAL_CALLS = frozenset("type isinstance issubclass id super vars callable getattr setattr "
-                           "hasattr delattr".split())
+# the builtins that iterate their argument (cfg.py's consuming ones and lazy wrappers)
+ITERATING_BUILTINS = frozenset("iter list tuple set frozenset dict sorted sum min max any all "
+                               "next enumerate zip map filter reversed".split())
+# methods re-entered by using self itself (len(self), repr(self), f"{self}", not self...):
+# method -> (the builtins called on the receiver that run it, how else it is met bare)
+_BARE_USES: Dict[str, Tuple[FrozenSet[str], str]] = {
+    "__repr__": (frozenset({"repr", "str", "print", "format"}), "formatted"),
+    "__str__": (frozenset({"str", "print", "format"}), "formatted"),
+    "__format__": (frozenset({"format"}), "formatted"),
+    "__len__": (frozenset({"len"}), ""),
+    "__hash__": (frozenset({"hash"}), ""),
+    "__bool__": (frozenset({"bool"}), "tested"),
+    "__iter__": (ITERATING_BUILTINS, "iterated"),
+}
+_BARE_FORM_METHODS = {"formatted": "format", "iterated": "join"}  # ``"{}".format(self)``
+# where a bare receiver is formatted (an f-string, a tuple after ``%``, a keyword of
+# ``.format``), iterated (``*self`` in a call too) or tested for truth
+_BARE_FORM_PARENTS = {
+    "formatted": frozenset({ast.FormattedValue, ast.Tuple, ast.keyword}),
+    "iterated": frozenset({ast.For, ast.AsyncFor, ast.comprehension, ast.YieldFrom, ast.Starred}),
+    "tested": frozenset({ast.If, ast.While, ast.IfExp, ast.BoolOp, ast.Assert}),
+}
 _COMPARES = {"__eq__": (ast.Eq,), "__ne__": (ast.NotEq,)}
 _SUBSCRIPTS = frozenset({"__getitem__", "__setitem__", "__delitem__"})
 _CALLS_SELF = frozenset({"__call__", "forward"})
 _CONSTRUCTORS = frozenset({"__init__", "__new__"})
-_DATA_MODEL = (_ATTRIBUTE_HOOKS | _USES_RECEIVER_BARE | set(_COMPARES) | _SUBSCRIPTS
+_DATA_MODEL = (_ATTRIBUTE_HOOKS | set(_BARE_USES) | set(_COMPARES) | _SUBSCRIPTS
                | _CALLS_SELF | _CONSTRUCTORS | {"__contains__"})
 _HOOK_REGISTRATIONS = frozenset(
     "register_hook register_full_backward_hook register_backward_hook "
@@ -1273,7 +1288,8 @@ def _data_model_site(node: ast.AST, parent: Optional[ast.AST], function: _Functi
             isinstance(node, ast.Call) and _call_name(node) in _ATTRIBUTE_BUILTINS)
     if name in _CONSTRUCTORS:
         return isinstance(node, ast.Call) and (
-            _call_name(node) in (function.owner, me, "__class__") or isinstance(node.func, ast.Call))
+            _call_name(node) in (function.owner, me, "__class__")
+            or isinstance(node.func, ast.Call) and _is(node.func.func, "type"))  # type(self)(...)
     if name in _COMPARES:
         return isinstance(node, ast.Compare) and _is(node.left, me) and isinstance(node.ops[0], _COMPARES[name])
     if name == "__contains__":
@@ -1282,10 +1298,29 @@ def _data_model_site(node: ast.AST, parent: Optional[ast.AST], function: _Functi
         return isinstance(node, ast.Subscript) and _is(node.value, me)
     if name in _CALLS_SELF:
         return isinstance(node, ast.Call) and _is(node.func, me)
-    if name in _USES_RECEIVER_BARE:
-        return _is(node, me) and not isinstance(parent, (ast.Attribute, ast.Compare)) and not (
-            isinstance(parent, ast.Call) and _call_name(parent) in _NEUTRAL_CALLS)
+    if name in _BARE_USES:
+        return _is(node, me) and _meets_itself(parent, *_BARE_USES[name])
     return False
+
+
+def _meets_itself(parent: Optional[ast.AST], builtins: FrozenSet[str], form: str) -> bool:
+    """Can this bare use of the receiver run the method again - the forms that
+    checks/datamodel.py looks for (``repr(self)`` in ``__repr__``; there and in
+    ``__str__`` / ``__format__``, formatting it: ``f"{self}"``, ``"%s" % self``,
+    ``"{}".format(self)``; in ``__iter__``, iterating it: ``for x in self``, ``list(self)``;
+    in ``__bool__``, testing it: ``if self:``, ``not self``)? Returning it, storing it or
+    handing it to a function of the program runs nothing here."""
+    kind = type(parent)
+    if kind is ast.Call:
+        func = parent.func  # type: ignore[attr-defined]
+        if type(func) is ast.Name:
+            return func.id in builtins
+        return type(func) is ast.Attribute and func.attr == _BARE_FORM_METHODS.get(form)
+    if kind is ast.BinOp:
+        return form == "formatted" and type(parent.op) is ast.Mod  # type: ignore[attr-defined]
+    if kind is ast.UnaryOp:
+        return form == "tested" and type(parent.op) is ast.Not  # type: ignore[attr-defined]
+    return kind in _BARE_FORM_PARENTS.get(form, ())
 
 
 def _is(node: ast.AST, name: Optional[str]) -> bool:
