@@ -21,7 +21,7 @@ from .parsing import AnalysisError, StandIn, def_starts, parse_planned, planned_
 from .checks.reached import add_root
 from .findings import ChainStep, Finding
 from .modules import ModuleNames
-from .screen import ScreenResult, cycle_components, reachable, with_nesting, without_ways_into
+from .screen import ScreenResult, cycle_components, reachable, with_nesting
 from .summary import FileSummary, Flow, FunctionSummary
 
 
@@ -55,10 +55,16 @@ def linked_files(screened: Mapping[str, ScreenResult]) -> Links:
     for path, result in screened.items():
         for index, callees in result.resolved.items():
             calls[(path, index)] = {(path, callee) for callee in callees}
+    known: Dict[Tuple[str, str], Set[Screened]] = {}  # (package, import path) -> functions
     for path, result in screened.items():
+        package = names.package_of.get(path, "")
         for index, dotted_paths in result.imported_calls.items():
             for dotted in dotted_paths:
-                calls[(path, index)] |= _imported_functions(screened, names, path, dotted, calls, 0)
+                found = known.get((package, dotted))
+                if found is None:
+                    found = known[(package, dotted)] = _imported_functions(
+                        screened, names, path, dotted, calls, 0)
+                calls[(path, index)] |= found
     linked: Dict[str, Set[int]] = {}
     cycling: Dict[str, Set[int]] = {}
     for component in cycle_components(calls):
@@ -99,14 +105,15 @@ def _imported_functions(screened: Mapping[str, ScreenResult], names: ModuleNames
 def _backward_ways(screened: Mapping[str, ScreenResult],
                    calls: Dict[Screened, Set[Screened]]) -> Set[Screened]:
     """The functions on a way from a root to what BPL2xx-4xx judge in backward-pass scope,
-    and every function of a walk through one of those (as :class:`screen._BackwardReach`
+    and every function of a walk through one of those (``calls`` gets the edges from the
+    roots to their nested functions; as :class:`screen._BackwardReach`
     finds them in one file)."""
     nesting = [((path, parent), (path, nested))
                for path, result in screened.items() for parent, nested in result.nesting]
-    reaches = with_nesting(calls, nesting)
+    reaches = with_nesting(calls, nesting, copy=False)  # (the cycles across files are known)
     roots = {(path, index) for path, result in screened.items() for index in result.roots}
     tests = {(path, index) for path, result in screened.items() for index in result.tests}
-    in_scope = reachable(roots, without_ways_into(reaches, tests))
+    in_scope = reachable(roots, reaches, closed=tests)
     judged = {(path, index) for path, index in in_scope if index in screened[path].judged}
     callers: Dict[Screened, Set[Screened]] = {}
     for caller in in_scope:

@@ -24,7 +24,7 @@ import ast
 import dataclasses
 import functools
 import re
-from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple, TypeVar
+from typing import Container, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple, TypeVar
 
 import networkx as nx
 
@@ -374,7 +374,7 @@ class _BackwardReach:
         self.nesting = tuple((f.parent, f.index) for f in functions
                              if f.parent in nested_in_root and f.index in nested_in_root)
         self.calls = with_nesting(strict, self.nesting)
-        in_scope = reachable(scope_roots, without_ways_into(self.calls, tests))
+        in_scope = reachable(scope_roots, self.calls, closed=tests)
         self.in_scope = in_scope | reachable(engine_roots, strict)
         self.walks = tuple(frozenset(c) for c in _cycles(loose))
         self.on_walks: Set[int] = set().union(*self.walks)
@@ -397,13 +397,6 @@ class _BackwardReach:
         return frozenset(ways.union(*(walk for walk in self.walks if walk & judged)))
 
 
-def without_ways_into(calls: Dict[T, Set[T]], closed: Set[T]) -> Dict[T, Set[T]]:
-    """``calls`` less the edges into ``closed``."""
-    if not closed:
-        return calls
-    return {node: callees - closed for node, callees in calls.items()}
-
-
 _TEST_NAME = re.compile(r"^test(_|[A-Z0-9]|$)")
 
 
@@ -418,9 +411,11 @@ def _surely_tests(scan: "_Scan") -> Set[int]:
             if _TEST_NAME.match(f.name) or f.owner is not None and test_class(f.owner)}
 
 
-def with_nesting(calls: Dict[T, Set[T]], nesting: Iterable[Tuple[T, T]]) -> Dict[T, Set[T]]:
-    """A copy of ``calls`` with an edge from each function to each nested in it."""
-    graph = {node: set(callees) for node, callees in calls.items()}
+def with_nesting(calls: Dict[T, Set[T]], nesting: Iterable[Tuple[T, T]], copy: bool = True
+                 ) -> Dict[T, Set[T]]:
+    """``calls`` (a copy, unless not ``copy``) with an edge from each function to each
+    nested in it."""
+    graph = {node: set(callees) for node, callees in calls.items()} if copy else calls
     for parent, nested in nesting:
         graph.setdefault(parent, set()).add(nested)
     return graph
@@ -557,12 +552,12 @@ def _cycles(graph: Dict[int, Set[int]]) -> List[Set[int]]:
     return components + [{node} for node, callees in graph.items() if node in callees and node not in on_them]
 
 
-def reachable(start: Set[T], graph: Dict[T, Set[T]]) -> Set[T]:
-    """``start`` and every node reachable from it."""
+def reachable(start: Set[T], graph: Dict[T, Set[T]], closed: Container[T] = ()) -> Set[T]:
+    """``start`` and every node reachable from it, not entering ``closed``."""
     reached, stack = set(start), list(start)
     while stack:
         for nxt in graph.get(stack.pop(), ()):
-            if nxt not in reached:
+            if nxt not in reached and nxt not in closed:
                 reached.add(nxt)
                 stack.append(nxt)
     return reached
