@@ -284,8 +284,9 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     scan.settle_engine_aliases()
     # backward-pass code starts at the functions the globs name (not tests) and at hooks,
     # which the analysis finds by the name a registration gives (a lambda is no root: the
-    # engine runs only its own calls, and a file with one is analysed - see ``local``);
-    # the engine also runs every function named backward (an autograd Function's)
+    # engine runs only its own calls, and those make the file worth analysing where they
+    # call the engine - see ``local``); the engine also runs every function named backward
+    # (an autograd Function's)
     tests = _surely_tests(scan)
     hooks = {f.index for f in scan.functions if f.name in scan.hook_names}
     scope_roots = hooks | {f.index for f in scan.functions if f.index not in tests
