@@ -24,6 +24,14 @@ class Options:
 _WORD_START = re.compile(r"(?<=_)[^_]|(?<=[a-z0-9])[A-Z]|(?<=[A-Z])[A-Z](?=[a-z])")
 
 
+_TEST_NAME = re.compile(r"^test(_|[A-Z0-9]|$)")
+
+
+def names_a_test(name: str) -> bool:
+    """A function pytest and unittest collect as a test by its name alone (``test_*``)."""
+    return _TEST_NAME.match(name) is not None
+
+
 def names_backward_code(name: str, globs: Iterable[str]) -> bool:
     """Does a function name match one of the ``--backward-functions`` globs? Case-
     insensitively, and a leading ``*`` stands for whole words only (split at ``_`` and

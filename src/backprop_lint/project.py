@@ -21,7 +21,7 @@ from .parsing import AnalysisError, StandIn, def_starts, parse_planned, planned_
 from .checks.reached import add_root
 from .findings import ChainStep, Finding
 from .modules import ModuleNames
-from .screen import ScreenResult, cycle_components, reachable, with_nesting
+from .screen import ScreenResult, cycle_components, reachable, ways_back, with_nesting
 from .summary import FileSummary, Flow, FunctionSummary
 
 
@@ -115,11 +115,7 @@ def _backward_ways(screened: Mapping[str, ScreenResult],
     tests = {(path, index) for path, result in screened.items() for index in result.tests}
     in_scope = reachable(roots, reaches, closed=tests)
     judged = {(path, index) for path, index in in_scope if index in screened[path].judged}
-    callers: Dict[Screened, Set[Screened]] = {}
-    for caller in in_scope:
-        for callee in reaches.get(caller, ()):
-            callers.setdefault(callee, set()).add(caller)
-    ways = reachable(judged, callers)
+    ways = ways_back(judged, in_scope, reaches)
     for path, index in judged:
         for walk in screened[path].walks:
             if index in walk:

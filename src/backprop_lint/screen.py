@@ -29,8 +29,9 @@ from typing import Container, Dict, FrozenSet, Iterable, List, NamedTuple, Optio
 import networkx as nx
 
 from .astwalk import FIELDS, WALKED, decorator_name, fields_of
+from .cfg import CONSUMING_BUILTINS, LAZY_WRAPPERS
 from .ending import CycleMember, parameter_names
-from .options import names_backward_code
+from .options import names_a_test, names_backward_code
 from .parsing import StandIn, applicable, lines_left_out, python_lines, starts_its_line
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -39,9 +40,8 @@ _ACCESSOR_DECORATORS = frozenset(
 )
 _ATTRIBUTE_HOOKS = frozenset({"__getattr__", "__getattribute__", "__setattr__", "__delattr__"})
 _ATTRIBUTE_BUILTINS = frozenset({"getattr", "hasattr", "setattr", "delattr"})
-# the builtins that iterate their argument (cfg.py's consuming ones and lazy wrappers)
-ITERATING_BUILTINS = frozenset("iter list tuple set frozenset dict sorted sum min max any all "
-                               "next enumerate zip map filter reversed".split())
+# the builtins that iterate their argument
+_ITERATING_BUILTINS = CONSUMING_BUILTINS | LAZY_WRAPPERS
 # methods re-entered by using self itself (len(self), repr(self), f"{self}", not self...):
 # method -> (the builtins called on the receiver that run it, how else it is met bare)
 _BARE_USES: Dict[str, Tuple[FrozenSet[str], str]] = {
@@ -51,7 +51,7 @@ _BARE_USES: Dict[str, Tuple[FrozenSet[str], str]] = {
     "__len__": (frozenset({"len"}), ""),
     "__hash__": (frozenset({"hash"}), ""),
     "__bool__": (frozenset({"bool"}), "tested"),
-    "__iter__": (ITERATING_BUILTINS, "iterated"),
+    "__iter__": (_ITERATING_BUILTINS, "iterated"),
 }
 _BARE_FORM_METHODS = {"formatted": "format", "iterated": "join"}  # ``"{}".format(self)``
 # where a bare receiver is formatted (an f-string, a tuple after ``%``, a keyword of
@@ -304,7 +304,7 @@ def screen_file(tree: ast.AST, backward_globs: Sequence[str] = (), linking: bool
     # a registration's arguments)
     reach = _BackwardReach(scan.functions, strict_graph, loose_graph, scope_roots, engine_roots, tests)
     loose_cycles = reach.on_walks
-    judged_here = reach.judged({"backward"} | scan.hook_names)
+    judged_here = reach.judged()
     data_model = any(f.data_model for f in scan.functions)
     local = (data_model or bool(strict_cycles) or bool(judged_here)
              or bool(scan.called_in_hook_arguments & (_ENGINE | scan.engine_aliases)))
@@ -368,6 +368,7 @@ class _BackwardReach:
                  loose: Dict[int, Set[int]], scope_roots: Set[int], engine_roots: Set[int],
                  tests: Set[int]):
         self.functions = functions
+        self.engine_roots = engine_roots
         nested_in_root = set(scope_roots)
         for function in functions:  # (a parent comes before what it holds)
             if function.parent in nested_in_root and function.index not in tests:
@@ -380,25 +381,28 @@ class _BackwardReach:
         self.walks = tuple(frozenset(c) for c in _cycles(loose))
         self.on_walks: Set[int] = set().union(*self.walks)
 
-    def judged(self, engine_runs: Set[str]) -> Set[int]:
+    def judged(self) -> Set[int]:
         """What BPL2xx-4xx judge there: a walk through a function in scope, an explicit
-        engine call or a worklist; any engine call in the functions named ``engine_runs``
-        (what the engine may run: autograd Functions' ``backward``, hooks)."""
-        judged = {f.index for f in self.functions if f.work or f.restarts and f.name in engine_runs}
+        engine call or a worklist; any engine call in what the engine may run (autograd
+        Functions' ``backward``, hooks)."""
+        judged = {f.index for f in self.functions
+                  if f.work or f.restarts and f.index in self.engine_roots}
         return (self.on_walks | judged) & self.in_scope
 
     def ways_to(self, judged: Set[int]) -> FrozenSet[int]:
         """The backward-pass code on a way from a root to ``judged``, and the whole of
         each walk through one of them (the analysis needs every step of it)."""
-        callers: Dict[int, Set[int]] = {}
-        for caller in self.in_scope:
-            for callee in self.calls.get(caller, ()):
-                callers.setdefault(callee, set()).add(caller)
-        ways = reachable(judged, callers)
+        ways = ways_back(judged, self.in_scope, self.calls)
         return frozenset(ways.union(*(walk for walk in self.walks if walk & judged)))
 
 
-_TEST_NAME = re.compile(r"^test(_|[A-Z0-9]|$)")
+def ways_back(judged: Set[T], in_scope: Iterable[T], calls: Dict[T, Set[T]]) -> Set[T]:
+    """``judged`` and the functions of ``in_scope`` with a way of ``calls`` to one of them."""
+    callers: Dict[T, Set[T]] = {}
+    for caller in in_scope:
+        for callee in calls.get(caller, ()):
+            callers.setdefault(callee, set()).add(caller)
+    return reachable(judged, callers)
 
 
 def _surely_tests(scan: "_Scan") -> Set[int]:
@@ -409,7 +413,7 @@ def _surely_tests(scan: "_Scan") -> Set[int]:
         return name.startswith("Test") or name not in scan.repeated_classes and any(
             base.endswith("TestCase") for base in scan.bases.get(name, ()))
     return {f.index for f in scan.functions
-            if _TEST_NAME.match(f.name) or f.owner is not None and test_class(f.owner)}
+            if names_a_test(f.name) or f.owner is not None and test_class(f.owner)}
 
 
 def with_nesting(calls: Dict[T, Set[T]], nesting: Iterable[Tuple[T, T]], copy: bool = True
@@ -654,7 +658,7 @@ class _Resolver:
         or ``nonlocal`` (the analysis looks those up outside)."""
         bound = self._bound.get(function.index)
         if bound is None:
-            bound = _bound_in_scope(function.node)[0] | parameter_names(function.node)
+            bound = _bound_in_scope(function.node)[0] | self._parameters(function)
             bound = self._bound[function.index] = bound - _declared(function)
         return bound
 

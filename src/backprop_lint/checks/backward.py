@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import re
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
@@ -27,7 +26,7 @@ from ..facts import FunctionFacts, ModuleFacts
 from ..findings import Finding, Scoped
 from .report import at_def
 from ..names import dotted_name, is_name
-from ..options import names_backward_code
+from ..options import names_a_test, names_backward_code
 from .graphwalk import (
     Derivation,
     ElementOf,
@@ -242,14 +241,11 @@ def backward_roots(modules: Sequence[ModuleFacts], globs: Sequence[str]) -> List
     return roots + [f for module in modules for f in registered_hooks(module) if f not in roots]
 
 
-_TEST_FUNCTION = re.compile(r"^test(_|[A-Z0-9]|$)")
-
-
 def is_test(function: FunctionFacts) -> bool:
     """A test, as pytest and unittest collect them: ``test_*`` functions and methods, the
     methods of ``Test*`` classes and of ``unittest.TestCase`` subclasses. A test named
     ``test_backward_runs`` is no backward pass, and what it calls is library code."""
-    if _TEST_FUNCTION.match(function.name):
+    if names_a_test(function.name):
         return True
     cls = function.owner
     if cls is None:
